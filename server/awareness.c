@@ -1,0 +1,219 @@
+#include "awareness.h"
+
+#include "quire/lib0.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static aw_entry_t *find(const awareness_t *a, uint64_t client)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].client == client)
+			return &a->v[i];
+	return NULL;
+}
+
+static int is_null(const char *s, size_t n) { return n == 4 && memcmp(s, "null", 4) == 0; }
+
+void awareness_free(awareness_t *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i].state);
+	free(a->v);
+	memset(a, 0, sizeof *a);
+}
+
+size_t awareness_count(const awareness_t *a)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < a->n; i++)
+		c += a->v[i].state != NULL;
+	return c;
+}
+
+/* Encoder of an awareness update whose entry count is known only at the end. */
+typedef struct {
+	qc_enc body;
+	size_t count;
+} aw_out_t;
+
+static void out_entry(aw_out_t *o, uint64_t client, uint64_t clock, const char *state, size_t len)
+{
+	qc_write_varuint(&o->body, client);
+	qc_write_varuint(&o->body, clock);
+	if (state)
+		qc_write_varstring(&o->body, state, len);
+	else
+		qc_write_varstring(&o->body, "null", 4);
+	o->count++;
+}
+
+static int out_finish(aw_out_t *o, uint8_t **out, size_t *out_len)
+{
+	*out = NULL;
+	*out_len = 0;
+	if (!qc_enc_ok(&o->body)) {
+		qc_enc_free(&o->body);
+		return -1;
+	}
+	if (o->count == 0) {
+		qc_enc_free(&o->body);
+		return 0;
+	}
+	qc_enc e;
+	qc_enc_init(&e);
+	qc_write_varuint(&e, o->count);
+	qc_write_bytes(&e, o->body.data, o->body.len);
+	qc_enc_free(&o->body);
+	if (!qc_enc_ok(&e)) {
+		qc_enc_free(&e);
+		return -1;
+	}
+	*out = qc_enc_take(&e, out_len);
+	return 0;
+}
+
+/* Frees room by dropping removed (null) entries. */
+static void compact(awareness_t *a)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].state)
+			a->v[w++] = a->v[i];
+	a->n = w;
+}
+
+int awareness_apply(awareness_t *a, const uint8_t *p, size_t n, uint64_t owner, uint64_t now_ms,
+		    const aw_limits_t *lim, uint8_t **out, size_t *out_len)
+{
+	qc_dec d;
+	qc_dec_init(&d, p, n);
+	uint64_t count;
+	*out = NULL;
+	*out_len = 0;
+	if (qc_read_varuint(&d, &count) != QC_OK || count > qc_dec_left(&d))
+		return -1;
+	/* validate the whole message before changing anything */
+	qc_dec check = d;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t client, clock;
+		const char *s;
+		size_t len;
+		if (qc_read_varuint(&check, &client) || qc_read_varuint(&check, &clock) ||
+		    qc_read_varstring(&check, &s, &len))
+			return -1;
+	}
+	if (qc_dec_left(&check) != 0)
+		return -1;
+
+	aw_out_t o = {0};
+	qc_enc_init(&o.body);
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t client, clock;
+		const char *s;
+		size_t len;
+		qc_read_varuint(&d, &client);
+		qc_read_varuint(&d, &clock);
+		qc_read_varstring(&d, &s, &len);
+		int null = is_null(s, len);
+		if (len > lim->max_state)
+			continue;
+		aw_entry_t *e = find(a, client);
+		uint64_t known = e ? e->clock : 0;
+		if (!(clock > known || (clock == known && null && e && e->state)))
+			continue;
+		if (!e) {
+			if (null)
+				continue; /* removal of a client we never saw */
+			size_t owned = 0;
+			for (size_t k = 0; k < a->n; k++)
+				owned += a->v[k].owner == owner && a->v[k].state;
+			if (owned >= lim->max_per_owner)
+				continue;
+			if (a->n >= lim->max_entries)
+				compact(a);
+			if (a->n >= lim->max_entries)
+				continue;
+			if (a->n == a->cap) {
+				size_t cap = a->cap ? a->cap * 2 : 4;
+				aw_entry_t *nv = realloc(a->v, cap * sizeof *nv);
+				if (!nv)
+					continue;
+				a->v = nv;
+				a->cap = cap;
+			}
+			e = &a->v[a->n++];
+			memset(e, 0, sizeof *e);
+			e->client = client;
+			e->owner = owner;
+		}
+		int was_absent = e->state == NULL;
+		if (null) {
+			free(e->state);
+			e->state = NULL;
+			e->state_len = 0;
+		} else {
+			char *copy = malloc(len ? len : 1);
+			if (!copy)
+				continue;
+			memcpy(copy, s, len);
+			free(e->state);
+			e->state = copy;
+			e->state_len = len;
+			if (was_absent)
+				e->owner = owner; /* a returning client belongs to its new connection */
+		}
+		e->clock = clock;
+		e->updated_ms = now_ms;
+		out_entry(&o, client, clock, e->state, e->state_len);
+	}
+	return out_finish(&o, out, out_len);
+}
+
+int awareness_encode_all(const awareness_t *a, uint8_t **out, size_t *out_len)
+{
+	aw_out_t o = {0};
+	qc_enc_init(&o.body);
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].state)
+			out_entry(&o, a->v[i].client, a->v[i].clock, a->v[i].state, a->v[i].state_len);
+	return out_finish(&o, out, out_len);
+}
+
+static int remove_where(awareness_t *a, int (*pred)(const aw_entry_t *, uint64_t, uint64_t), uint64_t x,
+			uint64_t y, uint8_t **out, size_t *out_len)
+{
+	aw_out_t o = {0};
+	qc_enc_init(&o.body);
+	for (size_t i = 0; i < a->n; i++) {
+		aw_entry_t *e = &a->v[i];
+		if (e->state && pred(e, x, y)) {
+			free(e->state);
+			e->state = NULL;
+			e->state_len = 0;
+			out_entry(&o, e->client, e->clock, NULL, 0);
+		}
+	}
+	return out_finish(&o, out, out_len);
+}
+
+static int owned_by(const aw_entry_t *e, uint64_t owner, uint64_t unused)
+{
+	(void)unused;
+	return e->owner == owner;
+}
+
+static int older_than(const aw_entry_t *e, uint64_t now, uint64_t timeout)
+{
+	return now >= e->updated_ms + timeout;
+}
+
+int awareness_remove_owner(awareness_t *a, uint64_t owner, uint8_t **out, size_t *out_len)
+{
+	return remove_where(a, owned_by, owner, 0, out, out_len);
+}
+
+int awareness_expire(awareness_t *a, uint64_t now_ms, uint64_t timeout_ms, uint8_t **out, size_t *out_len)
+{
+	return remove_where(a, older_than, now_ms, timeout_ms, out, out_len);
+}

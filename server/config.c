@@ -1,0 +1,296 @@
+#include "config.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void config_print_serve_help(void)
+{
+	fputs("usage: quire serve [options]\n"
+	      "\n"
+	      "Runs the sync server: the web editor at /, WebSocket rooms at /ws/{doc},\n"
+	      "the HTTP API at /api/docs/{doc}/..., /metrics and /healthz, all on one port.\n"
+	      "Every option has an environment twin, shown in brackets; flags win.\n"
+	      "\n"
+	      "  --listen HOST:PORT      address to listen on [QUIRE_LISTEN] (127.0.0.1:8080;\n"
+	      "                          [::1]:8080 for IPv6; port 0 picks a free port)\n"
+	      "  --data DIR              LMDB data directory [QUIRE_DATA] (./quire-data)\n"
+	      "  --web DIR               static files served at / [QUIRE_WEB]\n"
+	      "                          (default: the built editor, web-editor/dist)\n"
+	      "  --token-pubkey FILE     accept tokens signed by this key, repeatable\n"
+	      "                          [QUIRE_TOKEN_PUBKEY, comma-separated] (not yet available)\n"
+	      "  --allow-origin ORIGIN   accept WebSocket handshakes only from these Origins,\n"
+	      "                          repeatable [QUIRE_ALLOW_ORIGIN, comma-separated]\n"
+	      "  --allow-anonymous       admit connections without a token [QUIRE_ALLOW_ANONYMOUS=1]\n"
+	      "  --dev                   development mode: prints a ready editor URL [QUIRE_DEV=1]\n"
+	      "  --max-message BYTES     largest WebSocket message (16M) [QUIRE_MAX_MESSAGE]\n"
+	      "  --max-queue BYTES       outbound backlog per connection before it is closed\n"
+	      "                          with 1008 (8M) [QUIRE_MAX_QUEUE]\n"
+	      "  --max-connections N     WebSocket connections in total (10000) [QUIRE_MAX_CONNECTIONS]\n"
+	      "  --compact-after N       log entries per document before compaction (1000)\n"
+	      "                          [QUIRE_COMPACT_AFTER]; 0 disables\n"
+	      "  --map-size BYTES        LMDB map size (64G) [QUIRE_MAP_SIZE]\n"
+	      "  --keepalive SECONDS     longest silence towards a client (15) [QUIRE_KEEPALIVE]\n"
+	      "  --ping-interval SECONDS WebSocket ping period (30) [QUIRE_PING_INTERVAL]\n"
+	      "  --idle-timeout SECONDS  close a peer silent this long (75) [QUIRE_IDLE_TIMEOUT]\n"
+	      "  --log-level LEVEL       error|warn|info|debug (info) [QUIRE_LOG_LEVEL]\n"
+	      "  --help                  this text\n"
+	      "\n"
+	      "BYTES accept a K, M or G suffix (powers of 1024).\n",
+	      stdout);
+}
+
+static int parse_u64(const char *s, uint64_t max, int size_suffix, uint64_t *out)
+{
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	uint64_t mul = 1;
+	if (size_suffix && *end) {
+		switch (*end) {
+		case 'k': case 'K': mul = 1ull << 10; break;
+		case 'm': case 'M': mul = 1ull << 20; break;
+		case 'g': case 'G': mul = 1ull << 30; break;
+		default: return -1;
+		}
+		end++;
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (*end == 'b' || *end == 'B')
+			end++;
+	}
+	if (*end)
+		return -1;
+	if (v > max / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static int parse_listen(const char *s, config_t *cfg)
+{
+	const char *colon;
+	size_t hlen;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		hlen = (size_t)(close - s - 1);
+		s++;
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -1;
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen == 0 || hlen >= sizeof cfg->listen_host)
+		return -1;
+	uint64_t port;
+	if (parse_u64(colon + 1, 65535, 0, &port))
+		return -1;
+	memcpy(cfg->listen_host, s, hlen);
+	cfg->listen_host[hlen] = 0;
+	cfg->listen_port = (unsigned)port;
+	return 0;
+}
+
+static int add_list(const char **list, size_t *n, const char *v, const char *flag)
+{
+	if (*n >= CONFIG_MAX_LIST) {
+		fprintf(stderr, "quire serve: too many %s values (at most %d)\n", flag, CONFIG_MAX_LIST);
+		return -1;
+	}
+	list[(*n)++] = v;
+	return 0;
+}
+
+static int add_csv(const char **list, size_t *n, char *csv, const char *flag)
+{
+	for (char *save = NULL, *tok = strtok_r(csv, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (add_list(list, n, tok, flag))
+			return -1;
+	return 0;
+}
+
+static int parse_level(const char *s, int *out)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	return -1;
+}
+
+static int truthy(const char *s) { return s && (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes")); }
+
+/* One option: its flag, environment twin, and how to apply a value. */
+typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_PUBKEY, OPT_ORIGIN, OPT_ANON, OPT_DEV, OPT_SIZE, OPT_COUNT,
+	       OPT_SECONDS, OPT_LEVEL } opt_kind;
+
+typedef struct {
+	const char *flag, *env;
+	opt_kind kind;
+	size_t offset; /* of the uint64_t field for SIZE / COUNT / SECONDS */
+} opt_t;
+
+static const opt_t opts[] = {
+	{"--listen", "QUIRE_LISTEN", OPT_LISTEN, 0},
+	{"--data", "QUIRE_DATA", OPT_DATA, 0},
+	{"--web", "QUIRE_WEB", OPT_WEB, 0},
+	{"--token-pubkey", "QUIRE_TOKEN_PUBKEY", OPT_PUBKEY, 0},
+	{"--allow-origin", "QUIRE_ALLOW_ORIGIN", OPT_ORIGIN, 0},
+	{"--allow-anonymous", "QUIRE_ALLOW_ANONYMOUS", OPT_ANON, 0},
+	{"--dev", "QUIRE_DEV", OPT_DEV, 0},
+	{"--max-message", "QUIRE_MAX_MESSAGE", OPT_SIZE, offsetof(config_t, max_message)},
+	{"--max-queue", "QUIRE_MAX_QUEUE", OPT_SIZE, offsetof(config_t, max_queue)},
+	{"--max-connections", "QUIRE_MAX_CONNECTIONS", OPT_COUNT, offsetof(config_t, max_connections)},
+	{"--compact-after", "QUIRE_COMPACT_AFTER", OPT_COUNT, offsetof(config_t, compact_after)},
+	{"--map-size", "QUIRE_MAP_SIZE", OPT_SIZE, offsetof(config_t, map_size)},
+	{"--keepalive", "QUIRE_KEEPALIVE", OPT_SECONDS, offsetof(config_t, keepalive_ms)},
+	{"--ping-interval", "QUIRE_PING_INTERVAL", OPT_SECONDS, offsetof(config_t, ping_ms)},
+	{"--idle-timeout", "QUIRE_IDLE_TIMEOUT", OPT_SECONDS, offsetof(config_t, idle_timeout_ms)},
+	{"--log-level", "QUIRE_LOG_LEVEL", OPT_LEVEL, 0},
+};
+
+static int apply(config_t *cfg, const opt_t *o, char *v, const char *from)
+{
+	uint64_t n, *field = (uint64_t *)((char *)cfg + o->offset);
+	switch (o->kind) {
+	case OPT_LISTEN:
+		if (parse_listen(v, cfg))
+			goto bad;
+		return 0;
+	case OPT_DATA:
+		if (!*v)
+			goto bad;
+		cfg->data_dir = v;
+		return 0;
+	case OPT_WEB:
+		if (!*v)
+			goto bad;
+		cfg->web_dir = v;
+		return 0;
+	case OPT_PUBKEY:
+		return from[0] == '-' ? add_list(cfg->token_pubkeys, &cfg->n_token_pubkeys, v, o->flag)
+				      : add_csv(cfg->token_pubkeys, &cfg->n_token_pubkeys, v, o->flag);
+	case OPT_ORIGIN:
+		return from[0] == '-' ? add_list(cfg->allow_origins, &cfg->n_allow_origins, v, o->flag)
+				      : add_csv(cfg->allow_origins, &cfg->n_allow_origins, v, o->flag);
+	case OPT_ANON:
+		cfg->allow_anonymous = truthy(v);
+		return 0;
+	case OPT_DEV:
+		cfg->dev = truthy(v);
+		return 0;
+	case OPT_SIZE:
+		if (parse_u64(v, UINT64_C(1) << 50, 1, &n) || n == 0)
+			goto bad;
+		*field = n;
+		return 0;
+	case OPT_COUNT:
+		if (parse_u64(v, UINT32_MAX, 0, &n))
+			goto bad;
+		*field = n;
+		return 0;
+	case OPT_SECONDS:
+		if (parse_u64(v, 86400, 0, &n) || n == 0)
+			goto bad;
+		*field = n * 1000;
+		return 0;
+	case OPT_LEVEL:
+		if (parse_level(v, &cfg->log_level))
+			goto bad;
+		return 0;
+	}
+bad:
+	fprintf(stderr, "quire serve: invalid value '%s' for %s (see quire serve --help)\n", v, from);
+	return -1;
+}
+
+int config_parse_serve(int argc, char **argv, config_t *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	strcpy(cfg->listen_host, "127.0.0.1");
+	cfg->listen_port = 8080;
+	cfg->data_dir = "./quire-data";
+	cfg->max_message = 16u << 20;
+	cfg->max_queue = 8u << 20;
+	cfg->max_connections = 10000;
+	cfg->compact_after = 1000;
+	cfg->map_size = UINT64_C(64) << 30;
+	cfg->keepalive_ms = 15000;
+	cfg->ping_ms = 30000;
+	cfg->idle_timeout_ms = 75000;
+	cfg->room_idle_ms = 60000;
+	cfg->awareness_timeout_ms = 30000;
+	cfg->log_level = LOG_INFO;
+
+	/* environment first, so flags override it */
+	for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
+		const char *e = getenv(opts[i].env);
+		if (!e)
+			continue;
+		char *copy = strdup(e); /* lives as long as the process */
+		if (!copy || apply(cfg, &opts[i], copy, opts[i].env))
+			return -1;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			config_print_serve_help();
+			return 1;
+		}
+		const opt_t *o = NULL;
+		char *val = NULL;
+		for (size_t k = 0; k < sizeof opts / sizeof *opts; k++) {
+			size_t fl = strlen(opts[k].flag);
+			if (!strncmp(argv[i], opts[k].flag, fl) && (argv[i][fl] == 0 || argv[i][fl] == '=')) {
+				o = &opts[k];
+				if (argv[i][fl] == '=')
+					val = argv[i] + fl + 1;
+				break;
+			}
+		}
+		if (!o) {
+			fprintf(stderr, "quire serve: unknown option '%s' (see quire serve --help)\n", argv[i]);
+			return -1;
+		}
+		if (o->kind == OPT_ANON || o->kind == OPT_DEV) {
+			if (val) {
+				fprintf(stderr, "quire serve: %s takes no value\n", o->flag);
+				return -1;
+			}
+			*(o->kind == OPT_ANON ? &cfg->allow_anonymous : &cfg->dev) = 1;
+			continue;
+		}
+		if (!val) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "quire serve: %s needs a value (see quire serve --help)\n", o->flag);
+				return -1;
+			}
+			val = argv[++i];
+		}
+		if (apply(cfg, o, val, o->flag))
+			return -1;
+	}
+	if (cfg->n_token_pubkeys) {
+		fprintf(stderr, "quire serve: --token-pubkey: token verification is not available in this build "
+				"yet; run with --allow-anonymous (trusted networks only) or --dev\n");
+		return -1;
+	}
+	if (cfg->max_message < 64) {
+		fprintf(stderr, "quire serve: --max-message must be at least 64 bytes\n");
+		return -1;
+	}
+	return 0;
+}

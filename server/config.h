@@ -1,0 +1,36 @@
+/* config: `quire serve` flags and their environment twins. */
+#ifndef QUIRE_CONFIG_H
+#define QUIRE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LIST 16
+
+typedef struct config {
+	char listen_host[256];
+	unsigned listen_port;
+	const char *data_dir;
+	const char *web_dir; /* NULL: the built editor next to the binary, if any */
+	const char *allow_origins[CONFIG_MAX_LIST];
+	size_t n_allow_origins;
+	const char *token_pubkeys[CONFIG_MAX_LIST];
+	size_t n_token_pubkeys;
+	int allow_anonymous;
+	int dev;
+	uint64_t max_message;     /* bytes of one WebSocket message */
+	uint64_t max_queue;       /* bytes queued to one connection */
+	uint64_t max_connections; /* WebSocket connections in total */
+	uint64_t compact_after;   /* log entries per document before compaction */
+	uint64_t map_size;        /* LMDB map size */
+	uint64_t keepalive_ms, ping_ms, idle_timeout_ms, room_idle_ms, awareness_timeout_ms;
+	int log_level;
+} config_t;
+
+/* Parses `serve` arguments (argv[0] is "serve"). Returns 0 to run, 1 when
+ * --help was printed, -1 on a bad flag or value (message already printed). */
+int config_parse_serve(int argc, char **argv, config_t *cfg);
+
+void config_print_serve_help(void);
+
+#endif

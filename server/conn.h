@@ -1,0 +1,31 @@
+/* conn: one WebSocket client connection, as rooms see it. The transport
+ * (h2o/wslay) lives in http.c; a room only queues bytes and asks to close. */
+#ifndef QUIRE_CONN_H
+#define QUIRE_CONN_H
+
+#include <h2o.h>
+#include <h2o/websocket.h>
+#include <stdint.h>
+
+struct room;
+
+typedef struct conn {
+	uint64_t id;
+	h2o_websocket_conn_t *ws;
+	struct room *room; /* NULL once it left */
+	h2o_linklist_t room_link;  /* in room->conns */
+	h2o_linklist_t all_link;   /* in the server's list of connections */
+	h2o_linklist_t dirty_link; /* waiting for a flush */
+	uint64_t last_recv_ms, last_send_ms, last_ping_ms, closing_since_ms;
+	int closing;
+} conn_t;
+
+/* Queues one binary message (copied). A connection whose backlog exceeds the
+ * configured limit is closed with 1008 instead. */
+void conn_send(conn_t *c, const uint8_t *p, size_t n);
+
+/* Starts the close handshake with a code and reason; the connection leaves
+ * its room at once and is freed when the handshake ends or times out. */
+void conn_close(conn_t *c, uint16_t code, const char *reason);
+
+#endif

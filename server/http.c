@@ -1,0 +1,687 @@
+/* h2o glue: listener, routes, WebSocket handshake and transport, timers,
+ * cross-thread delivery of committed updates, and orderly shutdown. */
+#include "http.h"
+
+#include "conn.h"
+#include "log.h"
+#include "room.h"
+#include "store.h"
+#include "quire/update.h"
+
+#include <errno.h>
+#include <h2o.h>
+#include <h2o/websocket.h>
+#include <limits.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CLOSE_GRACE_MS 3000
+#define MAX_QUEUED_MSGS 4096
+
+static struct server {
+	const config_t *cfg;
+	h2o_globalconf_t config;
+	h2o_context_t ctx;
+	h2o_accept_ctx_t accept_ctx;
+	h2o_socket_t *listener;
+	int listener_paused;
+	store_t *store;
+	h2o_multithread_receiver_t committed_rx;
+	h2o_timeout_t tick_timeout;
+	h2o_timeout_entry_t tick_entry;
+	h2o_timeout_entry_t flush_entry;
+	h2o_linklist_t conns, dirty;
+	uint64_t nconns, next_conn_id;
+	uint64_t ws_accepted, ws_refused, closed_slow;
+} srv;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+static uint64_t now_ms(void) { return h2o_now(srv.ctx.loop); }
+
+/* --- connections ------------------------------------------------------- */
+
+static void flush_dirty(h2o_timeout_entry_t *entry)
+{
+	(void)entry;
+	while (!h2o_linklist_is_empty(&srv.dirty)) {
+		conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, dirty_link, srv.dirty.next);
+		h2o_linklist_unlink(&c->dirty_link);
+		if (c->ws->sock)
+			h2o_websocket_proceed(c->ws); /* may free c via the closed callback */
+	}
+}
+
+static void mark_dirty(conn_t *c)
+{
+	if (!h2o_linklist_is_linked(&c->dirty_link))
+		h2o_linklist_insert(&srv.dirty, &c->dirty_link);
+	if (!h2o_timeout_is_linked(&srv.flush_entry))
+		h2o_timeout_link(srv.ctx.loop, &srv.ctx.zero_timeout, &srv.flush_entry);
+}
+
+void conn_close(conn_t *c, uint16_t code, const char *reason)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	c->closing_since_ms = now_ms();
+	room_leave(c);
+	wslay_event_queue_close(c->ws->ws_ctx, code, (const uint8_t *)reason, strlen(reason));
+	mark_dirty(c);
+	log_debug("conn %llu: closing %u %s", (unsigned long long)c->id, code, reason);
+}
+
+void conn_send(conn_t *c, const uint8_t *p, size_t n)
+{
+	if (c->closing)
+		return;
+	wslay_event_context_ptr ws = c->ws->ws_ctx;
+	if (wslay_event_get_queued_msg_length(ws) + n > srv.cfg->max_queue ||
+	    wslay_event_get_queued_msg_count(ws) >= MAX_QUEUED_MSGS) {
+		srv.closed_slow++;
+		log_info("conn %llu: outbound backlog over the limit, closing", (unsigned long long)c->id);
+		conn_close(c, 1008, "slow consumer");
+		return;
+	}
+	struct wslay_event_msg msg = {WSLAY_BINARY_FRAME, p, n};
+	if (wslay_event_queue_msg(ws, &msg) != 0) {
+		conn_close(c, 1011, "send failed");
+		return;
+	}
+	c->last_send_ms = now_ms();
+	mark_dirty(c);
+}
+
+static void conn_destroy(conn_t *c)
+{
+	room_leave(c);
+	if (h2o_linklist_is_linked(&c->dirty_link))
+		h2o_linklist_unlink(&c->dirty_link);
+	h2o_linklist_unlink(&c->all_link);
+	srv.nconns--;
+	h2o_websocket_close(c->ws);
+	log_debug("conn %llu: closed", (unsigned long long)c->id);
+	free(c);
+}
+
+static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_msg_recv_arg *arg)
+{
+	conn_t *c = ws->data;
+	if (!arg) {
+		conn_destroy(c);
+		return;
+	}
+	c->last_recv_ms = now_ms();
+	switch (arg->opcode) {
+	case WSLAY_BINARY_FRAME:
+		if (!c->closing)
+			room_receive(c, arg->msg, arg->msg_length);
+		break;
+	case WSLAY_TEXT_FRAME:
+		log_info("conn %llu: text frame refused", (unsigned long long)c->id);
+		conn_close(c, 1003, "binary messages only");
+		break;
+	case WSLAY_CONNECTION_CLOSE:
+		/* wslay answers the close; stop sending to this peer */
+		c->closing = 1;
+		c->closing_since_ms = now_ms();
+		room_leave(c);
+		break;
+	default:
+		break; /* ping (wslay answers it) and pong */
+	}
+}
+
+/* --- periodic work ------------------------------------------------------ */
+
+static void on_tick(h2o_timeout_entry_t *entry)
+{
+	(void)entry;
+	uint64_t now = now_ms();
+	static const uint8_t keepalive[] = {1, 1, 0}; /* awareness update with no entries */
+	for (h2o_linklist_t *l = srv.conns.next, *next; l != &srv.conns; l = next) {
+		next = l->next;
+		conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, all_link, l);
+		if (c->closing) {
+			if (now - c->closing_since_ms >= CLOSE_GRACE_MS && c->ws->sock) {
+				if (next != &srv.conns && next == &c->all_link)
+					next = next->next;
+				conn_destroy(c); /* peer never finished the close handshake */
+			}
+			continue;
+		}
+		if (now - c->last_recv_ms >= srv.cfg->idle_timeout_ms) {
+			conn_close(c, 1001, "idle timeout");
+			continue;
+		}
+		if (now - c->last_ping_ms >= srv.cfg->ping_ms) {
+			struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
+			wslay_event_queue_msg(c->ws->ws_ctx, &ping);
+			c->last_ping_ms = now;
+			mark_dirty(c);
+		}
+		if (now - c->last_send_ms >= srv.cfg->keepalive_ms)
+			conn_send(c, keepalive, sizeof keepalive);
+	}
+	rooms_tick(now);
+	if (srv.listener_paused && srv.listener) {
+		srv.listener_paused = 0;
+		h2o_socket_read_start(srv.listener, on_accept);
+	}
+	h2o_timeout_link(srv.ctx.loop, &srv.tick_timeout, &srv.tick_entry);
+}
+
+/* --- committed updates from the writer thread ---------------------------- */
+
+static void on_store_committed(void *ctx, store_job_t *job)
+{
+	(void)ctx;
+	room_job_t *j = H2O_STRUCT_FROM_MEMBER(room_job_t, job, job);
+	h2o_multithread_send_message(&srv.committed_rx, &j->msg);
+}
+
+static void on_committed_rx(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
+{
+	(void)rx;
+	while (!h2o_linklist_is_empty(messages)) {
+		room_job_t *j = H2O_STRUCT_FROM_MEMBER(room_job_t, msg.link, messages->next);
+		h2o_linklist_unlink(&j->msg.link);
+		room_committed(j);
+	}
+}
+
+/* --- HTTP handlers ------------------------------------------------------- */
+
+int doc_name_decode(const char *raw, size_t len, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)raw[i];
+		if (ch == '%') {
+			if (i + 2 >= len)
+				return -1;
+			int v = 0;
+			for (int k = 1; k <= 2; k++) {
+				char h = raw[i + k];
+				v <<= 4;
+				if (h >= '0' && h <= '9')
+					v |= h - '0';
+				else if (h >= 'a' && h <= 'f')
+					v |= h - 'a' + 10;
+				else if (h >= 'A' && h <= 'F')
+					v |= h - 'A' + 10;
+				else
+					return -1;
+			}
+			ch = (unsigned char)v;
+			i += 2;
+		}
+		int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+			 ch == '_' || ch == '~' || ch == '/' || ch == '-';
+		if (!ok || o >= 255)
+			return -1;
+		out[o++] = (char)ch;
+	}
+	return o ? (int)o : -1;
+}
+
+static void send_text(h2o_req_t *req, int status, const char *reason, const char *ctype, const char *body,
+		      size_t len)
+{
+	req->res.status = status;
+	req->res.reason = reason;
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+	char *buf = h2o_mem_alloc_pool(&req->pool, len ? len : 1);
+	memcpy(buf, body, len);
+	h2o_send_inline(req, buf, len);
+}
+
+static int refuse(h2o_req_t *req, int status, const char *reason, const char *why)
+{
+	srv.ws_refused++;
+	char body[256];
+	snprintf(body, sizeof body, "%s\n", why);
+	h2o_send_error_generic(req, status, reason, h2o_strdup(&req->pool, body, SIZE_MAX).base,
+			       H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION | H2O_SEND_ERROR_KEEP_HEADERS);
+	return 0;
+}
+
+static const h2o_header_t *find_header(h2o_req_t *req, const char *name, size_t len)
+{
+	ssize_t i = h2o_find_header_by_str(&req->headers, name, len, -1);
+	return i < 0 ? NULL : &req->headers.entries[i];
+}
+
+static int is_base64_key(const char *k)
+{
+	/* 16 random bytes, base64: 22 characters and "==" */
+	for (int i = 0; i < 22; i++) {
+		char ch = k[i];
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' ||
+		      ch == '/'))
+			return 0;
+	}
+	return k[22] == '=' && k[23] == '=';
+}
+
+static size_t path_len(h2o_req_t *req)
+{
+	return req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+}
+
+static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
+{
+	(void)self;
+	size_t plen = path_len(req);
+	char name[256];
+	int nlen = plen > 4 ? doc_name_decode(req->path.base + 4, plen - 4, name) : -1;
+	if (plen < 4 || memcmp(req->path.base, "/ws/", 4) != 0 || nlen < 0)
+		return refuse(req, 400, "Bad Request",
+			      "bad document name: 1-255 bytes of [A-Za-z0-9._~/-] after percent-decoding");
+	if (req->version != 0x101)
+		return refuse(req, 400, "Bad Request", "WebSocket needs HTTP/1.1");
+	if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")))
+		return refuse(req, 405, "Method Not Allowed", "WebSocket handshake must be a GET");
+	const char *key;
+	int hs = h2o_is_websocket_handshake(req, &key);
+	if (hs != 0 || key == NULL) {
+		if (hs == 0 && !find_header(req, H2O_STRLIT("sec-websocket-key")) && !req->upgrade.base)
+			return refuse(req, 400, "Bad Request", "this is a WebSocket endpoint: upgrade required");
+		return refuse(req, 400, "Bad Request", "malformed WebSocket handshake (Sec-WebSocket-Key)");
+	}
+	if (!is_base64_key(key))
+		return refuse(req, 400, "Bad Request", "malformed Sec-WebSocket-Key");
+	const h2o_header_t *ver = find_header(req, H2O_STRLIT("sec-websocket-version"));
+	if (!ver || !h2o_memis(ver->value.base, ver->value.len, H2O_STRLIT("13"))) {
+		h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("sec-websocket-version"), 0, NULL,
+				      H2O_STRLIT("13"));
+		return refuse(req, 426, "Upgrade Required", "unsupported Sec-WebSocket-Version (13 is required)");
+	}
+	if (srv.cfg->n_allow_origins) {
+		const h2o_header_t *origin = find_header(req, H2O_STRLIT("origin"));
+		int ok = origin == NULL;
+		for (size_t i = 0; origin && i < srv.cfg->n_allow_origins; i++)
+			ok |= h2o_memis(origin->value.base, origin->value.len, srv.cfg->allow_origins[i],
+					strlen(srv.cfg->allow_origins[i]));
+		if (!ok) {
+			log_info("refused WebSocket for %.*s: origin not allowed", nlen, name);
+			return refuse(req, 403, "Forbidden", "origin not allowed");
+		}
+	}
+	if (srv.nconns >= srv.cfg->max_connections) {
+		log_warn("refused WebSocket for %.*s: connection limit %llu reached", nlen, name,
+			 (unsigned long long)srv.cfg->max_connections);
+		return refuse(req, 503, "Service Unavailable", "too many connections");
+	}
+	room_t *room = room_open(name, (size_t)nlen);
+	if (!room)
+		return refuse(req, 503, "Service Unavailable", "document unavailable");
+
+	conn_t *c = calloc(1, sizeof *c);
+	if (!c)
+		return refuse(req, 503, "Service Unavailable", "out of memory");
+	c->id = ++srv.next_conn_id;
+	c->last_recv_ms = c->last_send_ms = c->last_ping_ms = now_ms();
+	c->ws = h2o_upgrade_to_websocket(req, key, c, on_ws_message);
+	/* the request is gone after this point (h2o frees it once the 101 is out) */
+	wslay_event_config_set_max_recv_msg_length(c->ws->ws_ctx, srv.cfg->max_message);
+	h2o_linklist_insert(&srv.conns, &c->all_link);
+	srv.nconns++;
+	srv.ws_accepted++;
+	room_join(room, c);
+	log_debug("conn %llu: joined %.*s", (unsigned long long)c->id, nlen, name);
+	return 0;
+}
+
+static int on_healthz(h2o_handler_t *self, h2o_req_t *req)
+{
+	(void)self;
+	send_text(req, 200, "OK", "text/plain; charset=utf-8", "ok\n", 3);
+	return 0;
+}
+
+static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
+{
+	(void)self;
+	room_stats_t rs;
+	store_stats_t ss;
+	rooms_get_stats(&rs);
+	store_get_stats(srv.store, &ss);
+	char body[4096];
+	int n = snprintf(
+	    body, sizeof body,
+	    "# HELP quire_connections Open WebSocket connections.\n# TYPE quire_connections gauge\n"
+	    "quire_connections %llu\n"
+	    "# HELP quire_rooms Documents held in memory.\n# TYPE quire_rooms gauge\nquire_rooms %llu\n"
+	    "# HELP quire_ws_accepted_total WebSocket handshakes accepted.\n# TYPE quire_ws_accepted_total counter\n"
+	    "quire_ws_accepted_total %llu\n"
+	    "# HELP quire_ws_refused_total WebSocket handshakes refused.\n# TYPE quire_ws_refused_total counter\n"
+	    "quire_ws_refused_total %llu\n"
+	    "# HELP quire_updates_received_total Valid document updates received.\n"
+	    "# TYPE quire_updates_received_total counter\nquire_updates_received_total %llu\n"
+	    "# HELP quire_updates_relayed_total Stored updates relayed to rooms.\n"
+	    "# TYPE quire_updates_relayed_total counter\nquire_updates_relayed_total %llu\n"
+	    "# HELP quire_messages_rejected_total Messages refused, by reason.\n"
+	    "# TYPE quire_messages_rejected_total counter\n"
+	    "quire_messages_rejected_total{reason=\"malformed\"} %llu\n"
+	    "quire_messages_rejected_total{reason=\"unknown_type\"} %llu\n"
+	    "# HELP quire_slow_consumers_closed_total Connections closed for an outbound backlog.\n"
+	    "# TYPE quire_slow_consumers_closed_total counter\nquire_slow_consumers_closed_total %llu\n"
+	    "# HELP quire_store_commits_total LMDB write transactions committed.\n"
+	    "# TYPE quire_store_commits_total counter\nquire_store_commits_total %llu\n"
+	    "# HELP quire_store_updates_total Updates stored.\n# TYPE quire_store_updates_total counter\n"
+	    "quire_store_updates_total %llu\n"
+	    "# HELP quire_store_bytes_total Update bytes stored.\n# TYPE quire_store_bytes_total counter\n"
+	    "quire_store_bytes_total %llu\n"
+	    "# HELP quire_store_compactions_total Document logs compacted.\n"
+	    "# TYPE quire_store_compactions_total counter\nquire_store_compactions_total %llu\n"
+	    "# HELP quire_store_failures_total Updates whose commit failed.\n"
+	    "# TYPE quire_store_failures_total counter\nquire_store_failures_total %llu\n",
+	    (unsigned long long)srv.nconns, (unsigned long long)rs.rooms, (unsigned long long)srv.ws_accepted,
+	    (unsigned long long)srv.ws_refused, (unsigned long long)rs.updates_received,
+	    (unsigned long long)rs.updates_relayed, (unsigned long long)rs.rejected_malformed,
+	    (unsigned long long)rs.rejected_unknown, (unsigned long long)srv.closed_slow,
+	    (unsigned long long)ss.commits, (unsigned long long)ss.updates, (unsigned long long)ss.bytes,
+	    (unsigned long long)ss.compactions, (unsigned long long)ss.failures);
+	send_text(req, 200, "OK", "text/plain; version=0.0.4", body, n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);
+	return 0;
+}
+
+/* GET /api/docs/{doc}/update | /api/docs/{doc}/sv */
+static int on_api(h2o_handler_t *self, h2o_req_t *req)
+{
+	(void)self;
+	static const char prefix[] = "/api/docs/";
+	size_t plen = path_len(req), pre = sizeof prefix - 1;
+	const char *p = req->path.base;
+	if (plen <= pre || memcmp(p, prefix, pre) != 0)
+		return refuse(req, 404, "Not Found", "no such API");
+	const char *slash = NULL;
+	for (size_t i = plen; i > pre; i--)
+		if (p[i - 1] == '/') {
+			slash = p + i - 1;
+			break;
+		}
+	if (!slash)
+		return refuse(req, 404, "Not Found", "expected /api/docs/{doc}/update or /api/docs/{doc}/sv");
+	size_t alen = (size_t)(p + plen - slash - 1);
+	int want_sv = alen == 2 && memcmp(slash + 1, "sv", 2) == 0;
+	int want_update = alen == 6 && memcmp(slash + 1, "update", 6) == 0;
+	if (!want_sv && !want_update)
+		return refuse(req, 404, "Not Found", "expected /api/docs/{doc}/update or /api/docs/{doc}/sv");
+	char name[256];
+	int nlen = doc_name_decode(p + pre, (size_t)(slash - p) - pre, name);
+	if (nlen < 0)
+		return refuse(req, 400, "Bad Request",
+			      "bad document name: 1-255 bytes of [A-Za-z0-9._~/-] after percent-decoding");
+	if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
+	    !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD"));
+		return refuse(req, 405, "Method Not Allowed", "only GET is supported here");
+	}
+	uint8_t *state;
+	size_t slen;
+	int found;
+	if (room_snapshot(name, (size_t)nlen, &state, &slen, &found))
+		return refuse(req, 500, "Internal Server Error", "cannot read the document");
+	if (!found) {
+		free(state);
+		return refuse(req, 404, "Not Found", "no such document");
+	}
+	uint8_t *body = state;
+	size_t blen = slen;
+	uint8_t *sv = NULL;
+	if (want_sv) {
+		if (qc_update_state_vector(state, slen, &sv, &blen) != QC_OK) {
+			free(state);
+			return refuse(req, 500, "Internal Server Error", "cannot compute the state vector");
+		}
+		body = sv;
+	}
+	send_text(req, 200, "OK", "application/octet-stream", (const char *)body, blen);
+	free(state);
+	free(sv);
+	return 0;
+}
+
+static const char default_page[] =
+    "<!doctype html><meta charset=utf-8><title>quire</title>"
+    "<h1>quire</h1><p>The sync server is running. The web editor is not built: run "
+    "<code>npm ci &amp;&amp; npm run build</code> in <code>web-editor/</code>, or pass <code>--web DIR</code>.</p>"
+    "<p>WebSocket rooms: <code>/ws/{doc}</code>. Health: <a href=/healthz>/healthz</a>. "
+    "Metrics: <a href=/metrics>/metrics</a>.</p>\n";
+
+static int on_default_page(h2o_handler_t *self, h2o_req_t *req)
+{
+	(void)self;
+	if (path_len(req) != 1)
+		return refuse(req, 404, "Not Found", "not found");
+	send_text(req, 200, "OK", "text/html; charset=utf-8", default_page, sizeof default_page - 1);
+	return 0;
+}
+
+static void add_route(h2o_hostconf_t *host, const char *path, int (*fn)(h2o_handler_t *, h2o_req_t *))
+{
+	h2o_pathconf_t *pc = h2o_config_register_path(host, path, 0);
+	h2o_handler_t *h = h2o_create_handler(pc, sizeof *h);
+	h->on_req = fn;
+}
+
+/* --- listener ------------------------------------------------------------ */
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+	if (err)
+		return;
+	for (int i = 0; i < 64; i++) {
+		h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+		if (!sock) {
+			if (errno == EMFILE || errno == ENFILE) {
+				log_warn("out of file descriptors; pausing accepts for a second");
+				h2o_socket_read_stop(listener);
+				srv.listener_paused = 1;
+			}
+			return;
+		}
+		h2o_accept(&srv.accept_ctx, sock);
+	}
+}
+
+static int open_listener(const config_t *cfg)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
+	struct addrinfo *res;
+	char port[16];
+	snprintf(port, sizeof port, "%u", cfg->listen_port);
+	int rc = getaddrinfo(cfg->listen_host, port, &hints, &res);
+	if (rc) {
+		log_error("--listen %s:%u: host must be a numeric IPv4 or IPv6 address (%s)", cfg->listen_host,
+			  cfg->listen_port, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 4096)) {
+		log_error("cannot listen on %s:%u: %s", cfg->listen_host, cfg->listen_port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	unsigned actual = cfg->listen_port;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		actual = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+							: ((struct sockaddr_in *)&ss)->sin_port);
+	int v6 = res->ai_family == AF_INET6;
+	freeaddrinfo(res);
+	srv.listener = h2o_evloop_socket_create(srv.ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+	h2o_socket_read_start(srv.listener, on_accept);
+	log_info("listening on http://%s%s%s:%u", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "", actual);
+	if (cfg->dev)
+		log_info("editor: http://%s%s%s:%u/?doc=welcome", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
+			 actual);
+	return 0;
+}
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static const char *default_web_dir(void)
+{
+	static char path[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = 0;
+	struct stat st;
+	const char *candidates[] = {"%s/../web-editor/dist", "%s/web-editor/dist", "%s/../share/quire/web"};
+	for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++) {
+		snprintf(path, sizeof path, candidates[i], exe);
+		char index[PATH_MAX + 16];
+		snprintf(index, sizeof index, "%s/index.html", path);
+		if (stat(index, &st) == 0)
+			return path;
+	}
+	return NULL;
+}
+
+int serve_run(const config_t *cfg)
+{
+	memset(&srv, 0, sizeof srv);
+	srv.cfg = cfg;
+	log_level = cfg->log_level;
+	h2o_linklist_init_anchor(&srv.conns);
+	h2o_linklist_init_anchor(&srv.dirty);
+
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	char err[512];
+	store_opts_t so = {.map_size = cfg->map_size, .compact_after = cfg->compact_after,
+			   .on_committed = on_store_committed};
+	srv.store = store_open(cfg->data_dir, &so, err, sizeof err);
+	if (!srv.store) {
+		log_error("%s", err);
+		return 1;
+	}
+	rooms_env_t re = {.store = srv.store, .cfg = cfg, .now_ms = now_ms};
+	rooms_init(&re);
+
+	h2o_config_init(&srv.config);
+	srv.config.http1.upgrade_to_http2 = 0; /* no h2c: HTTP/1.1 only */
+	srv.config.max_request_entity_size = 1u << 20;
+	h2o_hostconf_t *host = h2o_config_register_host(&srv.config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	add_route(host, "/ws", on_ws_req);
+	add_route(host, "/healthz", on_healthz);
+	add_route(host, "/metrics", on_metrics);
+	add_route(host, "/api/docs", on_api);
+	const char *web = cfg->web_dir ? cfg->web_dir : default_web_dir();
+	if (web) {
+		struct stat st;
+		if (stat(web, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			log_error("--web %s: not a directory", web);
+			store_close(srv.store);
+			h2o_config_dispose(&srv.config);
+			return 1;
+		}
+		h2o_file_register(h2o_config_register_path(host, "/", 0), web, NULL, NULL, 0);
+		log_info("serving the editor from %s", web);
+	} else {
+		add_route(host, "/", on_default_page);
+		log_info("web editor not built; / shows a notice (see --web)");
+	}
+
+	h2o_context_init(&srv.ctx, h2o_evloop_create(), &srv.config);
+	srv.accept_ctx.ctx = &srv.ctx;
+	srv.accept_ctx.hosts = srv.config.hosts;
+	h2o_multithread_register_receiver(srv.ctx.queue, &srv.committed_rx, on_committed_rx);
+	srv.flush_entry.cb = flush_dirty;
+	srv.tick_entry.cb = on_tick;
+	h2o_timeout_init(srv.ctx.loop, &srv.tick_timeout, 1000);
+	h2o_timeout_link(srv.ctx.loop, &srv.tick_timeout, &srv.tick_entry);
+
+	int code = 0;
+	if (open_listener(cfg)) {
+		code = 1;
+		stop_requested = 1;
+	} else {
+		if (cfg->allow_anonymous || cfg->dev || !cfg->n_token_pubkeys)
+			log_warn("ANONYMOUS ACCESS: every client may read and write every document "
+				 "(tokens are not implemented in this build)");
+		log_info("data in %s; messages up to %llu bytes; compaction after %llu updates", cfg->data_dir,
+			 (unsigned long long)cfg->max_message, (unsigned long long)cfg->compact_after);
+	}
+
+	while (!stop_requested)
+		h2o_evloop_run(srv.ctx.loop, 1000);
+
+	/* shutdown: stop accepting, say goodbye, store everything received */
+	if (srv.listener) {
+		h2o_socket_read_stop(srv.listener);
+		h2o_socket_close(srv.listener);
+		srv.listener = NULL;
+		log_info("shutting down");
+	}
+	for (h2o_linklist_t *l = srv.conns.next; l != &srv.conns; l = l->next)
+		conn_close(H2O_STRUCT_FROM_MEMBER(conn_t, all_link, l), 1001, "server shutdown");
+	for (int i = 0; i < 40 && !h2o_linklist_is_empty(&srv.conns); i++)
+		h2o_evloop_run(srv.ctx.loop, 50);
+	while (!h2o_linklist_is_empty(&srv.conns)) {
+		conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, all_link, srv.conns.next);
+		if (!c->ws->sock) {
+			h2o_evloop_run(srv.ctx.loop, 10); /* 101 still being written */
+			continue;
+		}
+		conn_destroy(c);
+	}
+	store_close(srv.store); /* commits every queued update */
+	for (int i = 0; i < 200 && rooms_inflight(); i++)
+		h2o_evloop_run(srv.ctx.loop, 10);
+	if (h2o_timeout_is_linked(&srv.flush_entry))
+		h2o_timeout_unlink(&srv.flush_entry);
+	h2o_timeout_unlink(&srv.tick_entry);
+	h2o_timeout_dispose(srv.ctx.loop, &srv.tick_timeout);
+	h2o_multithread_unregister_receiver(srv.ctx.queue, &srv.committed_rx);
+	rooms_shutdown();
+	h2o_loop_t *loop = srv.ctx.loop;
+	h2o_context_dispose(&srv.ctx);
+	h2o_evloop_destroy(loop);
+	h2o_config_dispose(&srv.config);
+	if (code == 0)
+		log_info("stopped cleanly");
+	return code;
+}

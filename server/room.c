@@ -1,0 +1,443 @@
+/* Rooms: documents in memory, message handling and fan-out. See room.h. */
+#include "room.h"
+
+#include "config.h"
+#include "log.h"
+#include "proto.h"
+#include "quire/update.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BUCKETS 4096
+
+struct room {
+	room_t *hnext;
+	char *name;
+	size_t name_len;
+	h2o_linklist_t conns;
+	size_t nconns;
+	size_t inflight; /* jobs submitted to the store, not yet back */
+	uint64_t idle_since_ms;
+	/* stored state = merge(state, log[0..nlog)) */
+	uint8_t *state;
+	size_t state_len;
+	uint8_t **log;
+	size_t *log_len;
+	size_t nlog, log_cap;
+	uint8_t *sv; /* cached encoded state vector of the stored state */
+	size_t sv_len;
+	awareness_t aw;
+};
+
+static rooms_env_t env;
+static room_t *table[BUCKETS];
+static room_stats_t stats;
+static size_t total_inflight;
+
+static size_t bucket(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+	return (size_t)(h % BUCKETS);
+}
+
+void rooms_init(const rooms_env_t *e) { env = *e; }
+
+static room_t *find(const char *name, size_t len)
+{
+	for (room_t *r = table[bucket(name, len)]; r; r = r->hnext)
+		if (r->name_len == len && memcmp(r->name, name, len) == 0)
+			return r;
+	return NULL;
+}
+
+static void room_free(room_t *r)
+{
+	room_t **pp = &table[bucket(r->name, r->name_len)];
+	while (*pp != r)
+		pp = &(*pp)->hnext;
+	*pp = r->hnext;
+	for (size_t i = 0; i < r->nlog; i++)
+		free(r->log[i]);
+	free(r->log);
+	free(r->log_len);
+	free(r->state);
+	free(r->sv);
+	awareness_free(&r->aw);
+	free(r->name);
+	free(r);
+	stats.rooms--;
+}
+
+void rooms_shutdown(void)
+{
+	for (size_t b = 0; b < BUCKETS; b++)
+		while (table[b])
+			room_free(table[b]);
+}
+
+room_t *room_open(const char *name, size_t len)
+{
+	room_t *r = find(name, len);
+	if (r)
+		return r;
+	uint8_t *state;
+	size_t state_len;
+	int found;
+	char err[256];
+	if (store_load(env.store, name, len, &state, &state_len, &found, err, sizeof err)) {
+		log_error("room %.*s: cannot load: %s", (int)len, name, err);
+		return NULL;
+	}
+	r = calloc(1, sizeof *r);
+	if (!r || !(r->name = malloc(len ? len : 1))) {
+		free(r);
+		free(state);
+		return NULL;
+	}
+	memcpy(r->name, name, len);
+	r->name_len = len;
+	r->state = state;
+	r->state_len = state_len;
+	h2o_linklist_init_anchor(&r->conns);
+	r->idle_since_ms = env.now_ms();
+	size_t b = bucket(name, len);
+	r->hnext = table[b];
+	table[b] = r;
+	stats.rooms++;
+	log_debug("room %.*s: opened (%zu bytes stored)", (int)len, name, state_len);
+	return r;
+}
+
+/* Folds committed updates into the state; returns 0 or -1 (out of memory). */
+static int settle(room_t *r)
+{
+	if (r->nlog == 0)
+		return 0;
+	size_t n = r->nlog + 1;
+	const uint8_t **ups = malloc(n * sizeof *ups);
+	size_t *lens = malloc(n * sizeof *lens);
+	if (!ups || !lens) {
+		free(ups);
+		free(lens);
+		return -1;
+	}
+	ups[0] = r->state;
+	lens[0] = r->state_len;
+	for (size_t i = 0; i < r->nlog; i++) {
+		ups[i + 1] = r->log[i];
+		lens[i + 1] = r->log_len[i];
+	}
+	uint8_t *merged;
+	size_t mlen;
+	int err = qc_update_merge(ups, lens, n, &merged, &mlen);
+	free(ups);
+	free(lens);
+	if (err != QC_OK) {
+		log_error("room %.*s: merging stored updates failed: %s", (int)r->name_len, r->name, qc_strerror(err));
+		return -1;
+	}
+	for (size_t i = 0; i < r->nlog; i++)
+		free(r->log[i]);
+	r->nlog = 0;
+	free(r->state);
+	r->state = merged;
+	r->state_len = mlen;
+	return 0;
+}
+
+static const uint8_t *state_vector(room_t *r, size_t *len)
+{
+	if (!r->sv) {
+		if (settle(r) || qc_update_state_vector(r->state, r->state_len, &r->sv, &r->sv_len) != QC_OK) {
+			r->sv = NULL;
+			*len = 0;
+			return NULL;
+		}
+	}
+	*len = r->sv_len;
+	return r->sv;
+}
+
+static void send_msg(conn_t *c, uint8_t *msg, size_t len)
+{
+	if (msg)
+		conn_send(c, msg, len);
+	free(msg);
+}
+
+/* Sends to every connection of the room except the one with id `except`. */
+static void broadcast(room_t *r, const uint8_t *msg, size_t len, uint64_t except)
+{
+	for (h2o_linklist_t *l = r->conns.next, *next; l != &r->conns; l = next) {
+		next = l->next; /* conn_send may close (and unlink) a slow consumer */
+		conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, room_link, l);
+		if (c->id != except)
+			conn_send(c, msg, len);
+	}
+}
+
+static void broadcast_awareness(room_t *r, uint8_t *update, size_t len)
+{
+	if (!update)
+		return;
+	size_t mlen;
+	uint8_t *msg = proto_awareness(update, len, &mlen);
+	free(update);
+	if (msg)
+		broadcast(r, msg, mlen, 0);
+	free(msg);
+}
+
+void room_join(room_t *r, conn_t *c)
+{
+	c->room = r;
+	h2o_linklist_insert(&r->conns, &c->room_link);
+	r->nconns++;
+	size_t svlen, len;
+	const uint8_t *sv = state_vector(r, &svlen);
+	if (!sv) {
+		conn_close(c, 1011, "document unavailable");
+		return;
+	}
+	send_msg(c, proto_sync(SYNC_STEP1, sv, svlen, &len), len);
+	uint8_t *all;
+	size_t alen;
+	if (awareness_encode_all(&r->aw, &all, &alen) == 0 && all) {
+		send_msg(c, proto_awareness(all, alen, &len), len);
+		free(all);
+	}
+}
+
+void room_leave(conn_t *c)
+{
+	room_t *r = c->room;
+	if (!r)
+		return;
+	h2o_linklist_unlink(&c->room_link);
+	c->room = NULL;
+	r->nconns--;
+	if (r->nconns == 0)
+		r->idle_since_ms = env.now_ms();
+	uint8_t *removed;
+	size_t len;
+	if (awareness_remove_owner(&r->aw, c->id, &removed, &len) == 0)
+		broadcast_awareness(r, removed, len);
+}
+
+static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
+{
+	qc_sv decoded;
+	int err = qc_sv_decode(sv, svlen, &decoded);
+	if (err != QC_OK) {
+		stats.rejected_malformed++;
+		log_info("room %.*s: conn %llu: malformed state vector: %s", (int)r->name_len, r->name,
+			 (unsigned long long)c->id, qc_strerror(err));
+		conn_close(c, 1007, "malformed state vector");
+		return;
+	}
+	qc_sv_free(&decoded);
+	uint8_t *diff;
+	size_t dlen, len;
+	if (settle(r) || (err = qc_update_diff(r->state, r->state_len, sv, svlen, &diff, &dlen)) != QC_OK) {
+		log_error("room %.*s: cannot compute sync step 2", (int)r->name_len, r->name);
+		conn_close(c, 1011, "internal error");
+		return;
+	}
+	send_msg(c, proto_sync(SYNC_STEP2, diff, dlen, &len), len);
+	free(diff);
+}
+
+static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
+{
+	int err = qc_update_validate(u, n);
+	if (err != QC_OK) {
+		stats.rejected_malformed++;
+		log_info("room %.*s: conn %llu: malformed update (%zu bytes): %s", (int)r->name_len, r->name,
+			 (unsigned long long)c->id, n, qc_strerror(err));
+		conn_close(c, 1007, "malformed update");
+		return;
+	}
+	if (qc_update_is_empty(u, n))
+		return;
+	stats.updates_received++;
+	room_job_t *j = calloc(1, sizeof *j);
+	uint8_t *copy = malloc(n);
+	if (!j || !copy) {
+		free(j);
+		free(copy);
+		conn_close(c, 1011, "out of memory");
+		return;
+	}
+	memcpy(copy, u, n);
+	j->room = r;
+	j->origin = c->id;
+	j->job.doc = r->name;
+	j->job.doc_len = r->name_len;
+	j->job.data = copy;
+	j->job.len = n;
+	if (store_submit(env.store, &j->job)) {
+		free(copy);
+		free(j);
+		conn_close(c, 1001, "server shutting down");
+		return;
+	}
+	r->inflight++;
+	total_inflight++;
+}
+
+void room_committed(room_job_t *j)
+{
+	room_t *r = j->room;
+	r->inflight--;
+	total_inflight--;
+	if (j->job.status != 0) {
+		stats.store_failures++;
+		/* nothing was stored: tell the sender, keep everyone else as is */
+		for (h2o_linklist_t *l = r->conns.next; l != &r->conns; l = l->next) {
+			conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, room_link, l);
+			if (c->id == j->origin) {
+				conn_close(c, 1011, "storage failure");
+				break;
+			}
+		}
+		free(j->job.data);
+		free(j);
+		return;
+	}
+	size_t len;
+	uint8_t *msg = proto_sync(SYNC_UPDATE, j->job.data, j->job.len, &len);
+	if (msg) {
+		broadcast(r, msg, len, j->origin);
+		stats.updates_relayed++;
+	}
+	free(msg);
+	if (r->nlog == r->log_cap) {
+		size_t cap = r->log_cap ? r->log_cap * 2 : 16;
+		uint8_t **nl = realloc(r->log, cap * sizeof *nl);
+		size_t *nlen = nl ? realloc(r->log_len, cap * sizeof *nlen) : NULL;
+		if (nl)
+			r->log = nl;
+		if (nlen) {
+			r->log_len = nlen;
+			r->log_cap = cap;
+		}
+	}
+	if (r->nlog < r->log_cap) {
+		r->log[r->nlog] = j->job.data;
+		r->log_len[r->nlog++] = j->job.len;
+	} else {
+		free(j->job.data); /* out of memory: the store still has it; reload on next open */
+	}
+	free(r->sv);
+	r->sv = NULL;
+	if (r->nlog >= 256)
+		settle(r);
+	free(j);
+}
+
+static void on_awareness(room_t *r, conn_t *c, const uint8_t *p, size_t n)
+{
+	static const aw_limits_t lim = {.max_state = 16384, .max_entries = 500, .max_per_owner = 16};
+	uint8_t *accepted;
+	size_t len;
+	stats.awareness_received++;
+	if (awareness_apply(&r->aw, p, n, c->id, env.now_ms(), &lim, &accepted, &len)) {
+		stats.rejected_malformed++;
+		log_info("room %.*s: conn %llu: malformed awareness update", (int)r->name_len, r->name,
+			 (unsigned long long)c->id);
+		conn_close(c, 1007, "malformed awareness update");
+		return;
+	}
+	broadcast_awareness(r, accepted, len);
+}
+
+void room_receive(conn_t *c, const uint8_t *p, size_t n)
+{
+	room_t *r = c->room;
+	if (!r)
+		return;
+	proto_msg_t m;
+	int err = proto_parse(p, n, &m);
+	if (err == PROTO_UNKNOWN) {
+		stats.rejected_unknown++;
+		log_info("room %.*s: conn %llu: unknown message type", (int)r->name_len, r->name,
+			 (unsigned long long)c->id);
+		conn_close(c, 1003, "unknown message type");
+		return;
+	}
+	if (err) {
+		stats.rejected_malformed++;
+		log_info("room %.*s: conn %llu: malformed message (%zu bytes)", (int)r->name_len, r->name,
+			 (unsigned long long)c->id, n);
+		conn_close(c, 1007, "malformed message");
+		return;
+	}
+	switch (m.type) {
+	case MSG_SYNC:
+		if (m.sync_type == SYNC_STEP1)
+			on_step1(r, c, m.payload, m.len);
+		else
+			on_update(r, c, m.payload, m.len);
+		break;
+	case MSG_AWARENESS:
+		on_awareness(r, c, m.payload, m.len);
+		break;
+	case MSG_QUERY_AWARENESS: {
+		uint8_t *all;
+		size_t alen, len;
+		if (awareness_encode_all(&r->aw, &all, &alen) == 0) {
+			static const uint8_t none[] = {0};
+			send_msg(c, proto_awareness(all ? all : none, all ? alen : 1, &len), len);
+			free(all);
+		}
+		break;
+	}
+	case MSG_AUTH:
+		break; /* clients have nothing to tell us here; y-protocols ignores it too */
+	}
+}
+
+void rooms_tick(uint64_t now_ms)
+{
+	for (size_t b = 0; b < BUCKETS; b++) {
+		for (room_t *r = table[b], *next; r; r = next) {
+			next = r->hnext;
+			uint8_t *expired;
+			size_t len;
+			if (awareness_expire(&r->aw, now_ms, env.cfg->awareness_timeout_ms, &expired, &len) == 0)
+				broadcast_awareness(r, expired, len);
+			if (r->nconns == 0 && r->inflight == 0 && now_ms - r->idle_since_ms >= env.cfg->room_idle_ms) {
+				log_debug("room %.*s: evicted after idling", (int)r->name_len, r->name);
+				room_free(r);
+			}
+		}
+	}
+}
+
+int room_snapshot(const char *name, size_t len, uint8_t **out, size_t *out_len, int *found)
+{
+	room_t *r = find(name, len);
+	if (r) {
+		if (settle(r))
+			return -1;
+		*out = malloc(r->state_len ? r->state_len : 1);
+		if (!*out)
+			return -1;
+		memcpy(*out, r->state, r->state_len);
+		*out_len = r->state_len;
+		*found = !qc_update_is_empty(r->state, r->state_len) || r->inflight;
+		return 0;
+	}
+	char err[256];
+	if (store_load(env.store, name, len, out, out_len, found, err, sizeof err)) {
+		log_error("document %.*s: %s", (int)len, name, err);
+		return -1;
+	}
+	return 0;
+}
+
+void rooms_get_stats(room_stats_t *out) { *out = stats; }
+size_t rooms_inflight(void) { return total_inflight; }

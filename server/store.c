@@ -1,0 +1,505 @@
+/* LMDB storage with a group-committing writer thread. See store.h. */
+#include "store.h"
+
+#include "log.h"
+#include "quire/update.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define BATCH_MAX_JOBS 1024
+#define BATCH_MAX_BYTES (8u << 20)
+
+/* Writer-thread cache of a document's log position. */
+typedef struct doc_info {
+	struct doc_info *next;
+	uint64_t id, next_seq, entries;
+	size_t name_len;
+	char name[];
+} doc_info_t;
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi_docs, dbi_log, dbi_meta;
+	store_opts_t opts;
+
+	pthread_t writer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	store_job_t *head, *tail;
+	int stopping;
+
+	/* writer-thread only */
+	doc_info_t *docs[1024];
+	uint64_t next_doc_id;
+
+	pthread_mutex_t stats_mu;
+	store_stats_t stats;
+};
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static size_t hash_name(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+	return (size_t)(h % 1024);
+}
+
+/* Looks a document up by name: its id, or 0 when it was never written. */
+static int lookup_doc_id(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t len, uint64_t *id)
+{
+	MDB_val k = {len, (void *)name}, v;
+	int rc = mdb_get(txn, dbi, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		*id = 0;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	if (v.mv_size < 8)
+		return MDB_CORRUPTED;
+	*id = get_be64(v.mv_data);
+	return 0;
+}
+
+/* Finds (or creates, inside the write txn) the writer's record of a doc. */
+static int writer_doc(store_t *s, MDB_txn *txn, const char *name, size_t len, doc_info_t **out)
+{
+	size_t b = hash_name(name, len);
+	for (doc_info_t *d = s->docs[b]; d; d = d->next)
+		if (d->name_len == len && memcmp(d->name, name, len) == 0) {
+			*out = d;
+			return 0;
+		}
+	uint64_t id;
+	int rc = lookup_doc_id(txn, s->dbi_docs, name, len, &id);
+	if (rc)
+		return rc;
+	doc_info_t *d = calloc(1, sizeof *d + len);
+	if (!d)
+		return ENOMEM;
+	memcpy(d->name, name, len);
+	d->name_len = len;
+	if (id == 0) {
+		id = s->next_doc_id++;
+		uint8_t meta[16], idb[8];
+		put_be64(meta, id);
+		put_be64(meta + 8, now_ms());
+		MDB_val k = {len, (void *)name}, v = {sizeof meta, meta};
+		if ((rc = mdb_put(txn, s->dbi_docs, &k, &v, 0)))
+			goto fail;
+		put_be64(idb, s->next_doc_id);
+		MDB_val mk = {11, "next_doc_id"}, mv = {8, idb};
+		if ((rc = mdb_put(txn, s->dbi_meta, &mk, &mv, 0)))
+			goto fail;
+		d->next_seq = 1;
+	} else {
+		/* count the log and find its end (compaction keeps it short) */
+		MDB_cursor *c;
+		if ((rc = mdb_cursor_open(txn, s->dbi_log, &c)))
+			goto fail;
+		uint8_t kb[16];
+		put_be64(kb, id);
+		put_be64(kb + 8, 0);
+		MDB_val k = {16, kb}, v;
+		d->next_seq = 1;
+		for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			if (k.mv_size != 16 || get_be64(k.mv_data) != id)
+				break;
+			d->next_seq = get_be64((uint8_t *)k.mv_data + 8) + 1;
+			d->entries++;
+		}
+		mdb_cursor_close(c);
+		if (rc && rc != MDB_NOTFOUND)
+			goto fail;
+		rc = 0;
+	}
+	d->id = id;
+	d->next = s->docs[b];
+	s->docs[b] = d;
+	*out = d;
+	return 0;
+fail:
+	free(d);
+	return rc;
+}
+
+/* Collects the log of doc id as (pointer, length) arrays valid within txn. */
+static int collect_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, const uint8_t ***ptrs, size_t **lens,
+		       size_t *count, uint64_t *last_seq)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(txn, dbi, &c);
+	if (rc)
+		return rc;
+	size_t cap = 0, n = 0;
+	const uint8_t **p = NULL;
+	size_t *l = NULL;
+	uint8_t kb[16];
+	put_be64(kb, id);
+	put_be64(kb + 8, 0);
+	MDB_val k = {16, kb}, v;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || get_be64(k.mv_data) != id)
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			const uint8_t **np = realloc(p, cap * sizeof *np);
+			size_t *nl = np ? realloc(l, cap * sizeof *nl) : NULL;
+			if (!np || !nl) {
+				free(np ? (void *)np : (void *)p);
+				free(l);
+				mdb_cursor_close(c);
+				return ENOMEM;
+			}
+			p = np;
+			l = nl;
+		}
+		p[n] = v.mv_data;
+		l[n] = v.mv_size;
+		n++;
+		if (last_seq)
+			*last_seq = get_be64((uint8_t *)k.mv_data + 8);
+	}
+	mdb_cursor_close(c);
+	if (rc && rc != MDB_NOTFOUND) {
+		free(p);
+		free(l);
+		return rc;
+	}
+	*ptrs = p;
+	*lens = l;
+	*count = n;
+	return 0;
+}
+
+/* Replaces the whole log of d by one merged snapshot at its last sequence. */
+static int compact(store_t *s, MDB_txn *txn, doc_info_t *d)
+{
+	const uint8_t **ptrs;
+	size_t *lens, n;
+	uint64_t last = 0;
+	int rc = collect_log(txn, s->dbi_log, d->id, &ptrs, &lens, &n, &last);
+	if (rc)
+		return rc;
+	uint8_t *merged = NULL;
+	size_t mlen = 0;
+	int err = qc_update_merge(ptrs, lens, n, &merged, &mlen);
+	free(ptrs);
+	free(lens);
+	if (err != QC_OK) {
+		log_warn("store: compaction of document %.*s skipped: %s", (int)d->name_len, d->name,
+			 qc_strerror(err));
+		return 0;
+	}
+	uint8_t kb[16];
+	put_be64(kb, d->id);
+	MDB_cursor *c;
+	if ((rc = mdb_cursor_open(txn, s->dbi_log, &c))) {
+		free(merged);
+		return rc;
+	}
+	put_be64(kb + 8, 0);
+	MDB_val k = {16, kb}, v;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || get_be64(k.mv_data) != d->id)
+			break;
+		if ((rc = mdb_cursor_del(c, 0)))
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc && rc != MDB_NOTFOUND) {
+		free(merged);
+		return rc;
+	}
+	put_be64(kb + 8, last);
+	MDB_val pk = {16, kb}, pv = {mlen, merged};
+	rc = mdb_put(txn, s->dbi_log, &pk, &pv, 0);
+	free(merged);
+	if (rc)
+		return rc;
+	d->entries = 1;
+	pthread_mutex_lock(&s->stats_mu);
+	s->stats.compactions++;
+	pthread_mutex_unlock(&s->stats_mu);
+	return 0;
+}
+
+/* Drops the writer's cache (after an aborted txn it may be ahead of disk). */
+static void forget_docs(store_t *s)
+{
+	for (size_t b = 0; b < 1024; b++) {
+		while (s->docs[b]) {
+			doc_info_t *d = s->docs[b];
+			s->docs[b] = d->next;
+			free(d);
+		}
+	}
+}
+
+static int load_next_doc_id(store_t *s, MDB_txn *txn)
+{
+	MDB_val k = {11, "next_doc_id"}, v;
+	int rc = mdb_get(txn, s->dbi_meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		s->next_doc_id = 1;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	if (v.mv_size != 8)
+		return MDB_CORRUPTED;
+	s->next_doc_id = get_be64(v.mv_data);
+	return 0;
+}
+
+static int write_batch(store_t *s, store_job_t *batch, size_t *nbytes)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc)
+		return rc;
+	uint64_t saved_next_id = s->next_doc_id;
+	doc_info_t *touched[BATCH_MAX_JOBS];
+	size_t ntouched = 0;
+	*nbytes = 0;
+	for (store_job_t *j = batch; j; j = j->next) {
+		doc_info_t *d;
+		if ((rc = writer_doc(s, txn, j->doc, j->doc_len, &d)))
+			goto abort;
+		uint8_t kb[16];
+		put_be64(kb, d->id);
+		put_be64(kb + 8, d->next_seq);
+		MDB_val k = {16, kb}, v = {j->len, j->data};
+		if ((rc = mdb_put(txn, s->dbi_log, &k, &v, 0)))
+			goto abort;
+		d->next_seq++;
+		d->entries++;
+		*nbytes += j->len;
+		size_t t;
+		for (t = 0; t < ntouched && touched[t] != d; t++)
+			;
+		if (t == ntouched && ntouched < BATCH_MAX_JOBS)
+			touched[ntouched++] = d;
+	}
+	for (size_t t = 0; t < ntouched; t++)
+		if (s->opts.compact_after && touched[t]->entries > s->opts.compact_after)
+			if ((rc = compact(s, txn, touched[t])))
+				goto abort;
+	if ((rc = mdb_txn_commit(txn))) {
+		txn = NULL;
+		goto abort;
+	}
+	return 0;
+abort:
+	if (txn)
+		mdb_txn_abort(txn);
+	s->next_doc_id = saved_next_id;
+	forget_docs(s);
+	return rc;
+}
+
+static void *writer_main(void *arg)
+{
+	store_t *s = arg;
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (!s->head && !s->stopping)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (!s->head) {
+			pthread_mutex_unlock(&s->mu);
+			break;
+		}
+		/* take up to BATCH_MAX_JOBS / BATCH_MAX_BYTES */
+		store_job_t *batch = s->head, *last = s->head;
+		size_t n = 1, bytes = last->len;
+		while (last->next && n < BATCH_MAX_JOBS && bytes + last->next->len <= BATCH_MAX_BYTES) {
+			last = last->next;
+			n++;
+			bytes += last->len;
+		}
+		s->head = last->next;
+		if (!s->head)
+			s->tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->mu);
+
+		size_t nbytes;
+		int rc = write_batch(s, batch, &nbytes);
+		pthread_mutex_lock(&s->stats_mu);
+		if (rc == 0) {
+			s->stats.commits++;
+			s->stats.updates += n;
+			s->stats.bytes += nbytes;
+		} else {
+			s->stats.failures += n;
+		}
+		pthread_mutex_unlock(&s->stats_mu);
+		if (rc)
+			log_error("store: commit of %zu updates failed: %s", n, mdb_strerror(rc));
+		while (batch) {
+			store_job_t *j = batch;
+			batch = j->next;
+			j->next = NULL;
+			j->status = rc ? -1 : 0;
+			s->opts.on_committed(s->opts.ctx, j);
+		}
+	}
+	return NULL;
+}
+
+store_t *store_open(const char *dir, const store_opts_t *opts, char *err, size_t errlen)
+{
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create data directory %s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	store_t *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->opts = *opts;
+	MDB_txn *txn = NULL;
+	int rc;
+	const char *what = "mdb_env_create";
+	if ((rc = mdb_env_create(&s->env)))
+		goto fail;
+	what = "mdb_env_set_mapsize";
+	if ((rc = mdb_env_set_mapsize(s->env, (size_t)opts->map_size)))
+		goto fail;
+	mdb_env_set_maxdbs(s->env, 4);
+	mdb_env_set_maxreaders(s->env, 1024);
+	what = "mdb_env_open";
+	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)))
+		goto fail;
+	int dead = 0;
+	mdb_reader_check(s->env, &dead);
+	what = "opening databases";
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)))
+		goto fail;
+	if ((rc = mdb_dbi_open(txn, "docs", MDB_CREATE, &s->dbi_docs)) ||
+	    (rc = mdb_dbi_open(txn, "log", MDB_CREATE, &s->dbi_log)) ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->dbi_meta)) || (rc = load_next_doc_id(s, txn)))
+		goto fail;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc)
+		goto fail;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->stats_mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if ((rc = pthread_create(&s->writer, NULL, writer_main, s))) {
+		what = "starting the writer thread";
+		goto fail;
+	}
+	return s;
+fail:
+	snprintf(err, errlen, "LMDB in %s: %s: %s", dir, what, rc > 0 && rc < 1000 ? strerror(rc) : mdb_strerror(rc));
+	if (txn)
+		mdb_txn_abort(txn);
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+	return NULL;
+}
+
+int store_submit(store_t *s, store_job_t *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&s->mu);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->mu);
+		return -1;
+	}
+	if (s->tail)
+		s->tail->next = job;
+	else
+		s->head = job;
+	s->tail = job;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+int store_load(store_t *s, const char *doc, size_t doc_len, uint8_t **out, size_t *out_len, int *found, char *err,
+	       size_t errlen)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc) {
+		snprintf(err, errlen, "read transaction: %s", mdb_strerror(rc));
+		return -1;
+	}
+	uint64_t id;
+	const uint8_t **ptrs = NULL;
+	size_t *lens = NULL, n = 0;
+	if ((rc = lookup_doc_id(txn, s->dbi_docs, doc, doc_len, &id)) ||
+	    (id && (rc = collect_log(txn, s->dbi_log, id, &ptrs, &lens, &n, NULL)))) {
+		mdb_txn_abort(txn);
+		snprintf(err, errlen, "reading document: %s", mdb_strerror(rc));
+		return -1;
+	}
+	*found = id != 0;
+	int e = qc_update_merge(ptrs, lens, n, out, out_len);
+	free(ptrs);
+	free(lens);
+	mdb_txn_abort(txn);
+	if (e != QC_OK) {
+		snprintf(err, errlen, "stored log does not merge: %s", qc_strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+void store_get_stats(store_t *s, store_stats_t *out)
+{
+	pthread_mutex_lock(&s->stats_mu);
+	*out = s->stats;
+	pthread_mutex_unlock(&s->stats_mu);
+}
+
+void store_close(store_t *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stopping = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->writer, NULL);
+	forget_docs(s);
+	mdb_env_close(s->env);
+	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->stats_mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
