@@ -1,0 +1,171 @@
+// Basic sync with real y-websocket clients, the raw handshake bytes, the HTTP
+// document API and room isolation.
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { startServer } from './lib/server.mjs'
+import {
+  Y, connectProvider, destroyAll, openRaw, waitFor, roomName, decodeMessage, hex,
+  encSyncStep1, fetchDocUpdate, fetchDoc, MSG_SYNC, SYNC_STEP1, SYNC_STEP2
+} from './lib/yclient.mjs'
+
+describe('sync', () => {
+  let server
+  before(async () => { server = await startServer() })
+  after(async () => { await server.stop() })
+
+  test('a client that joins later receives earlier edits', { timeout: 30000 }, async () => {
+    const room = roomName('basic')
+    const a = await connectProvider(server, room)
+    let b
+    try {
+      a.doc.getText('t').insert(0, 'hello from a')
+      a.doc.getMap('m').set('k', 42)
+      // Wait until the server has it stored, then join with B.
+      await waitFor(async () => (await fetchDoc(server, room)).getText('t').toString() === 'hello from a',
+        { timeout: 10000, message: 'the stored doc to contain A\'s text' })
+      b = await connectProvider(server, room)
+      await waitFor(() => b.text() === 'hello from a', { timeout: 10000, message: () => `B's text (now ${JSON.stringify(b.text())})` })
+      assert.equal(b.doc.getMap('m').get('k'), 42)
+
+      // And live edits flow both ways.
+      b.doc.getText('t').insert(0, '>> ')
+      await waitFor(() => a.text() === '>> hello from a', { message: () => `A to see B's edit (A has ${JSON.stringify(a.text())})` })
+      a.doc.getText('t').insert(a.text().length, ' <<')
+      await waitFor(() => b.text() === '>> hello from a <<', { message: () => `B to see A's edit (B has ${JSON.stringify(b.text())})` })
+      assert.deepEqual(a.closes, [], 'A was never disconnected')
+      assert.deepEqual(b.closes, [], 'B was never disconnected')
+    } finally {
+      destroyAll(a, b)
+    }
+  })
+
+  test('server sends sync step 1 first and answers step 1 with step 2 (raw bytes)', { timeout: 30000 }, async () => {
+    const room = roomName('raw')
+    // Empty doc: the very first message is exactly 00 00 01 00 (step1, empty state vector).
+    const c1 = await openRaw(server, room)
+    try {
+      const first = await c1.next()
+      assert.equal(hex(first), '00 00 01 00', `first message on an empty doc, got ${hex(first)}`)
+      // Our step 1 (empty SV) is answered with step 2 carrying an (empty) update.
+      c1.send(encSyncStep1(new Uint8Array([0])))
+      const reply = decodeMessage(await c1.nextMatching((m) => m[0] === MSG_SYNC && m[1] === SYNC_STEP2, 5000, 'sync step 2'))
+      const d = new Y.Doc()
+      Y.applyUpdate(d, reply.payload)
+      assert.equal(d.getText('t').toString(), '')
+    } finally {
+      c1.close()
+    }
+
+    // Non-empty doc: the first message is step 1 with the server's state vector.
+    const a = await connectProvider(server, room)
+    const c2 = await openRaw(server, room).catch((e) => { a.destroy(); throw e })
+    try {
+      a.doc.getText('t').insert(0, 'abc')
+      await waitFor(async () => (await fetchDoc(server, room)).getText('t').toString() === 'abc', { message: 'stored abc' })
+      const c3 = await openRaw(server, room)
+      try {
+        const first = await c3.next()
+        const m = decodeMessage(first)
+        assert.equal(m.type, MSG_SYNC, `first message type, got ${hex(first)}`)
+        assert.equal(m.syncType, SYNC_STEP1, `first message must be sync step 1, got ${hex(first)}`)
+        assert.deepEqual(Y.decodeStateVector(m.payload), Y.decodeStateVector(Y.encodeStateVector(a.doc)))
+        // Step 1 with an empty SV → step 2 with everything.
+        c3.send(encSyncStep1(new Uint8Array([0])))
+        const reply = decodeMessage(await c3.nextMatching((x) => x[0] === MSG_SYNC && x[1] === SYNC_STEP2, 5000, 'sync step 2'))
+        const d = new Y.Doc()
+        Y.applyUpdate(d, reply.payload)
+        assert.equal(d.getText('t').toString(), 'abc')
+        // Step 1 with the full SV → step 2 that adds nothing.
+        c3.send(encSyncStep1(Y.encodeStateVector(a.doc)))
+        const reply2 = decodeMessage(await c3.nextMatching((x) => x[0] === MSG_SYNC && x[1] === SYNC_STEP2, 5000, 'second sync step 2'))
+        const d2 = new Y.Doc()
+        Y.applyUpdate(d2, reply2.payload)
+        assert.equal(d2.getText('t').toString(), '', 'step 2 against a full SV must carry no content')
+      } finally {
+        c3.close()
+      }
+    } finally {
+      c2.close()
+      a.destroy()
+    }
+  })
+
+  test('a raw client receives other clients\' updates as sync messages', { timeout: 30000 }, async () => {
+    const room = roomName('relay')
+    const raw = await openRaw(server, room)
+    const a = await connectProvider(server, room)
+    try {
+      await raw.drain(100)
+      a.doc.getText('t').insert(0, 'relayed')
+      const shadow = new Y.Doc()
+      await waitFor(async () => {
+        while (raw.cursor < raw.messages.length) {
+          const m = decodeMessage(raw.messages[raw.cursor++])
+          if (m.type === MSG_SYNC && m.syncType !== SYNC_STEP1) Y.applyUpdate(shadow, m.payload)
+        }
+        return shadow.getText('t').toString() === 'relayed'
+      }, { message: () => `raw client to receive the update (has ${JSON.stringify(shadow.getText('t').toString())})` })
+    } finally {
+      raw.close()
+      a.destroy()
+    }
+  })
+
+  test('HTTP document API: /update, /sv and 404 for a never-written doc', { timeout: 30000 }, async () => {
+    const room = roomName('http')
+    assert.equal(await fetchDocUpdate(server, room), null, 'never-written doc must be 404')
+    const svMissing = await fetch(`${server.httpUrl}/api/docs/${room}/sv`)
+    await svMissing.arrayBuffer()
+    assert.equal(svMissing.status, 404, 'GET /sv of a never-written doc')
+
+    const a = await connectProvider(server, room)
+    try {
+      a.doc.getText('t').insert(0, 'via http')
+      a.doc.getArray('arr').push([1, 'two', { three: 3 }])
+      const doc = await waitFor(async () => {
+        const d = await fetchDoc(server, room)
+        return d.getText('t').toString() === 'via http' ? d : null
+      }, { message: 'GET /update to return the edit' })
+      assert.deepEqual(doc.getArray('arr').toJSON(), [1, 'two', { three: 3 }])
+
+      const res = await fetch(`${server.httpUrl}/api/docs/${room}/update`)
+      assert.equal(res.status, 200)
+      assert.match(res.headers.get('content-type') || '', /application\/octet-stream/)
+      await res.arrayBuffer()
+
+      const sv = await fetch(`${server.httpUrl}/api/docs/${room}/sv`)
+      assert.equal(sv.status, 200)
+      const svBytes = new Uint8Array(await sv.arrayBuffer())
+      assert.deepEqual(Y.decodeStateVector(svBytes), Y.decodeStateVector(Y.encodeStateVector(a.doc)))
+    } finally {
+      a.destroy()
+    }
+  })
+
+  test('rooms are isolated', { timeout: 30000 }, async () => {
+    const r1 = roomName('iso1')
+    const r2 = roomName('iso2')
+    const a1 = await connectProvider(server, r1)
+    const b1 = await connectProvider(server, r1)
+    const a2 = await connectProvider(server, r2)
+    const b2 = await connectProvider(server, r2)
+    try {
+      a1.doc.getText('t').insert(0, 'one')
+      a2.doc.getText('t').insert(0, 'two')
+      await waitFor(() => b1.text() === 'one' && b2.text() === 'two',
+        { message: () => `b1="${b1.text()}" b2="${b2.text()}"` })
+      // Give stray cross-room traffic a chance to show up.
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      assert.equal(b1.text(), 'one')
+      assert.equal(b2.text(), 'two')
+      assert.equal(a1.text(), 'one')
+      assert.equal(a2.text(), 'two')
+      assert.equal((await fetchDoc(server, r1)).getText('t').toString(), 'one')
+      assert.equal((await fetchDoc(server, r2)).getText('t').toString(), 'two')
+      // A room nobody wrote to stays unwritten.
+      assert.equal(await fetchDocUpdate(server, roomName('iso3')), null)
+    } finally {
+      destroyAll(a1, b1, a2, b2)
+    }
+  })
+})
