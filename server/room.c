@@ -161,10 +161,11 @@ static const uint8_t *state_vector(room_t *r, size_t *len)
 	return r->sv;
 }
 
-static void send_msg(conn_t *c, uint8_t *msg, size_t len)
+/* Sends a message built by proto_* (NULL on allocation failure) and frees it. */
+static void send_msg(conn_t *c, uint8_t *msg, const size_t *len)
 {
 	if (msg)
-		conn_send(c, msg, len);
+		conn_send(c, msg, *len);
 	free(msg);
 }
 
@@ -202,11 +203,11 @@ void room_join(room_t *r, conn_t *c)
 		conn_close(c, 1011, "document unavailable");
 		return;
 	}
-	send_msg(c, proto_sync(SYNC_STEP1, sv, svlen, &len), len);
+	send_msg(c, proto_sync(SYNC_STEP1, sv, svlen, &len), &len);
 	uint8_t *all;
 	size_t alen;
 	if (awareness_encode_all(&r->aw, &all, &alen) == 0 && all) {
-		send_msg(c, proto_awareness(all, alen, &len), len);
+		send_msg(c, proto_awareness(all, alen, &len), &len);
 		free(all);
 	}
 }
@@ -246,7 +247,7 @@ static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
 		conn_close(c, 1011, "internal error");
 		return;
 	}
-	send_msg(c, proto_sync(SYNC_STEP2, diff, dlen, &len), len);
+	send_msg(c, proto_sync(SYNC_STEP2, diff, dlen, &len), &len);
 	free(diff);
 }
 
@@ -390,7 +391,7 @@ void room_receive(conn_t *c, const uint8_t *p, size_t n)
 		size_t alen, len;
 		if (awareness_encode_all(&r->aw, &all, &alen) == 0) {
 			static const uint8_t none[] = {0};
-			send_msg(c, proto_awareness(all ? all : none, all ? alen : 1, &len), len);
+			send_msg(c, proto_awareness(all ? all : none, all ? alen : 1, &len), &len);
 			free(all);
 		}
 		break;
