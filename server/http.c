@@ -154,11 +154,8 @@ static void on_tick(h2o_timeout_entry_t *entry)
 		next = l->next;
 		conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, all_link, l);
 		if (c->closing) {
-			if (now - c->closing_since_ms >= CLOSE_GRACE_MS && c->ws->sock) {
-				if (next != &srv.conns && next == &c->all_link)
-					next = next->next;
+			if (now - c->closing_since_ms >= CLOSE_GRACE_MS && c->ws->sock)
 				conn_destroy(c); /* peer never finished the close handshake */
-			}
 			continue;
 		}
 		if (now - c->last_recv_ms >= srv.cfg->idle_timeout_ms) {

@@ -51,6 +51,8 @@ void qc_write_u8(qc_enc *e, uint8_t v);
 void qc_write_bytes(qc_enc *e, const void *p, size_t n);
 void qc_write_varuint(qc_enc *e, uint64_t v);
 void qc_write_varint(qc_enc *e, int64_t v);
+/* Sign-magnitude varInt from magnitude and sign; can express -0 (neg=1, mag=0). */
+void qc_write_varint_sm(qc_enc *e, uint64_t mag, int neg);
 void qc_write_varbytes(qc_enc *e, const void *p, size_t n); /* varUint8Array */
 void qc_write_varstring(qc_enc *e, const char *s, size_t n);
 
