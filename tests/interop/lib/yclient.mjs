@@ -68,7 +68,10 @@ export async function connectProvider (server, docName, { doc = new Y.Doc(), wai
     awareness: provider.awareness,
     closes: [],
     text (name = 't') { return doc.getText(name).toString() },
+    destroyed: false,
     destroy () {
+      if (client.destroyed) return
+      client.destroyed = true
       provider.destroy()
       doc.destroy()
     }
