@@ -1,0 +1,100 @@
+/* Private to crdt/src: lazy struct reader and writer for update v1. */
+#ifndef QUIRE_UPDATE_INTERNAL_H
+#define QUIRE_UPDATE_INTERNAL_H
+
+#include "quire/update.h"
+
+enum { QC_ST_GC = 0, QC_ST_ITEM = 1, QC_ST_SKIP = 2 };
+
+/* Nesting limit for the JSON texts inside Embed, Format and JSON content. */
+#define QC_MAX_JSON_DEPTH 256
+
+/* One struct as read from an update. Pointers point into the input, which
+ * has been fully validated before any of the writers touch it. Slicing only
+ * moves clock/len and records the offset into the original content. */
+typedef struct qc_st {
+	uint8_t kind; /* QC_ST_* */
+	uint8_t ref;  /* content ref (1-9) for items */
+	uint8_t has_origin, has_right, parent_kind, has_psub; /* parent_kind: 0 none, 1 name, 2 id */
+	uint64_t client, clock, len; /* effective range after slicing */
+	uint64_t off;                /* units cut from the front of the original */
+	uint64_t oc, ok;             /* origin */
+	uint64_t rc, rk;             /* right origin */
+	uint64_t pc, pk;             /* parent id */
+	const uint8_t *pname;
+	size_t pname_n;
+	const uint8_t *psub;
+	size_t psub_n;
+	const uint8_t *content; /* content payload start (after parent info) */
+	const uint8_t *content_end;
+} qc_st;
+
+typedef struct qc_rd {
+	qc_dec d;
+	uint64_t sections_left;
+	uint64_t structs_left;
+	uint64_t client;
+	uint64_t clock;
+	int filter_skips;
+	/* optional record of section clients (for duplicate detection) */
+	uint64_t *clients;
+	size_t nclients, capclients;
+	int track_clients;
+	int has_head;
+	qc_st head;
+} qc_rd;
+
+/* Start reading: consumes the section count. */
+int qc_rd_init(qc_rd *r, const uint8_t *u, size_t n, int filter_skips);
+/* Read the next struct into r->head. Returns 1 if a struct was read, 0 at the
+ * end of the struct part (r->d then points at the delete set), or an error. */
+int qc_rd_next(qc_rd *r);
+void qc_rd_free(qc_rd *r);
+
+/* Skip over (and validate) one Any value; if out != NULL, write it re-encoded
+ * the way lib0's writeAny would produce it. */
+int qc_any_copy(qc_dec *d, qc_enc *out, int depth);
+
+/* Delete set: (client, clock, len) triples in reading order. */
+typedef struct qc_ds_range {
+	uint64_t client, clock, len;
+	size_t seq;
+} qc_ds_range;
+
+typedef struct qc_ds {
+	qc_ds_range *r;
+	size_t n, cap;
+} qc_ds;
+
+/* Read a delete set and append its ranges (clients with 0 ranges vanish, as
+ * in Yjs readDeleteSet). ds may be NULL to only validate/count. */
+int qc_ds_read(qc_dec *d, qc_ds *ds, size_t *count);
+void qc_ds_free(qc_ds *ds);
+/* Sort by client desc then clock asc and coalesce (Yjs sortAndMergeDeleteSet). */
+void qc_ds_sort_merge(qc_ds *ds);
+/* Sort only by client desc, keeping reading order inside a client. */
+void qc_ds_sort_clients(qc_ds *ds);
+/* Write: numClients, then per client (client, numRanges, ranges). Expects ds
+ * grouped by client (after one of the sorts). */
+void qc_ds_write(qc_enc *e, const qc_ds *ds);
+
+/* Lazy struct writer (Yjs LazyStructWriter). */
+typedef struct qc_lw {
+	qc_enc body;  /* current section: client, first clock, structs */
+	qc_enc all;   /* finished sections, each prefixed by its struct count */
+	uint64_t nsections;
+	uint64_t cur_client;
+	uint64_t written;
+} qc_lw;
+
+void qc_lw_init(qc_lw *w);
+void qc_lw_free(qc_lw *w);
+/* Write a struct (already sliced as wanted). */
+int qc_lw_write(qc_lw *w, const qc_st *s);
+/* Emit numSections + sections into out. */
+int qc_lw_finish(qc_lw *w, qc_enc *out);
+
+/* Cut d units from the front of s (d < s->len for items). */
+void qc_st_slice(qc_st *s, uint64_t d);
+
+#endif

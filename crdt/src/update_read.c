@@ -1,0 +1,746 @@
+/* Update v1 decoding: lazy struct reader, content validation, Any, JSON
+ * syntax, delete sets, qc_update_validate and qc_update_counts. */
+#include "update_internal.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- JSON syntax (what JSON.parse accepts) ----------------------------- */
+
+static void json_ws(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	*pp = p;
+}
+
+static int is_hex(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+
+static int json_string(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp + 1; /* past the opening quote */
+	while (p < end) {
+		uint8_t c = *p++;
+		if (c == '"') {
+			*pp = p;
+			return 1;
+		}
+		if (c < 0x20)
+			return 0;
+		if (c == '\\') {
+			if (p >= end)
+				return 0;
+			c = *p++;
+			if (c == 'u') {
+				if (end - p < 4)
+					return 0;
+				for (int i = 0; i < 4; i++)
+					if (!is_hex(p[i]))
+						return 0;
+				p += 4;
+			} else if (!strchr("\"\\/bfnrt", c) || c == 0) {
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
+static int json_number(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+	if (p < end && *p == '-')
+		p++;
+	if (p >= end)
+		return 0;
+	if (*p == '0') {
+		p++;
+	} else if (*p >= '1' && *p <= '9') {
+		while (p < end && is_digit(*p))
+			p++;
+	} else {
+		return 0;
+	}
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || !is_digit(*p))
+			return 0;
+		while (p < end && is_digit(*p))
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || !is_digit(*p))
+			return 0;
+		while (p < end && is_digit(*p))
+			p++;
+	}
+	*pp = p;
+	return 1;
+}
+
+static int json_lit(const uint8_t **pp, const uint8_t *end, const char *lit)
+{
+	size_t n = strlen(lit);
+	if ((size_t)(end - *pp) < n || memcmp(*pp, lit, n) != 0)
+		return 0;
+	*pp += n;
+	return 1;
+}
+
+static int json_value(const uint8_t **pp, const uint8_t *end, int depth)
+{
+	json_ws(pp, end);
+	if (*pp >= end)
+		return 0;
+	switch (**pp) {
+	case '"':
+		return json_string(pp, end);
+	case 't':
+		return json_lit(pp, end, "true");
+	case 'f':
+		return json_lit(pp, end, "false");
+	case 'n':
+		return json_lit(pp, end, "null");
+	case '[':
+	case '{': {
+		int obj = **pp == '{';
+		uint8_t close = obj ? '}' : ']';
+		if (depth >= QC_MAX_JSON_DEPTH)
+			return 0;
+		(*pp)++;
+		json_ws(pp, end);
+		if (*pp < end && **pp == close) {
+			(*pp)++;
+			return 1;
+		}
+		for (;;) {
+			if (obj) {
+				json_ws(pp, end);
+				if (*pp >= end || **pp != '"' || !json_string(pp, end))
+					return 0;
+				json_ws(pp, end);
+				if (*pp >= end || **pp != ':')
+					return 0;
+				(*pp)++;
+			}
+			if (!json_value(pp, end, depth + 1))
+				return 0;
+			json_ws(pp, end);
+			if (*pp >= end)
+				return 0;
+			if (**pp == ',') {
+				(*pp)++;
+				continue;
+			}
+			if (**pp == close) {
+				(*pp)++;
+				return 1;
+			}
+			return 0;
+		}
+	}
+	default:
+		return json_number(pp, end);
+	}
+}
+
+static int json_valid(const uint8_t *s, size_t n)
+{
+	const uint8_t *p = s, *end = s + n;
+	if (!json_value(&p, end, 0))
+		return 0;
+	json_ws(&p, end);
+	return p == end;
+}
+
+/* ---- Any --------------------------------------------------------------- */
+
+static uint64_t be_load(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void be_store(qc_enc *e, uint64_t v, int n)
+{
+	uint8_t b[8];
+	for (int i = n - 1; i >= 0; i--) {
+		b[i] = (uint8_t)(v & 0xff);
+		v >>= 8;
+	}
+	qc_write_bytes(e, b, (size_t)n);
+}
+
+static int fits_float32(double d)
+{
+	if (isnan(d))
+		return 0;
+	if (isinf(d))
+		return 1;
+	double a = d < 0 ? -d : d;
+	if (a > FLT_MAX)
+		return 0;
+	return (double)(float)d == d;
+}
+
+/* Emit a JS number the way lib0 writeAny chooses its tag. */
+static void write_number(qc_enc *e, double d)
+{
+	double a = d < 0 ? -d : d;
+	if (!isnan(d) && a <= 2147483647.0 && (double)(int64_t)d == d) {
+		int64_t i = (int64_t)d;
+		qc_write_u8(e, 125);
+		qc_write_varint_sm(e, (uint64_t)(i < 0 ? -i : i), signbit(d) ? 1 : 0);
+	} else if (fits_float32(d)) {
+		float f = (float)d;
+		uint32_t bits;
+		memcpy(&bits, &f, 4);
+		qc_write_u8(e, 124);
+		be_store(e, bits, 4);
+	} else {
+		uint64_t bits;
+		memcpy(&bits, &d, 8);
+		qc_write_u8(e, 123);
+		be_store(e, bits, 8);
+	}
+}
+
+int qc_any_copy(qc_dec *d, qc_enc *out, int depth)
+{
+	uint8_t tag;
+	int rc = qc_read_u8(d, &tag);
+	if (rc)
+		return rc;
+	switch (tag) {
+	case 127: /* undefined */
+	case 126: /* null */
+	case 121: /* false */
+	case 120: /* true */
+		if (out)
+			qc_write_u8(out, tag);
+		return QC_OK;
+	case 125: { /* integer */
+		int64_t v;
+		int negz = 0;
+		if ((rc = qc_read_varint(d, &v, &negz)))
+			return rc;
+		if (out) {
+			uint64_t mag = (uint64_t)(v < 0 ? -v : v);
+			if (mag <= 2147483647u) {
+				qc_write_u8(out, 125);
+				qc_write_varint_sm(out, mag, v < 0 || negz);
+			} else {
+				write_number(out, (double)v);
+			}
+		}
+		return QC_OK;
+	}
+	case 124: { /* float32 */
+		const uint8_t *p;
+		if ((rc = qc_read_bytes(d, 4, &p)))
+			return rc;
+		if (out) {
+			uint32_t bits = (uint32_t)be_load(p, 4);
+			float f;
+			memcpy(&f, &bits, 4);
+			if (isnan(f)) { /* keep NaN as written by a float32 store */
+				qc_write_u8(out, 123);
+				double dd = (double)f;
+				uint64_t b64;
+				memcpy(&b64, &dd, 8);
+				be_store(out, b64, 8);
+			} else {
+				write_number(out, (double)f);
+			}
+		}
+		return QC_OK;
+	}
+	case 123: { /* float64 */
+		const uint8_t *p;
+		if ((rc = qc_read_bytes(d, 8, &p)))
+			return rc;
+		if (out) {
+			uint64_t bits = be_load(p, 8);
+			double dv;
+			memcpy(&dv, &bits, 8);
+			if (isnan(dv)) {
+				qc_write_u8(out, 123);
+				qc_write_bytes(out, p, 8);
+			} else {
+				write_number(out, dv);
+			}
+		}
+		return QC_OK;
+	}
+	case 122: { /* bigint64 */
+		const uint8_t *p;
+		if ((rc = qc_read_bytes(d, 8, &p)))
+			return rc;
+		if (out) {
+			qc_write_u8(out, 122);
+			qc_write_bytes(out, p, 8);
+		}
+		return QC_OK;
+	}
+	case 119: { /* string */
+		const char *s;
+		size_t n;
+		if ((rc = qc_read_varstring(d, &s, &n)))
+			return rc;
+		if (out) {
+			qc_write_u8(out, 119);
+			qc_write_varstring(out, s, n);
+		}
+		return QC_OK;
+	}
+	case 116: { /* Uint8Array */
+		const uint8_t *p;
+		size_t n;
+		if ((rc = qc_read_varbytes(d, &p, &n)))
+			return rc;
+		if (out) {
+			qc_write_u8(out, 116);
+			qc_write_varbytes(out, p, n);
+		}
+		return QC_OK;
+	}
+	case 118:   /* object */
+	case 117: { /* array */
+		uint64_t count;
+		if (depth >= QC_MAX_ANY_DEPTH)
+			return QC_ERR_LIMIT;
+		if ((rc = qc_read_varuint(d, &count)))
+			return rc;
+		/* every entry takes at least one byte (two for objects) */
+		if (count > qc_dec_left(d))
+			return QC_ERR_TRUNCATED;
+		if (out) {
+			qc_write_u8(out, tag);
+			qc_write_varuint(out, count);
+		}
+		for (uint64_t i = 0; i < count; i++) {
+			if (tag == 118) {
+				const char *k;
+				size_t kn;
+				if ((rc = qc_read_varstring(d, &k, &kn)))
+					return rc;
+				if (out)
+					qc_write_varstring(out, k, kn);
+			}
+			if ((rc = qc_any_copy(d, out, depth + 1)))
+				return rc;
+		}
+		return QC_OK;
+	}
+	default:
+		return QC_ERR_INVALID;
+	}
+}
+
+/* ---- struct reader ----------------------------------------------------- */
+
+static int read_id(qc_dec *d, uint64_t *c, uint64_t *k)
+{
+	int rc = qc_read_varuint(d, c);
+	return rc ? rc : qc_read_varuint(d, k);
+}
+
+static int read_json_string(qc_dec *d, int allow_undefined)
+{
+	const char *s;
+	size_t n;
+	int rc = qc_read_varstring(d, &s, &n);
+	if (rc)
+		return rc;
+	if (allow_undefined && n == 9 && memcmp(s, "undefined", 9) == 0)
+		return QC_OK;
+	return json_valid((const uint8_t *)s, n) ? QC_OK : QC_ERR_INVALID;
+}
+
+/* Validate the content for ref and return its clock length. */
+static int read_content(qc_dec *d, uint8_t ref, uint64_t *len)
+{
+	int rc;
+	const char *s;
+	size_t n;
+	const uint8_t *p;
+	uint64_t count;
+	switch (ref) {
+	case 1: /* Deleted */
+		return qc_read_varuint(d, len);
+	case 2: /* JSON */
+		if ((rc = qc_read_varuint(d, &count)))
+			return rc;
+		if (count > qc_dec_left(d))
+			return QC_ERR_TRUNCATED;
+		for (uint64_t i = 0; i < count; i++)
+			if ((rc = read_json_string(d, 1)))
+				return rc;
+		*len = count;
+		return QC_OK;
+	case 3: /* Binary */
+		if ((rc = qc_read_varbytes(d, &p, &n)))
+			return rc;
+		*len = 1;
+		return QC_OK;
+	case 4: /* String */
+		if ((rc = qc_read_varstring(d, &s, &n)))
+			return rc;
+		*len = qc_utf16_len((const uint8_t *)s, n);
+		return QC_OK;
+	case 5: /* Embed */
+		if ((rc = read_json_string(d, 0)))
+			return rc;
+		*len = 1;
+		return QC_OK;
+	case 6: /* Format */
+		if ((rc = qc_read_varstring(d, &s, &n)))
+			return rc;
+		if ((rc = read_json_string(d, 0)))
+			return rc;
+		*len = 1;
+		return QC_OK;
+	case 7: { /* Type */
+		uint64_t tref;
+		if ((rc = qc_read_varuint(d, &tref)))
+			return rc;
+		if (tref > 6)
+			return QC_ERR_INVALID;
+		if (tref == 3 || tref == 5)
+			if ((rc = qc_read_varstring(d, &s, &n)))
+				return rc;
+		*len = 1;
+		return QC_OK;
+	}
+	case 8: /* Any */
+		if ((rc = qc_read_varuint(d, &count)))
+			return rc;
+		if (count > qc_dec_left(d))
+			return QC_ERR_TRUNCATED;
+		for (uint64_t i = 0; i < count; i++)
+			if ((rc = qc_any_copy(d, NULL, 0)))
+				return rc;
+		*len = count;
+		return QC_OK;
+	case 9: /* Doc: guid, then opts (an object) */
+		if ((rc = qc_read_varstring(d, &s, &n)))
+			return rc;
+		if (d->p >= d->end)
+			return QC_ERR_TRUNCATED;
+		if (*d->p != 118)
+			return QC_ERR_INVALID;
+		if ((rc = qc_any_copy(d, NULL, 0)))
+			return rc;
+		*len = 1;
+		return QC_OK;
+	default:
+		return QC_ERR_INVALID;
+	}
+}
+
+int qc_rd_init(qc_rd *r, const uint8_t *u, size_t n, int filter_skips)
+{
+	memset(r, 0, sizeof(*r));
+	qc_dec_init(&r->d, u, n);
+	r->filter_skips = filter_skips;
+	return qc_read_varuint(&r->d, &r->sections_left);
+}
+
+void qc_rd_free(qc_rd *r)
+{
+	free(r->clients);
+	r->clients = NULL;
+	r->nclients = r->capclients = 0;
+}
+
+static int push_client(qc_rd *r, uint64_t client)
+{
+	if (r->nclients == r->capclients) {
+		size_t cap = r->capclients ? r->capclients * 2 : 16;
+		uint64_t *p = realloc(r->clients, cap * sizeof(*p));
+		if (!p)
+			return QC_ERR_NOMEM;
+		r->clients = p;
+		r->capclients = cap;
+	}
+	r->clients[r->nclients++] = client;
+	return QC_OK;
+}
+
+static int read_struct(qc_rd *r, qc_st *st)
+{
+	qc_dec *d = &r->d;
+	uint8_t info;
+	int rc = qc_read_u8(d, &info);
+	if (rc)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	st->client = r->client;
+	st->clock = r->clock;
+	uint8_t ref = info & 0x1f;
+	if (ref == 0 || ref == 10) {
+		if (info != ref)
+			return QC_ERR_INVALID; /* GC/Skip carry no flag bits */
+		st->kind = ref == 0 ? QC_ST_GC : QC_ST_SKIP;
+		if ((rc = qc_read_varuint(d, &st->len)))
+			return rc;
+	} else if (ref > 10) {
+		return QC_ERR_INVALID;
+	} else {
+		st->kind = QC_ST_ITEM;
+		st->ref = ref;
+		if (info & 0x80) {
+			st->has_origin = 1;
+			if ((rc = read_id(d, &st->oc, &st->ok)))
+				return rc;
+		}
+		if (info & 0x40) {
+			st->has_right = 1;
+			if ((rc = read_id(d, &st->rc, &st->rk)))
+				return rc;
+		}
+		if ((info & 0xc0) == 0) {
+			uint64_t pinfo;
+			if ((rc = qc_read_varuint(d, &pinfo)))
+				return rc;
+			if (pinfo == 1) {
+				const char *s;
+				st->parent_kind = 1;
+				if ((rc = qc_read_varstring(d, &s, &st->pname_n)))
+					return rc;
+				st->pname = (const uint8_t *)s;
+			} else {
+				st->parent_kind = 2;
+				if ((rc = read_id(d, &st->pc, &st->pk)))
+					return rc;
+			}
+			if (info & 0x20) {
+				const char *s;
+				st->has_psub = 1;
+				if ((rc = qc_read_varstring(d, &s, &st->psub_n)))
+					return rc;
+				st->psub = (const uint8_t *)s;
+			}
+		}
+		st->content = d->p;
+		if ((rc = read_content(d, ref, &st->len)))
+			return rc;
+		st->content_end = d->p;
+	}
+	if (st->len > QC_MAX_SAFE_INT - st->clock)
+		return QC_ERR_LIMIT;
+	r->clock = st->clock + st->len;
+	return QC_OK;
+}
+
+int qc_rd_next(qc_rd *r)
+{
+	int rc;
+	r->has_head = 0;
+	for (;;) {
+		while (r->structs_left == 0) {
+			if (r->sections_left == 0)
+				return 0;
+			r->sections_left--;
+			if ((rc = qc_read_varuint(&r->d, &r->structs_left)))
+				return rc;
+			if ((rc = qc_read_varuint(&r->d, &r->client)))
+				return rc;
+			if ((rc = qc_read_varuint(&r->d, &r->clock)))
+				return rc;
+			if (r->track_clients && (rc = push_client(r, r->client)))
+				return rc;
+		}
+		r->structs_left--;
+		if ((rc = read_struct(r, &r->head)))
+			return rc;
+		if (r->filter_skips && r->head.kind == QC_ST_SKIP)
+			continue;
+		r->has_head = 1;
+		return 1;
+	}
+}
+
+/* ---- delete set -------------------------------------------------------- */
+
+void qc_ds_free(qc_ds *ds)
+{
+	free(ds->r);
+	ds->r = NULL;
+	ds->n = ds->cap = 0;
+}
+
+int qc_ds_read(qc_dec *d, qc_ds *ds, size_t *count)
+{
+	uint64_t nclients;
+	int rc = qc_read_varuint(d, &nclients);
+	if (rc)
+		return rc;
+	size_t total = 0;
+	for (uint64_t i = 0; i < nclients; i++) {
+		uint64_t client, nranges;
+		if ((rc = qc_read_varuint(d, &client)) || (rc = qc_read_varuint(d, &nranges)))
+			return rc;
+		for (uint64_t j = 0; j < nranges; j++) {
+			uint64_t clock, len;
+			if ((rc = qc_read_varuint(d, &clock)) || (rc = qc_read_varuint(d, &len)))
+				return rc;
+			if (len > QC_MAX_SAFE_INT - clock)
+				return QC_ERR_LIMIT;
+			if (ds) {
+				if (ds->n == ds->cap) {
+					size_t cap = ds->cap ? ds->cap * 2 : 16;
+					qc_ds_range *p = realloc(ds->r, cap * sizeof(*p));
+					if (!p)
+						return QC_ERR_NOMEM;
+					ds->r = p;
+					ds->cap = cap;
+				}
+				ds->r[ds->n].client = client;
+				ds->r[ds->n].clock = clock;
+				ds->r[ds->n].len = len;
+				ds->r[ds->n].seq = ds->n;
+				ds->n++;
+			}
+			total++;
+		}
+	}
+	if (count)
+		*count = total;
+	return QC_OK;
+}
+
+static int cmp_merge(const void *a, const void *b)
+{
+	const qc_ds_range *x = a, *y = b;
+	if (x->client != y->client)
+		return x->client > y->client ? -1 : 1;
+	if (x->clock != y->clock)
+		return x->clock < y->clock ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int cmp_clients(const void *a, const void *b)
+{
+	const qc_ds_range *x = a, *y = b;
+	if (x->client != y->client)
+		return x->client > y->client ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void qc_ds_sort_merge(qc_ds *ds)
+{
+	if (ds->n == 0)
+		return;
+	qsort(ds->r, ds->n, sizeof(*ds->r), cmp_merge);
+	size_t j = 1;
+	for (size_t i = 1; i < ds->n; i++) {
+		qc_ds_range *left = &ds->r[j - 1], *right = &ds->r[i];
+		if (left->client == right->client && left->clock + left->len >= right->clock) {
+			uint64_t end = right->clock + right->len;
+			if (end - left->clock > left->len)
+				left->len = end - left->clock;
+		} else {
+			ds->r[j++] = *right;
+		}
+	}
+	ds->n = j;
+}
+
+void qc_ds_sort_clients(qc_ds *ds)
+{
+	if (ds->n)
+		qsort(ds->r, ds->n, sizeof(*ds->r), cmp_clients);
+}
+
+void qc_ds_write(qc_enc *e, const qc_ds *ds)
+{
+	size_t nclients = 0;
+	for (size_t i = 0; i < ds->n; i++)
+		if (i == 0 || ds->r[i].client != ds->r[i - 1].client)
+			nclients++;
+	qc_write_varuint(e, nclients);
+	for (size_t i = 0; i < ds->n;) {
+		size_t j = i;
+		while (j < ds->n && ds->r[j].client == ds->r[i].client)
+			j++;
+		qc_write_varuint(e, ds->r[i].client);
+		qc_write_varuint(e, j - i);
+		for (size_t k = i; k < j; k++) {
+			qc_write_varuint(e, ds->r[k].clock);
+			qc_write_varuint(e, ds->r[k].len);
+		}
+		i = j;
+	}
+}
+
+/* ---- validate / counts ------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Full strict pass; optionally counts structs and delete-set ranges. */
+static int scan(const uint8_t *u, size_t n, size_t *structs, size_t *ranges)
+{
+	static const uint8_t empty = 0;
+	qc_rd r;
+	size_t ns = 0;
+	int rc = qc_rd_init(&r, u ? u : &empty, u ? n : 0, 0);
+	if (rc)
+		return rc;
+	r.track_clients = 1;
+	while ((rc = qc_rd_next(&r)) == 1)
+		ns++;
+	if (rc == 0)
+		rc = qc_ds_read(&r.d, NULL, ranges);
+	if (rc == 0 && qc_dec_left(&r.d) != 0)
+		rc = QC_ERR_TRAILING;
+	if (rc == 0 && r.nclients > 1) {
+		qsort(r.clients, r.nclients, sizeof(uint64_t), cmp_u64);
+		for (size_t i = 1; i < r.nclients; i++)
+			if (r.clients[i] == r.clients[i - 1])
+				rc = QC_ERR_INVALID;
+	}
+	qc_rd_free(&r);
+	if (rc == 0 && structs)
+		*structs = ns;
+	return rc;
+}
+
+int qc_update_validate(const uint8_t *u, size_t n)
+{
+	if (u == NULL && n != 0)
+		return QC_ERR_INVALID;
+	return scan(u, n, NULL, NULL);
+}
+
+int qc_update_counts(const uint8_t *u, size_t n, size_t *structs, size_t *ds_ranges)
+{
+	size_t s = 0, r = 0;
+	if (u == NULL && n != 0)
+		return QC_ERR_INVALID;
+	int rc = scan(u, n, &s, &r);
+	if (rc)
+		return rc;
+	if (structs)
+		*structs = s;
+	if (ds_ranges)
+		*ds_ranges = r;
+	return QC_OK;
+}
