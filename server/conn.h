@@ -18,6 +18,11 @@ typedef struct conn {
 	h2o_linklist_t dirty_link; /* waiting for a flush */
 	uint64_t last_recv_ms, last_send_ms, last_ping_ms, closing_since_ms;
 	int closing;
+	/* read-your-writes: a sync step 1 that arrives while this connection's
+	 * own updates are still being stored is answered once they are */
+	uint32_t inflight;
+	uint8_t *deferred_sv;
+	size_t deferred_sv_len;
 } conn_t;
 
 /* Queues one binary message (copied). A connection whose backlog exceeds the

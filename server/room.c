@@ -219,6 +219,8 @@ void room_leave(conn_t *c)
 		return;
 	h2o_linklist_unlink(&c->room_link);
 	c->room = NULL;
+	free(c->deferred_sv);
+	c->deferred_sv = NULL;
 	r->nconns--;
 	if (r->nconns == 0)
 		r->idle_since_ms = env.now_ms();
@@ -226,6 +228,19 @@ void room_leave(conn_t *c)
 	size_t len;
 	if (awareness_remove_owner(&r->aw, c->id, &removed, &len) == 0)
 		broadcast_awareness(r, removed, len);
+}
+
+static void answer_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
+{
+	uint8_t *diff;
+	size_t dlen, len;
+	if (settle(r) || qc_update_diff(r->state, r->state_len, sv, svlen, &diff, &dlen) != QC_OK) {
+		log_error("room %.*s: cannot compute sync step 2", (int)r->name_len, r->name);
+		conn_close(c, 1011, "internal error");
+		return;
+	}
+	send_msg(c, proto_sync(SYNC_STEP2, diff, dlen, &len), &len);
+	free(diff);
 }
 
 static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
@@ -240,15 +255,19 @@ static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
 		return;
 	}
 	qc_sv_free(&decoded);
-	uint8_t *diff;
-	size_t dlen, len;
-	if (settle(r) || (err = qc_update_diff(r->state, r->state_len, sv, svlen, &diff, &dlen)) != QC_OK) {
-		log_error("room %.*s: cannot compute sync step 2", (int)r->name_len, r->name);
-		conn_close(c, 1011, "internal error");
+	if (c->inflight == 0) {
+		answer_step1(r, c, sv, svlen);
 		return;
 	}
-	send_msg(c, proto_sync(SYNC_STEP2, diff, dlen, &len), &len);
-	free(diff);
+	uint8_t *copy = malloc(svlen ? svlen : 1);
+	if (!copy) {
+		conn_close(c, 1011, "out of memory");
+		return;
+	}
+	memcpy(copy, sv, svlen);
+	free(c->deferred_sv);
+	c->deferred_sv = copy;
+	c->deferred_sv_len = svlen;
 }
 
 static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
@@ -287,6 +306,17 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 	}
 	r->inflight++;
 	total_inflight++;
+	c->inflight++;
+}
+
+static conn_t *find_conn(room_t *r, uint64_t id)
+{
+	for (h2o_linklist_t *l = r->conns.next; l != &r->conns; l = l->next) {
+		conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, room_link, l);
+		if (c->id == id)
+			return c;
+	}
+	return NULL;
 }
 
 void room_committed(room_job_t *j)
@@ -297,13 +327,9 @@ void room_committed(room_job_t *j)
 	if (j->job.status != 0) {
 		stats.store_failures++;
 		/* nothing was stored: tell the sender, keep everyone else as is */
-		for (h2o_linklist_t *l = r->conns.next; l != &r->conns; l = l->next) {
-			conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, room_link, l);
-			if (c->id == j->origin) {
-				conn_close(c, 1011, "storage failure");
-				break;
-			}
-		}
+		conn_t *origin = find_conn(r, j->origin);
+		if (origin)
+			conn_close(origin, 1011, "storage failure");
 		free(j->job.data);
 		free(j);
 		return;
@@ -315,6 +341,7 @@ void room_committed(room_job_t *j)
 		stats.updates_relayed++;
 	}
 	free(msg);
+	conn_t *origin = find_conn(r, j->origin);
 	if (r->nlog == r->log_cap) {
 		size_t cap = r->log_cap ? r->log_cap * 2 : 16;
 		uint8_t **nl = realloc(r->log, cap * sizeof *nl);
@@ -337,6 +364,12 @@ void room_committed(room_job_t *j)
 	if (r->nlog >= 256)
 		settle(r);
 	free(j);
+	if (origin && --origin->inflight == 0 && origin->deferred_sv) {
+		uint8_t *sv = origin->deferred_sv;
+		origin->deferred_sv = NULL;
+		answer_step1(r, origin, sv, origin->deferred_sv_len);
+		free(sv);
+	}
 }
 
 static void on_awareness(room_t *r, conn_t *c, const uint8_t *p, size_t n)
