@@ -18,6 +18,7 @@ typedef struct conn {
 	h2o_linklist_t dirty_link; /* waiting for a flush */
 	uint64_t last_recv_ms, last_send_ms, last_ping_ms, closing_since_ms;
 	int closing;
+	int readonly; /* token scope ro: document updates are refused */
 	/* read-your-writes: a sync step 1 that arrives while this connection's
 	 * own updates are still being stored is answered once they are */
 	uint32_t inflight;
