@@ -272,13 +272,15 @@ static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
 
 static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 {
-	if (c->readonly) {
+	if (c->readonly && !qc_update_is_empty(u, n)) {
 		/* y-protocols auth: permission denied; nothing stored or relayed */
 		size_t len;
 		stats.rejected_readonly++;
 		send_msg(c, proto_permission_denied("read-only token: updates are not accepted", &len), &len);
 		return;
 	}
+	if (c->readonly)
+		return; /* an empty step 2: nothing to refuse */
 	int err = qc_update_validate(u, n);
 	if (err != QC_OK) {
 		stats.rejected_malformed++;
