@@ -81,12 +81,13 @@ test('SIGTERM right after a burst: every update the server received is stored', 
     await raw.next() // server's step 1
     for (const u of updates) raw.send(encUpdate(u))
     // A step 1 after the burst: its step 2 reply proves the server has read
-    // (received) every update before it, whether or not they are committed yet.
+    // (received) every update sent before it on this connection, whether or not
+    // they are committed yet. (The step 2 itself may lag behind the commit queue.)
     raw.send(encSyncStep1(new Uint8Array([0])))
     const reply = decodeMessage(await raw.nextMatching((m) => m[0] === MSG_SYNC && m[1] === SYNC_STEP2, 15000, 'sync step 2 after the burst'))
     const seen = new Y.Doc()
     Y.applyUpdate(seen, reply.payload)
-    assert.equal(seen.getArray('markers').length, N / 2, 'the server integrated the whole burst')
+    const seenMarkers = seen.getArray('markers').length
 
     // SIGTERM at once. The client must be told "going away".
     const closed = raw.closed
@@ -97,7 +98,10 @@ test('SIGTERM right after a burst: every update the server received is stored', 
 
     server = await startServer({ dataDir: dir })
     const stored = await fetchDoc(server, room)
-    assert.deepEqual(stored.getArray('markers').toJSON(), doc.getArray('markers').toJSON(), 'all markers stored')
+    const storedMarkers = stored.getArray('markers').length
+    assert.ok(storedMarkers >= seenMarkers, `lost content the server had served: step 2 had ${seenMarkers} markers, stored ${storedMarkers}`)
+    assert.deepEqual(stored.getArray('markers').toJSON(), doc.getArray('markers').toJSON(),
+      `all ${N / 2} markers stored (stored ${storedMarkers}; the pre-SIGTERM step 2 showed ${seenMarkers})`)
     assert.equal(stored.getText('t').toString(), doc.getText('t').toString())
     assert.deepEqual(Y.decodeStateVector(Y.encodeStateVector(stored)), Y.decodeStateVector(Y.encodeStateVector(doc)))
   } finally {
