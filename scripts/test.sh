@@ -96,7 +96,7 @@ step "setup"
 scripts/setup.sh
 
 step "release build (build/)"
-build build -DCMAKE_BUILD_TYPE=Release -DQUIRE_SANITIZE=OFF -DQUIRE_FUZZ=OFF
+build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUIRE_SANITIZE=OFF -DQUIRE_FUZZ=OFF
 note "release build" "ok"
 
 step "release unit tests (ctest build/)"
