@@ -1,0 +1,133 @@
+/* The Yjs document model (YATA) in C: integrate remote updates exactly as
+ * Yjs does, make local edits that produce the Yjs update they represent, and
+ * read or encode the state.
+ *
+ * Units: every index and length in this API counts UTF-16 code units, as Yjs
+ * does (JS String.length), so positions agree with every Yjs peer. Text goes in
+ * and out as UTF-8. A position that would split a surrogate pair is rounded to
+ * the character boundary before it (inserts) or widened to whole characters
+ * (deletes/formats), so a pair is never split by a local edit.
+ *
+ * Errors: negative QC_ERR_* codes from quire/lib0.h. A failed call leaves the
+ * document unchanged (apply validates the whole update before integrating).
+ *
+ * Memory: everything returned through `uint8_t **out` / `char **out` is
+ * allocated with the document's allocator (malloc by default) and released by
+ * the caller with qc_free(doc, p).
+ *
+ * Threads: a document is not thread-safe; distinct documents are independent.
+ */
+#ifndef QUIRE_DOC_H
+#define QUIRE_DOC_H
+
+#include "quire/lib0.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct qc_doc qc_doc;
+
+typedef struct qc_alloc {
+	void *(*malloc)(size_t size, void *ud);
+	void *(*realloc)(void *p, size_t size, void *ud);
+	void (*free)(void *p, void *ud);
+	void *ud;
+} qc_alloc;
+
+typedef struct qc_doc_opts {
+	uint64_t client_id;	  /* this replica's id for local edits (< 2^32); 0: none yet */
+	int gc;			  /* 1 (default via qc_doc_opts_default): GC deleted content like Yjs */
+	size_t max_pending_bytes; /* bound on buffered not-yet-integrable updates; 0: 1 MiB */
+	const qc_alloc *alloc;	  /* NULL: malloc/realloc/free */
+} qc_doc_opts;
+
+void qc_doc_opts_default(qc_doc_opts *opts);
+qc_doc *qc_doc_new(const qc_doc_opts *opts); /* NULL opts: defaults; NULL on OOM */
+void qc_doc_free(qc_doc *doc);
+void qc_free(const qc_doc *doc, void *p);
+uint64_t qc_doc_client_id(const qc_doc *doc);
+/* As Yjs: if a remote update uses this replica's client id, it picks a new
+ * one. The caller supplies the randomness. */
+void qc_doc_set_client_id(qc_doc *doc, uint64_t client_id);
+
+/* --- remote updates -------------------------------------------------------- */
+
+/* Applies a v1 update. Structs whose dependencies are missing are kept
+ * pending (bounded by max_pending_bytes; past it QC_ERR_LIMIT and the pending
+ * set is dropped) and integrated as soon as they can be. */
+int qc_doc_apply_update(qc_doc *doc, const uint8_t *update, size_t len);
+/* The update describing what the last successful qc_doc_apply_update or local
+ * edit newly integrated (what Yjs emits as the 'update' event); NULL/0 if
+ * nothing changed. Owned by the doc, valid until the next mutating call. */
+const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len);
+size_t qc_doc_pending_bytes(const qc_doc *doc); /* 0 when nothing is pending */
+
+/* --- encoding -------------------------------------------------------------- */
+
+int qc_doc_state_vector(const qc_doc *doc, uint8_t **out, size_t *out_len);
+/* Y.encodeStateAsUpdate(doc, sv): sv NULL means everything. Pending structs
+ * and deletes are included, as Yjs does. */
+int qc_doc_encode_state(const qc_doc *doc, const uint8_t *sv, size_t sv_len, uint8_t **out, size_t *out_len);
+
+/* --- reading --------------------------------------------------------------- */
+
+/* Root names in first-seen order; *names is an array of n NUL-terminated strings
+ * owned by the doc, valid until the next mutating call. */
+int qc_doc_roots(const qc_doc *doc, const char *const **names, size_t *n);
+/* The root's text as UTF-8 (formatting dropped, embeds skipped); "" if absent. */
+int qc_doc_text(const qc_doc *doc, const char *root, char **out, size_t *out_len);
+/* Length of a root text/array in UTF-16 units / elements. */
+uint64_t qc_doc_length(const qc_doc *doc, const char *root);
+/* JSON of one root, as Yjs's toJSON() of the type the root holds (a Text gives
+ * its string, Map an object, Array an array, XmlFragment/XmlElement/XmlText
+ * their Yjs toJSON strings); the type is inferred from its items when unknown:
+ * map entries → object, else string content → string, else array. */
+int qc_doc_root_json(const qc_doc *doc, const char *root, char **out, size_t *out_len);
+/* {"root": json, ...} for every root with content, keys in first-seen order. */
+int qc_doc_json(const qc_doc *doc, char **out, size_t *out_len);
+
+/* --- local edits ------------------------------------------------------------- */
+/* Each call is one transaction; on success qc_doc_last_update() holds the Yjs
+ * update it produced (to send to peers). Values are JSON texts. */
+
+int qc_text_insert(qc_doc *doc, const char *root, uint64_t index, const char *utf8, size_t len,
+		   const char *attrs_json /* NULL or a JSON object */);
+int qc_text_insert_embed(qc_doc *doc, const char *root, uint64_t index, const char *embed_json);
+int qc_text_delete(qc_doc *doc, const char *root, uint64_t index, uint64_t len);
+int qc_text_format(qc_doc *doc, const char *root, uint64_t index, uint64_t len, const char *attrs_json);
+int qc_array_insert(qc_doc *doc, const char *root, uint64_t index, const char *values_json /* JSON array */);
+int qc_array_delete(qc_doc *doc, const char *root, uint64_t index, uint64_t len);
+int qc_map_set(qc_doc *doc, const char *root, const char *key, const char *value_json);
+int qc_map_delete(qc_doc *doc, const char *root, const char *key);
+
+/* --- observers --------------------------------------------------------------- */
+
+typedef enum {
+	QC_CHANGE_RETAIN = 0, /* text/array: skip len units */
+	QC_CHANGE_INSERT = 1, /* text/array: len units inserted (text: utf8 holds them) */
+	QC_CHANGE_DELETE = 2, /* text/array: len units deleted */
+	QC_CHANGE_KEY = 3,    /* map: key changed (set or deleted) */
+} qc_change_kind;
+
+typedef struct qc_change {
+	const char *root;
+	qc_change_kind kind;
+	uint64_t len;
+	const char *utf8; /* INSERT into a text: the inserted text; else NULL */
+	size_t utf8_len;
+	const char *key; /* KEY: the map key */
+} qc_change;
+
+/* Called once per transaction that changed something, with the changes to root
+ * types in document order (a delta per root); nested types report their root. */
+typedef void (*qc_observer)(void *ud, const qc_change *changes, size_t n);
+void qc_doc_observe(qc_doc *doc, qc_observer cb, void *ud); /* one observer; NULL cb removes */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
