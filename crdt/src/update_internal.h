@@ -51,6 +51,17 @@ int qc_rd_init(qc_rd *r, const uint8_t *u, size_t n, int filter_skips);
 int qc_rd_next(qc_rd *r);
 void qc_rd_free(qc_rd *r);
 
+/* Byte range of one client section (header included) of an update. */
+typedef struct qc_section {
+	uint64_t client;
+	uint64_t nstructs;
+	size_t start, end;
+} qc_section;
+
+/* Split a valid update into its sections; *ds_off is where the delete set
+ * starts. The array is malloc()ed (NULL if there are no sections). */
+int qc_sections(const uint8_t *u, size_t n, qc_section **out, size_t *count, size_t *ds_off);
+
 /* Skip over (and validate) one Any value; if out != NULL, write it re-encoded
  * the way lib0's writeAny would produce it. */
 int qc_any_copy(qc_dec *d, qc_enc *out, int depth);

@@ -318,26 +318,10 @@ static void v8_sort(qc_rd **a, size_t n)
 	}
 }
 
-int qc_update_merge(const uint8_t *const *updates, const size_t *lens, size_t count,
-		    uint8_t **out, size_t *out_len)
+static int merge_core(const uint8_t *const *updates, const size_t *lens, size_t count,
+		      uint8_t **out, size_t *out_len)
 {
 	int rc;
-	if (count > 0 && (updates == NULL || lens == NULL))
-		return QC_ERR_INVALID;
-	for (size_t i = 0; i < count; i++) {
-		if ((rc = qc_update_validate(updates[i], lens[i])))
-			return rc;
-	}
-	if (count == 1) {
-		uint8_t *p = malloc(lens[0] ? lens[0] : 1);
-		if (!p)
-			return QC_ERR_NOMEM;
-		if (lens[0])
-			memcpy(p, updates[0], lens[0]);
-		*out = p;
-		*out_len = lens[0];
-		return QC_OK;
-	}
 
 	qc_rd *rds = calloc(count ? count : 1, sizeof(*rds));
 	qc_rd **act = calloc(count ? count : 1, sizeof(*act));
@@ -460,6 +444,97 @@ done:
 	qc_ds_free(&ds);
 	qc_enc_free(&e);
 	qc_lw_free(&w);
+	return rc;
+}
+
+static int cmp_section_desc(const void *a, const void *b)
+{
+	const qc_section *x = a, *y = b;
+	return x->client > y->client ? -1 : x->client < y->client;
+}
+
+/* Copy of a valid update with its sections in client-descending order
+ * (empty sections dropped). Applying it is the same as applying u. */
+static int normalize_sections(const uint8_t *u, size_t n, uint8_t **out, size_t *out_len)
+{
+	qc_section *secs;
+	size_t ns, ds_off;
+	int rc = qc_sections(u, n, &secs, &ns, &ds_off);
+	if (rc)
+		return rc;
+	if (ns > 1)
+		qsort(secs, ns, sizeof(*secs), cmp_section_desc);
+	size_t nonempty = 0;
+	for (size_t i = 0; i < ns; i++)
+		nonempty += secs[i].nstructs > 0;
+	qc_enc e;
+	qc_enc_init(&e);
+	qc_write_varuint(&e, nonempty);
+	for (size_t i = 0; i < ns; i++)
+		if (secs[i].nstructs > 0)
+			qc_write_bytes(&e, u + secs[i].start, secs[i].end - secs[i].start);
+	qc_write_bytes(&e, u + ds_off, n - ds_off);
+	free(secs);
+	return take(&e, out, out_len);
+}
+
+int qc_update_merge(const uint8_t *const *updates, const size_t *lens, size_t count,
+		    uint8_t **out, size_t *out_len)
+{
+	int rc;
+	if (count > 0 && (updates == NULL || lens == NULL))
+		return QC_ERR_INVALID;
+	for (size_t i = 0; i < count; i++) {
+		if ((rc = qc_update_validate(updates[i], lens[i])))
+			return rc;
+	}
+	if (count == 1) {
+		uint8_t *p = malloc(lens[0] ? lens[0] : 1);
+		if (!p)
+			return QC_ERR_NOMEM;
+		if (lens[0])
+			memcpy(p, updates[0], lens[0]);
+		*out = p;
+		*out_len = lens[0];
+		return QC_OK;
+	}
+	uint8_t *m = NULL;
+	size_t mn = 0;
+	if ((rc = merge_core(updates, lens, count, &m, &mn)))
+		return rc;
+	if ((rc = qc_update_validate(m, mn)) == QC_OK) {
+		*out = m;
+		*out_len = mn;
+		return QC_OK;
+	}
+	free(m);
+	/* Yjs's merge assumes every input lists its clients in descending order
+	 * (as every Yjs writer does). Given other orders it can emit a client
+	 * twice, and Yjs would then drop the first section on apply. Only in
+	 * that case: sort each input's sections and merge again. */
+	uint8_t **norm = calloc(count, sizeof(*norm));
+	size_t *nlens = calloc(count, sizeof(*nlens));
+	if (!norm || !nlens) {
+		rc = QC_ERR_NOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < count; i++)
+		if ((rc = normalize_sections(updates[i], lens[i], &norm[i], &nlens[i])))
+			goto done;
+	if ((rc = merge_core((const uint8_t *const *)norm, nlens, count, &m, &mn)))
+		goto done;
+	if ((rc = qc_update_validate(m, mn))) {
+		free(m);
+		goto done;
+	}
+	*out = m;
+	*out_len = mn;
+done:
+	if (norm)
+		for (size_t i = 0; i < count; i++)
+			free(norm[i]);
+	free(norm);
+	free(nlens);
 	return rc;
 }
 

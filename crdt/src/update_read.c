@@ -574,6 +574,47 @@ int qc_rd_next(qc_rd *r)
 	}
 }
 
+int qc_sections(const uint8_t *u, size_t n, qc_section **out, size_t *count, size_t *ds_off)
+{
+	qc_rd r;
+	int rc = qc_rd_init(&r, u, n, 0);
+	*out = NULL;
+	*count = 0;
+	if (rc)
+		return rc;
+	uint64_t nsec = r.sections_left;
+	/* a section takes at least three bytes */
+	if (nsec > qc_dec_left(&r.d) / 3)
+		return QC_ERR_TRUNCATED;
+	qc_section *secs = NULL;
+	if (nsec) {
+		secs = malloc((size_t)nsec * sizeof(*secs));
+		if (!secs)
+			return QC_ERR_NOMEM;
+	}
+	for (uint64_t i = 0; i < nsec; i++) {
+		qc_section *sc = &secs[i];
+		sc->start = (size_t)(r.d.p - u);
+		if ((rc = qc_read_varuint(&r.d, &sc->nstructs)) || (rc = qc_read_varuint(&r.d, &r.client)) ||
+		    (rc = qc_read_varuint(&r.d, &r.clock)))
+			goto fail;
+		sc->client = r.client;
+		for (uint64_t j = 0; j < sc->nstructs; j++) {
+			qc_st st;
+			if ((rc = read_struct(&r, &st)))
+				goto fail;
+		}
+		sc->end = (size_t)(r.d.p - u);
+	}
+	*out = secs;
+	*count = (size_t)nsec;
+	*ds_off = (size_t)(r.d.p - u);
+	return QC_OK;
+fail:
+	free(secs);
+	return rc;
+}
+
 /* ---- delete set -------------------------------------------------------- */
 
 void qc_ds_free(qc_ds *ds)

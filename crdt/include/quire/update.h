@@ -43,7 +43,8 @@ int qc_sv_encode(const qc_sv *sv, uint8_t **out, size_t *out_len);
 int qc_update_validate(const uint8_t *u, size_t n);
 
 /* Number of structs (GC, Skip, Items) and delete-set ranges in an update;
- * -1 on malformed input. Handy for tests and metrics. */
+ * a negative QC_ERR_* code on malformed input (as qc_update_validate).
+ * Handy for tests and metrics. */
 int qc_update_counts(const uint8_t *u, size_t n, size_t *structs, size_t *ds_ranges);
 
 /* Y.encodeStateVectorFromUpdate: encoded state vector. */
@@ -59,7 +60,9 @@ int qc_update_merge(const uint8_t *const *updates, const size_t *lens, size_t co
 int qc_update_diff(const uint8_t *u, size_t n, const uint8_t *sv, size_t sv_len,
 		   uint8_t **out, size_t *out_len);
 
-/* 1 if the update carries nothing: no structs and an empty delete set. */
+/* 1 if the update carries nothing: no structs and an empty delete set;
+ * 0 if it carries something; a negative QC_ERR_* code if malformed (so do
+ * not use it as a plain boolean on unvalidated input). */
 int qc_update_is_empty(const uint8_t *u, size_t n);
 
 #ifdef __cplusplus
