@@ -32,7 +32,7 @@ static const char *t_current; /* optional context printed with failures */
 	} while (0)
 
 /* Parse "01 ab ff" (spaces optional) into a malloc()ed buffer. */
-static uint8_t *t_hex(const char *s, size_t *n)
+static inline uint8_t *t_hex(const char *s, size_t *n)
 {
 	size_t cap = strlen(s) / 2 + 1, len = 0;
 	uint8_t *b = malloc(cap);
@@ -60,7 +60,7 @@ static uint8_t *t_hex(const char *s, size_t *n)
 	return b;
 }
 
-static char *t_tohex(const uint8_t *p, size_t n)
+static inline char *t_tohex(const uint8_t *p, size_t n)
 {
 	char *s = malloc(n * 3 + 1);
 	if (!s)
@@ -73,7 +73,7 @@ static char *t_tohex(const uint8_t *p, size_t n)
 
 /* Compare bytes with expected hex; report both on mismatch. */
 #define CHECK_HEX(p, n, hex) t_check_hex(__FILE__, __LINE__, (p), (n), (hex))
-static void t_check_hex(const char *file, int line, const uint8_t *p, size_t n, const char *hex)
+static inline void t_check_hex(const char *file, int line, const uint8_t *p, size_t n, const char *hex)
 {
 	size_t en;
 	uint8_t *e = t_hex(hex, &en);
@@ -88,7 +88,7 @@ static void t_check_hex(const char *file, int line, const uint8_t *p, size_t n, 
 	free(e);
 }
 
-static int t_report(const char *name)
+static inline int t_report(const char *name)
 {
 	printf("%s: %d checks, %d failures\n", name, t_checks, t_failures);
 	return t_failures ? 1 : 0;
