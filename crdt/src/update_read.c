@@ -218,6 +218,129 @@ static void write_number(qc_enc *e, double d)
 	}
 }
 
+/* Object entries while re-encoding an Any object. */
+typedef struct obj_entry {
+	const uint8_t *key;
+	size_t key_n;
+	const uint8_t *val; /* value bytes in the input */
+	size_t val_n;
+	size_t seq;    /* position of first insertion */
+	uint64_t idx;  /* array index value if is_idx */
+	int is_idx;
+	int dead;
+} obj_entry;
+
+/* JS "array index": canonical decimal of an integer 0 .. 2^32-2. */
+static int array_index(const uint8_t *k, size_t n, uint64_t *v)
+{
+	if (n == 0 || n > 10 || (n > 1 && k[0] == '0'))
+		return 0;
+	uint64_t x = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!is_digit(k[i]))
+			return 0;
+		x = x * 10 + (uint64_t)(k[i] - '0');
+	}
+	if (x > UINT64_C(4294967294))
+		return 0;
+	*v = x;
+	return 1;
+}
+
+static int cmp_key_seq(const void *a, const void *b)
+{
+	const obj_entry *x = a, *y = b;
+	size_t n = x->key_n < y->key_n ? x->key_n : y->key_n;
+	int c = n ? memcmp(x->key, y->key, n) : 0;
+	if (c)
+		return c;
+	if (x->key_n != y->key_n)
+		return x->key_n < y->key_n ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int cmp_js_order(const void *a, const void *b)
+{
+	const obj_entry *x = a, *y = b;
+	if (x->is_idx != y->is_idx)
+		return x->is_idx ? -1 : 1;
+	if (x->is_idx && x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Re-encode an object as lib0 would after decoding it into a JS object:
+ * a repeated key keeps its first position and its last value, "__proto__"
+ * never becomes an own property, and Object.keys() lists array-index keys
+ * first in numeric order, then the rest in insertion order. */
+static int copy_object(qc_dec *d, qc_enc *out, uint64_t count, int depth)
+{
+	obj_entry *ents = NULL;
+	size_t n = 0, cap = 0;
+	int rc = QC_OK;
+	for (uint64_t i = 0; i < count; i++) {
+		const char *k;
+		size_t kn;
+		if ((rc = qc_read_varstring(d, &k, &kn)))
+			goto done;
+		const uint8_t *vstart = d->p;
+		if ((rc = qc_any_copy(d, NULL, depth + 1)))
+			goto done;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			obj_entry *ne = realloc(ents, nc * sizeof(*ne));
+			if (!ne) {
+				rc = QC_ERR_NOMEM;
+				goto done;
+			}
+			ents = ne;
+			cap = nc;
+		}
+		obj_entry *e = &ents[n];
+		e->key = (const uint8_t *)k;
+		e->key_n = kn;
+		e->val = vstart;
+		e->val_n = (size_t)(d->p - vstart);
+		e->seq = n;
+		e->is_idx = array_index(e->key, kn, &e->idx);
+		e->dead = kn == 9 && memcmp(k, "__proto__", 9) == 0;
+		n++;
+	}
+	if (n > 1) {
+		/* duplicates: first position, last value */
+		qsort(ents, n, sizeof(*ents), cmp_key_seq);
+		for (size_t i = 0; i < n;) {
+			size_t j = i + 1;
+			while (j < n && ents[j].key_n == ents[i].key_n &&
+			       (ents[i].key_n == 0 || memcmp(ents[j].key, ents[i].key, ents[i].key_n) == 0)) {
+				ents[i].val = ents[j].val;
+				ents[i].val_n = ents[j].val_n;
+				ents[j].dead = 1;
+				j++;
+			}
+			i = j;
+		}
+		qsort(ents, n, sizeof(*ents), cmp_js_order);
+	}
+	size_t live = 0;
+	for (size_t i = 0; i < n; i++)
+		live += !ents[i].dead;
+	qc_write_u8(out, 118);
+	qc_write_varuint(out, live);
+	for (size_t i = 0; i < n; i++) {
+		if (ents[i].dead)
+			continue;
+		qc_dec vd;
+		qc_write_varbytes(out, ents[i].key, ents[i].key_n);
+		qc_dec_init(&vd, ents[i].val, ents[i].val_n);
+		if ((rc = qc_any_copy(&vd, out, depth + 1)))
+			goto done;
+	}
+done:
+	free(ents);
+	return rc;
+}
+
 int qc_any_copy(qc_dec *d, qc_enc *out, int depth)
 {
 	uint8_t tag;
@@ -327,6 +450,8 @@ int qc_any_copy(qc_dec *d, qc_enc *out, int depth)
 		/* every entry takes at least one byte (two for objects) */
 		if (count > qc_dec_left(d))
 			return QC_ERR_TRUNCATED;
+		if (out && tag == 118)
+			return copy_object(d, out, count, depth);
 		if (out) {
 			qc_write_u8(out, tag);
 			qc_write_varuint(out, count);
