@@ -492,6 +492,67 @@ static void test_is_empty(void)
 	free(u);
 }
 
+/* 8.13: awareness and framed protocol messages, decoded with lib0 readers. */
+static void test_messages(void)
+{
+	size_t n;
+	uint8_t *b = hexv("01 01 01 15 7b 22 75 73 65 72 22 3a 7b 22 6e 61 6d 65 22 3a 22 61 22 7d 7d", &n);
+	qc_dec d;
+	uint64_t count, client, clock;
+	const char *s;
+	size_t sn;
+	qc_dec_init(&d, b, n);
+	CHECK_EQ_INT(qc_read_varuint(&d, &count), QC_OK);
+	CHECK_EQ_INT(qc_read_varuint(&d, &client), QC_OK);
+	CHECK_EQ_INT(qc_read_varuint(&d, &clock), QC_OK);
+	CHECK_EQ_INT(qc_read_varstring(&d, &s, &sn), QC_OK);
+	CHECK(count == 1 && client == 1 && clock == 1);
+	CHECK(sn == 21 && memcmp(s, "{\"user\":{\"name\":\"a\"}}", 21) == 0);
+	CHECK_EQ_INT(qc_dec_left(&d), 0);
+	free(b);
+
+	/* y-websocket sync step 2 carrying the 24-byte update of 8.4 */
+	b = hexv("00 01 18 01 03 01 00 04 01 01 74 01 61 81 01 00 01 84 01 01 01 63 01 01 01 01 01", &n);
+	uint64_t outer, inner;
+	const uint8_t *u;
+	size_t un;
+	qc_dec_init(&d, b, n);
+	CHECK_EQ_INT(qc_read_varuint(&d, &outer), QC_OK);
+	CHECK_EQ_INT(qc_read_varuint(&d, &inner), QC_OK);
+	CHECK_EQ_INT(qc_read_varbytes(&d, &u, &un), QC_OK);
+	CHECK(outer == 0 && inner == 1 && un == 24);
+	CHECK_EQ_INT(qc_update_validate(u, un), QC_OK);
+	free(b);
+
+	/* sync step 1 of the 8.2 doc: its state vector */
+	b = hexv("00 00 03 01 01 03", &n);
+	qc_dec_init(&d, b, n);
+	CHECK_EQ_INT(qc_read_varuint(&d, &outer), QC_OK);
+	CHECK_EQ_INT(qc_read_varuint(&d, &inner), QC_OK);
+	CHECK_EQ_INT(qc_read_varbytes(&d, &u, &un), QC_OK);
+	qc_sv sv;
+	CHECK_EQ_INT(qc_sv_decode(u, un, &sv), QC_OK);
+	CHECK(sv.n == 1 && qc_sv_get(&sv, 1) == 3);
+	qc_sv_free(&sv);
+	free(b);
+
+	/* update message wrapping 8.3; awareness null state; auth denied */
+	b = hexv("00 02 06 00 01 01 01 01 01", &n);
+	qc_dec_init(&d, b, n);
+	CHECK_EQ_INT(qc_read_varuint(&d, &outer), QC_OK);
+	CHECK_EQ_INT(qc_read_varuint(&d, &inner), QC_OK);
+	CHECK_EQ_INT(qc_read_varbytes(&d, &u, &un), QC_OK);
+	CHECK(inner == 2 && qc_update_validate(u, un) == QC_OK && qc_update_is_empty(u, un) == 0);
+	free(b);
+	b = hexv("02 00 06 64 65 6e 69 65 64", &n);
+	qc_dec_init(&d, b, n);
+	CHECK_EQ_INT(qc_read_varuint(&d, &outer), QC_OK);
+	CHECK_EQ_INT(qc_read_varuint(&d, &inner), QC_OK);
+	CHECK_EQ_INT(qc_read_varstring(&d, &s, &sn), QC_OK);
+	CHECK(outer == 2 && inner == 0 && sn == 6 && memcmp(s, "denied", 6) == 0);
+	free(b);
+}
+
 int main(void)
 {
 	test_vectors();
@@ -500,6 +561,7 @@ int main(void)
 	test_sv();
 	test_malformed();
 	test_is_empty();
+	test_messages();
 	t_current = NULL;
 	return t_report("test_update");
 }
