@@ -4,7 +4,7 @@ import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startServer } from './lib/server.mjs'
 import {
-  Y, connectProvider, destroyAll, waitFor, roomName, fetchDoc, rng, randomEdit, sleep
+  Y, connectProvider, destroyAll, waitFor, roomName, fetchDoc, waitStored, sameState, rng, randomEdit, sleep
 } from './lib/yclient.mjs'
 
 const CLIENTS = 4
@@ -31,10 +31,8 @@ describe('convergence', () => {
         }
       }))
       const describeTexts = () => clients.map((c, i) => `#${i} len=${c.text().length}`).join(', ')
-      await waitFor(() => {
-        const t0 = clients[0].text()
-        return clients.every((c) => c.text() === t0)
-      }, { timeout: 30000, interval: 50, message: () => `all texts equal (${describeTexts()})` })
+      await waitFor(() => clients.every((c) => sameState(c.doc, clients[0].doc)),
+        { timeout: 30000, interval: 50, message: () => `all clients to reach the same state (${describeTexts()})` })
 
       const expected = clients[0].text()
       const expectedMap = clients[0].doc.getMap('m').toJSON()
@@ -83,15 +81,15 @@ describe('convergence', () => {
       assert.equal(b.text(), 'online-b base.', 'B must not see A\'s offline edit yet')
 
       a.provider.connect()
-      await waitFor(() => a.text() === b.text() && a.text().includes('offline-a') && a.text().includes('online-b'),
-        { timeout: 15000, message: () => `A="${a.text()}" B="${b.text()}"` })
+      await waitFor(() => sameState(a.doc, b.doc) && a.text().includes('offline-a') && a.text().includes('online-b'),
+        { timeout: 15000, message: () => `A and B to converge: A="${a.text()}" B="${b.text()}"` })
       assert.equal(a.text(), 'online-b base. offline-a')
       assert.deepEqual(a.doc.getMap('m').toJSON(), { a: 'offline', b: 'online' })
       assert.deepEqual(b.doc.getMap('m').toJSON(), { a: 'offline', b: 'online' })
 
       // The server stored both sides.
-      await waitFor(async () => (await fetchDoc(server, room)).getText('t').toString() === 'online-b base. offline-a',
-        { message: 'stored doc to contain both offline and online edits' })
+      const stored = await waitStored(server, room, a.doc)
+      assert.equal(stored.getText('t').toString(), 'online-b base. offline-a')
     } finally {
       destroyAll(a, b)
     }

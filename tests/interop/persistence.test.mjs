@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import { startServer, makeDataDir } from './lib/server.mjs'
 import {
-  Y, connectProvider, destroyAll, openRaw, waitFor, roomName, fetchDoc, fetchDocUpdate,
+  Y, connectProvider, destroyAll, openRaw, waitFor, waitStored, roomName, fetchDoc, fetchDocUpdate,
   encUpdate, encSyncStep1, decodeMessage, withDeadline, MSG_SYNC, SYNC_STEP2, rng, randomEdit
 } from './lib/yclient.mjs'
 
@@ -44,10 +44,8 @@ test('edits survive SIGTERM and restart', { timeout: 90000 }, async () => {
     b.doc.getText('t').insert(0, 'other room')
     const expected = a.text()
     // The server relays only what it stored; wait until GET shows it all.
-    await waitFor(async () => (await fetchDoc(server, room)).getText('t').toString() === expected,
-      { timeout: 15000, message: 'stored doc to match client A' })
-    await waitFor(async () => (await fetchDoc(server, other)).getText('t').toString() === 'other room',
-      { timeout: 15000, message: 'stored doc to match client B' })
+    await waitStored(server, room, a.doc)
+    await waitStored(server, other, b.doc)
     destroyAll(a, b); a = b = null
 
     const st = await server.stop()
@@ -165,8 +163,7 @@ test('compaction (--compact-after 20) keeps the content across restarts', { time
       if (i % 10 === 0) a.doc.getArray('log').push([i])
     }
     const expected = a.text()
-    await waitFor(async () => (await fetchDoc(server, room)).getText('t').toString() === expected,
-      { timeout: 20000, message: 'stored doc to match client after 200 edits' })
+    await waitStored(server, room, a.doc, 20000)
     // More edits after a restart land on top of the compacted snapshot.
     a.destroy(); a = null
     await server.stop()
@@ -180,8 +177,7 @@ test('compaction (--compact-after 20) keeps the content across restarts', { time
       await waitFor(() => b.text() === expected, { message: 'fresh client after restart' })
       for (let i = 0; i < 30; i++) b.doc.getText('t').insert(0, `${i % 10}`)
       const expected2 = b.text()
-      await waitFor(async () => (await fetchDoc(server, room)).getText('t').toString() === expected2,
-        { timeout: 20000, message: 'stored doc after 30 more edits' })
+      await waitStored(server, room, b.doc, 20000)
       b.destroy()
       await server.stop()
       server = await startServer({ dataDir: dir, args })

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { startServer } from './lib/server.mjs'
 import {
   Y, connectProvider, destroyAll, openRaw, waitFor, roomName, decodeMessage, hex,
-  encSyncStep1, fetchDocUpdate, fetchDoc, MSG_SYNC, SYNC_STEP1, SYNC_STEP2
+  encSyncStep1, fetchDocUpdate, fetchDoc, waitStored, MSG_SYNC, SYNC_STEP1, SYNC_STEP2
 } from './lib/yclient.mjs'
 
 describe('sync', () => {
@@ -21,8 +21,7 @@ describe('sync', () => {
       a.doc.getText('t').insert(0, 'hello from a')
       a.doc.getMap('m').set('k', 42)
       // Wait until the server has it stored, then join with B.
-      await waitFor(async () => (await fetchDoc(server, room)).getText('t').toString() === 'hello from a',
-        { timeout: 10000, message: 'the stored doc to contain A\'s text' })
+      await waitStored(server, room, a.doc)
       b = await connectProvider(server, room)
       await waitFor(() => b.text() === 'hello from a', { timeout: 10000, message: () => `B's text (now ${JSON.stringify(b.text())})` })
       assert.equal(b.doc.getMap('m').get('k'), 42)
@@ -61,7 +60,7 @@ describe('sync', () => {
     const c2 = await openRaw(server, room).catch((e) => { a.destroy(); throw e })
     try {
       a.doc.getText('t').insert(0, 'abc')
-      await waitFor(async () => (await fetchDoc(server, room)).getText('t').toString() === 'abc', { message: 'stored abc' })
+      await waitStored(server, room, a.doc)
       const c3 = await openRaw(server, room)
       try {
         const first = await c3.next()
@@ -122,10 +121,8 @@ describe('sync', () => {
     try {
       a.doc.getText('t').insert(0, 'via http')
       a.doc.getArray('arr').push([1, 'two', { three: 3 }])
-      const doc = await waitFor(async () => {
-        const d = await fetchDoc(server, room)
-        return d.getText('t').toString() === 'via http' ? d : null
-      }, { message: 'GET /update to return the edit' })
+      const doc = await waitStored(server, room, a.doc)
+      assert.equal(doc.getText('t').toString(), 'via http')
       assert.deepEqual(doc.getArray('arr').toJSON(), [1, 'two', { three: 3 }])
 
       const res = await fetch(`${server.httpUrl}/api/docs/${room}/update`)

@@ -285,9 +285,30 @@ export async function fetchDoc (server, docName) {
   return doc
 }
 
-/** Canonical form of a doc's content, for "unchanged" comparisons. */
-export function canonical (doc) {
-  return Buffer.from(Y.encodeStateAsUpdate(doc)).toString('base64')
+/** Do two docs hold the same state (equal state vectors and delete sets)? */
+export function sameState (a, b) {
+  return Y.equalSnapshots(Y.snapshot(a), Y.snapshot(b))
+}
+
+/** A short description of a doc's state, for failure messages. */
+export function describeState (doc) {
+  const sv = Object.fromEntries(Y.decodeStateVector(Y.encodeStateVector(doc)))
+  return `sv=${JSON.stringify(sv)} text(t).length=${doc.getText('t').length}`
+}
+
+/**
+ * Wait until the stored document (GET /api/docs/{doc}/update) holds exactly
+ * the state of `doc`; returns the stored Y.Doc.
+ */
+export async function waitStored (server, docName, doc, timeout = 15000) {
+  let last = null
+  return waitFor(async () => {
+    last = await fetchDoc(server, docName)
+    return sameState(last, doc) ? last : null
+  }, {
+    timeout,
+    message: () => `stored "${docName}" to equal the client (client ${describeState(doc)}; stored ${last ? describeState(last) : '-'})`
+  })
 }
 
 /**
