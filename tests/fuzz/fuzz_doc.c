@@ -1,0 +1,154 @@
+/* libFuzzer target for the document model (quire/doc.h).
+ *
+ * Input layout: byte 0 is flags (bit 0: gc off, bit 1: do local edits,
+ * bits 2-3: pending limit 1/4/64 KiB or default); then records of
+ * [u16 little-endian length][that many bytes], each applied to one doc with
+ * qc_doc_apply_update (a short last record takes what is left). Rejected
+ * updates must leave the doc as it was; accepted ones must keep it readable.
+ *
+ * Then, optionally, a few local edits driven by the input, and the round trip:
+ * the doc's state (qc_doc_encode_state, which includes pending structs) must
+ * validate and load into a fresh doc that reads the same JSON and has the same
+ * state vector; the diff against the doc's own state vector must load too.
+ */
+#include "quire/doc.h"
+#include "quire/update.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MUST(cond)                                                                          \
+	do {                                                                                \
+		if (!(cond)) {                                                              \
+			fprintf(stderr, "fuzz_doc: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+			abort();                                                            \
+		}                                                                           \
+	} while (0)
+
+typedef struct snap {
+	char *json;
+	size_t json_len;
+	uint8_t *sv;
+	size_t sv_len;
+} snap;
+
+static void take(qc_doc *d, snap *s)
+{
+	MUST(qc_doc_json(d, &s->json, &s->json_len) == QC_OK);
+	MUST(qc_doc_state_vector(d, &s->sv, &s->sv_len) == QC_OK);
+}
+
+static int same(const snap *a, const snap *b)
+{
+	return a->json_len == b->json_len && memcmp(a->json, b->json, a->json_len) == 0 &&
+	       a->sv_len == b->sv_len && memcmp(a->sv, b->sv, a->sv_len) == 0;
+}
+
+static void drop(qc_doc *d, snap *s)
+{
+	qc_free(d, s->json);
+	qc_free(d, s->sv);
+}
+
+static void local_edits(qc_doc *d, const uint8_t *p, size_t n)
+{
+	static const char *const roots[] = {"t", "a", "m", "x"};
+	for (size_t i = 0; i + 3 <= n && i < 24; i += 3) {
+		const char *root = roots[p[i] & 3];
+		uint64_t len = qc_doc_length(d, root);
+		uint64_t at = len ? p[i + 1] % (len + 1) : 0;
+		uint64_t cnt = len > at ? 1 + p[i + 2] % (len - at) : 0;
+		switch ((p[i] >> 2) % 8) {
+		case 0: qc_text_insert(d, root, at, "h\xc3\xa9\xf0\x9f\x98\x80", 7, NULL); break;
+		case 1: qc_text_delete(d, root, at, cnt); break;
+		case 2: qc_text_format(d, root, at, cnt, "{\"bold\":true}"); break;
+		case 3: qc_text_insert_embed(d, root, at, "{\"image\":\"x\"}"); break;
+		case 4: qc_array_insert(d, root, at, "[1,\"two\",null,{\"k\":[true]}]"); break;
+		case 5: qc_array_delete(d, root, at, cnt); break;
+		case 6: qc_map_set(d, root, (p[i + 1] & 1) ? "k" : "j", "{\"v\":2}"); break;
+		case 7: qc_map_delete(d, root, (p[i + 1] & 1) ? "k" : "j"); break;
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	uint8_t flags = data[0];
+	static const size_t limits[] = {1024, 4096, 65536, 0};
+	qc_doc_opts o;
+	qc_doc_opts_default(&o);
+	o.client_id = 0x9abcdef0u;
+	o.gc = !(flags & 1);
+	o.max_pending_bytes = limits[(flags >> 2) & 3];
+	qc_doc *a = qc_doc_new(&o);
+	MUST(a);
+
+	size_t i = 1;
+	while (i < size) {
+		size_t n = 0;
+		if (i + 2 <= size) {
+			n = (size_t)data[i] | (size_t)data[i + 1] << 8;
+			i += 2;
+		} else {
+			i = size;
+		}
+		if (n > size - i)
+			n = size - i;
+		snap before, after;
+		take(a, &before);
+		int rc = qc_doc_apply_update(a, data + i, n);
+		if (rc != QC_OK) {
+			/* rejected: unchanged (QC_ERR_LIMIT drops the pending set, which
+			 * the state vector and JSON never show) */
+			take(a, &after);
+			MUST(same(&before, &after));
+			drop(a, &after);
+		} else {
+			MUST(qc_update_validate(data + i, n) == QC_OK);
+		}
+		drop(a, &before);
+		i += n;
+	}
+	if (flags & 2)
+		local_edits(a, data + 1, size - 1);
+
+	snap sa, sb;
+	take(a, &sa);
+	uint8_t *state = NULL, *diff = NULL;
+	size_t state_len = 0, diff_len = 0;
+	MUST(qc_doc_encode_state(a, NULL, 0, &state, &state_len) == QC_OK);
+	MUST(qc_update_validate(state, state_len) == QC_OK);
+	MUST(qc_doc_encode_state(a, sa.sv, sa.sv_len, &diff, &diff_len) == QC_OK);
+	MUST(qc_update_validate(diff, diff_len) == QC_OK);
+
+	qc_doc_opts ob = o;
+	ob.max_pending_bytes = 0;
+	qc_doc *b = qc_doc_new(&ob);
+	MUST(b);
+	int rc = qc_doc_apply_update(b, state, state_len);
+	/* the only acceptable refusal: more pending data than b may buffer */
+	MUST(rc == QC_OK || rc == QC_ERR_LIMIT);
+	if (rc == QC_OK) {
+		take(b, &sb);
+		if (!same(&sa, &sb)) {
+			fprintf(stderr, "fuzz_doc: round trip differs\n  a: %.*s\n  b: %.*s\n", (int)sa.json_len,
+				sa.json, (int)sb.json_len, sb.json);
+			abort();
+		}
+		drop(b, &sb);
+		/* what a already has, b already has: applying the diff changes nothing */
+		MUST(qc_doc_apply_update(b, diff, diff_len) == QC_OK);
+		take(b, &sb);
+		MUST(same(&sa, &sb));
+		drop(b, &sb);
+	}
+	qc_free(a, state);
+	qc_free(a, diff);
+	drop(a, &sa);
+	qc_doc_free(a);
+	qc_doc_free(b);
+	return 0;
+}
