@@ -272,15 +272,15 @@ static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
 
 static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 {
-	if (c->readonly && !qc_update_is_empty(u, n)) {
+	if (c->readonly) {
+		if (qc_update_is_empty(u, n) == 1)
+			return; /* an empty step 2: nothing to refuse */
 		/* y-protocols auth: permission denied; nothing stored or relayed */
 		size_t len;
 		stats.rejected_readonly++;
 		send_msg(c, proto_permission_denied("read-only token: updates are not accepted", &len), &len);
 		return;
 	}
-	if (c->readonly)
-		return; /* an empty step 2: nothing to refuse */
 	int err = qc_update_validate(u, n);
 	if (err != QC_OK) {
 		stats.rejected_malformed++;
@@ -289,7 +289,7 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		conn_close(c, 1007, "malformed update");
 		return;
 	}
-	if (qc_update_is_empty(u, n))
+	if (qc_update_is_empty(u, n) == 1)
 		return;
 	stats.updates_received++;
 	room_job_t *j = calloc(1, sizeof *j);
@@ -471,7 +471,7 @@ int room_snapshot(const char *name, size_t len, uint8_t **out, size_t *out_len, 
 			return -1;
 		memcpy(*out, r->state, r->state_len);
 		*out_len = r->state_len;
-		*found = !qc_update_is_empty(r->state, r->state_len) || r->inflight;
+		*found = qc_update_is_empty(r->state, r->state_len) != 1 || r->inflight;
 		return 0;
 	}
 	char err[256];
