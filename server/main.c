@@ -2,6 +2,7 @@
 #include "config.h"
 #include "doc_cmd.h"
 #include "http.h"
+#include "token_cmd.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,8 +14,8 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  serve    run the sync server (quire serve --help)\n"
 	      "  doc      inspect and transform Yjs update files (quire doc --help)\n"
-	      "  keygen   create an Ed25519 key pair for tokens (not yet available)\n"
-	      "  token    mint a session token (not yet available)\n"
+	      "  keygen   create an Ed25519 key pair for tokens (quire keygen --help)\n"
+	      "  token    mint a session token (quire token --help)\n"
 	      "\n"
 	      "quire <command> --help shows a command's options.\n",
 	      f);
@@ -40,10 +41,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "doc"))
 		return doc_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "keygen") || !strcmp(cmd, "token")) {
-		fprintf(stderr, "quire %s: signed session tokens are not implemented in this build yet\n", cmd);
-		return 2;
-	}
+	if (!strcmp(cmd, "keygen"))
+		return keygen_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "token"))
+		return token_main(argc - 1, argv + 1);
 	fprintf(stderr, "quire: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;
