@@ -1,0 +1,81 @@
+// Configured limits: environment twins, the slow-consumer cap (1008) and
+// WebSocket pings.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { startServer } from './lib/server.mjs'
+import {
+  connectProvider, openRaw, waitFor, waitStored, roomName, withDeadline, sleep
+} from './lib/yclient.mjs'
+
+async function metric (server, name) {
+  const res = await fetch(`${server.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
+  const body = await res.text()
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+(\\d+(?:\\.\\d+)?)`, 'm').exec(body)
+  return m ? Number(m[1]) : null
+}
+
+test('environment twin QUIRE_MAX_MESSAGE applies (70000 bytes → 1009)', { timeout: 30000 }, async () => {
+  const server = await startServer({ env: { QUIRE_MAX_MESSAGE: '65536' } })
+  try {
+    const raw = await openRaw(server, roomName('env'))
+    await raw.next()
+    const big = new Uint8Array(70000)
+    big[0] = 0x00; big[1] = 0x02
+    raw.send(big)
+    const info = await withDeadline(raw.closed, 5000, 'close after an oversize message')
+    assert.equal(info.code, 1009)
+  } finally {
+    await server.stop()
+  }
+})
+
+test('a client that stops reading is closed with 1008; the writer is unaffected', { timeout: 90000 }, async () => {
+  const server = await startServer({ args: ['--max-queue', '262144'] })
+  const room = roomName('slow')
+  const slow = await openRaw(server, room)
+  let writer
+  try {
+    await slow.next()
+    slow.ws._socket.pause() // stop reading: the kernel buffers fill, then the server's queue
+    writer = await connectProvider(server, room)
+    const before = await metric(server, 'quire_slow_consumers_closed_total')
+    const chunk = 'y'.repeat(100 * 1024)
+    const text = writer.doc.getText('t')
+    // Up to 48 MB, stopping once the server reports the slow consumer closed.
+    let sent = 0
+    for (let i = 0; i < 480; i++) {
+      text.insert(text.length, chunk)
+      sent++
+      if (i % 10 === 9) {
+        await sleep(20)
+        const now = await metric(server, 'quire_slow_consumers_closed_total')
+        if (now !== null && before !== null && now > before) break
+      }
+    }
+    // The slow client, once it reads again, finds a 1008 close after the backlog.
+    slow.ws._socket.resume()
+    const info = await withDeadline(slow.closed, 20000, `slow client to be closed (after ${sent} × 100 KB)`)
+    assert.equal(info.code, 1008, `close code for a slow consumer (got ${info.code} "${info.reason}")`)
+    // The writer never noticed, and everything it wrote is stored.
+    assert.deepEqual(writer.closes, [], 'writer was never disconnected')
+    await waitStored(server, room, writer.doc, 30000)
+  } finally {
+    slow.terminate()
+    if (writer) writer.destroy()
+    await server.stop()
+  }
+})
+
+test('the server sends WebSocket pings (--ping-interval 1)', { timeout: 30000 }, async () => {
+  const server = await startServer({ args: ['--ping-interval', '1'] })
+  try {
+    const raw = await openRaw(server, roomName('ping'))
+    let pings = 0
+    raw.ws.on('ping', () => { pings++ })
+    await waitFor(() => pings >= 2, { timeout: 6000, message: () => `2 pings within 6 s (got ${pings})` })
+    assert.equal(raw.closeInfo, null, 'a client that answers pings stays connected')
+    raw.close()
+  } finally {
+    await server.stop()
+  }
+})
