@@ -21,12 +21,15 @@ void config_print_serve_help(void)
 	      "  --data DIR              LMDB data directory [QUIRE_DATA] (./quire-data)\n"
 	      "  --web DIR               static files served at / [QUIRE_WEB]\n"
 	      "                          (default: the built editor, web-editor/dist)\n"
-	      "  --token-pubkey FILE     accept tokens signed by this key, repeatable\n"
-	      "                          [QUIRE_TOKEN_PUBKEY, comma-separated] (not yet available)\n"
+	      "  --token-pubkey FILE     accept session tokens signed by this public key (k4.public,\n"
+	      "                          from quire keygen); repeat for key rotation\n"
+	      "                          [QUIRE_TOKEN_PUBKEY, comma-separated]\n"
 	      "  --allow-origin ORIGIN   accept WebSocket handshakes only from these Origins,\n"
 	      "                          repeatable [QUIRE_ALLOW_ORIGIN, comma-separated]\n"
-	      "  --allow-anonymous       admit connections without a token [QUIRE_ALLOW_ANONYMOUS=1]\n"
-	      "  --dev                   development mode: prints a ready editor URL [QUIRE_DEV=1]\n"
+	      "  --allow-anonymous       admit connections without a token as read-write (tokens that\n"
+	      "                          are given are still checked) [QUIRE_ALLOW_ANONYMOUS=1]\n"
+	      "  --dev                   development mode: without keys, creates DATA/dev-token-key and\n"
+	      "                          prints an editor URL with a token [QUIRE_DEV=1]\n"
 	      "  --max-message BYTES     largest WebSocket message (16M) [QUIRE_MAX_MESSAGE]\n"
 	      "  --max-queue BYTES       outbound backlog per connection before it is closed\n"
 	      "                          with 1008 (8M) [QUIRE_MAX_QUEUE]\n"
@@ -283,9 +286,12 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 		if (apply(cfg, o, val, o->flag))
 			return -1;
 	}
-	if (cfg->n_token_pubkeys) {
-		fprintf(stderr, "quire serve: --token-pubkey: token verification is not available in this build "
-				"yet; run with --allow-anonymous (trusted networks only) or --dev\n");
+	if (!cfg->n_token_pubkeys && !cfg->allow_anonymous && !cfg->dev) {
+		fprintf(stderr,
+			"quire serve: no way to admit anyone: pass --token-pubkey FILE.pub (a key from quire keygen;\n"
+			"  tokens from quire token or your backend), or --dev (creates a key in the data dir and\n"
+			"  prints an editor URL with a token), or --allow-anonymous (no tokens: every client may\n"
+			"  read and write every document; trusted networks only)\n");
 		return -1;
 	}
 	if (cfg->max_message < 64) {

@@ -19,6 +19,7 @@ typedef struct conn {
 	uint64_t last_recv_ms, last_send_ms, last_ping_ms, closing_since_ms;
 	int closing;
 	int readonly; /* token scope ro: document updates are refused */
+	int64_t token_exp_ms; /* the token's exp (Unix ms); 0 for an anonymous connection */
 	/* read-your-writes: a sync step 1 that arrives while this connection's
 	 * own updates are still being stored is answered once they are */
 	uint32_t inflight;

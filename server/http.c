@@ -2,6 +2,7 @@
  * cross-thread delivery of committed updates, and orderly shutdown. */
 #include "http.h"
 
+#include "auth.h"
 #include "conn.h"
 #include "log.h"
 #include "room.h"
@@ -41,6 +42,10 @@ static struct server {
 	h2o_linklist_t conns, dirty;
 	uint64_t nconns, next_conn_id;
 	uint64_t ws_accepted, ws_refused, closed_slow;
+	uint64_t auth_refused, token_expired_closes;
+	auth_key_t keys[CONFIG_MAX_LIST];
+	size_t nkeys;
+	char *dev_token; /* --dev without keys: printed once on stdout, never logged */
 } srv;
 
 static volatile sig_atomic_t stop_requested;
@@ -149,6 +154,7 @@ static void on_tick(h2o_timeout_entry_t *entry)
 {
 	(void)entry;
 	uint64_t now = now_ms();
+	int64_t wall = auth_now_ms();
 	static const uint8_t keepalive[] = {1, 1, 0}; /* awareness update with no entries */
 	for (h2o_linklist_t *l = srv.conns.next, *next; l != &srv.conns; l = next) {
 		next = l->next;
@@ -160,6 +166,12 @@ static void on_tick(h2o_timeout_entry_t *entry)
 		}
 		if (now - c->last_recv_ms >= srv.cfg->idle_timeout_ms) {
 			conn_close(c, 1001, "idle timeout");
+			continue;
+		}
+		if (c->token_exp_ms && wall >= c->token_exp_ms) {
+			srv.token_expired_closes++;
+			log_info("conn %llu: token expired, closing with 4401", (unsigned long long)c->id);
+			conn_close(c, 4401, "token expired");
 			continue;
 		}
 		if (now - c->last_ping_ms >= srv.cfg->ping_ms) {
@@ -278,6 +290,144 @@ static size_t path_len(h2o_req_t *req)
 	return req->query_at != SIZE_MAX ? req->query_at : req->path.len;
 }
 
+/* --- tokens ---------------------------------------------------------------- */
+
+static int hexval(char h)
+{
+	if (h >= '0' && h <= '9')
+		return h - '0';
+	if (h >= 'a' && h <= 'f')
+		return h - 'a' + 10;
+	if (h >= 'A' && h <= 'F')
+		return h - 'A' + 10;
+	return -1;
+}
+
+enum { TOKEN_NONE = 0, TOKEN_FOUND = 1, TOKEN_BAD = -1, TOKEN_TOO_LONG = -2 };
+
+/* The request's token: `?token=` (percent-decoded; only where allow_query) or
+ * `Authorization: Bearer`. Returns TOKEN_FOUND with *tok / *len in the
+ * request's pool, TOKEN_NONE, or TOKEN_BAD / TOKEN_TOO_LONG (given twice, bad
+ * escapes, another auth scheme, over the length cap). */
+static int request_token(h2o_req_t *req, int allow_query, const char **tok, size_t *len)
+{
+	const char *raw = NULL;
+	size_t raw_len = 0;
+	int found = 0;
+	if (allow_query && req->query_at != SIZE_MAX) {
+		const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+		while (q < end) {
+			const char *amp = memchr(q, '&', (size_t)(end - q));
+			const char *pe = amp ? amp : end;
+			if (pe - q >= 6 && memcmp(q, "token=", 6) == 0) {
+				if (found++)
+					return TOKEN_BAD;
+				raw = q + 6;
+				raw_len = (size_t)(pe - raw);
+			} else if (pe - q == 5 && memcmp(q, "token", 5) == 0) {
+				return TOKEN_BAD;
+			}
+			q = amp ? amp + 1 : end;
+		}
+	}
+	const h2o_header_t *authz = find_header(req, H2O_STRLIT("authorization"));
+	if (authz) {
+		const char *v = authz->value.base;
+		size_t vl = authz->value.len;
+		if (found || vl < 7 || strncasecmp(v, "Bearer ", 7) != 0)
+			return TOKEN_BAD;
+		v += 7;
+		vl -= 7;
+		while (vl && *v == ' ')
+			v++, vl--;
+		while (vl && v[vl - 1] == ' ')
+			vl--;
+		if (vl > AUTH_TOKEN_MAX)
+			return TOKEN_TOO_LONG;
+		*tok = v;
+		*len = vl;
+		return vl ? TOKEN_FOUND : TOKEN_BAD;
+	}
+	if (!found)
+		return TOKEN_NONE;
+	if (raw_len > 3 * (size_t)AUTH_TOKEN_MAX)
+		return TOKEN_TOO_LONG;
+	char *out = h2o_mem_alloc_pool(&req->pool, raw_len + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < raw_len; i++) {
+		if (raw[i] == '%') {
+			int hi = i + 2 < raw_len ? hexval(raw[i + 1]) : -1, lo = hi >= 0 ? hexval(raw[i + 2]) : -1;
+			if (lo < 0)
+				return TOKEN_BAD;
+			out[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			out[o++] = raw[i];
+		}
+	}
+	if (o == 0)
+		return TOKEN_BAD;
+	out[o] = 0;
+	*tok = out;
+	*len = o;
+	return TOKEN_FOUND;
+}
+
+/* A log-safe copy of a claim (printable ASCII; anything else becomes '?'). */
+static const char *log_safe(const char *s, char *buf, size_t cap)
+{
+	size_t i = 0;
+	for (; s[i] && i + 1 < cap; i++)
+		buf[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	buf[i] = 0;
+	return buf;
+}
+
+static int refuse_401(h2o_req_t *req, const char *why)
+{
+	srv.auth_refused++;
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+		       H2O_STRLIT("Bearer realm=\"quire\", error=\"invalid_token\""));
+	return refuse(req, 401, "Unauthorized", why);
+}
+
+/* Decides whether req may use document name: returns 0 to go on (claims
+ * filled in, or zeroed for an anonymous request), or 1 when the request was
+ * refused (401 / 403 sent, reason logged without the token). */
+static int authorize(h2o_req_t *req, const char *what, const char *name, int nlen, int allow_query,
+		     auth_claims_t *claims)
+{
+	const char *tok = NULL, *why;
+	size_t tlen = 0;
+	memset(claims, 0, sizeof *claims);
+	int rt = request_token(req, allow_query, &tok, &tlen);
+	if (rt == TOKEN_NONE) {
+		if (srv.cfg->allow_anonymous)
+			return 0;
+		why = allow_query ? "token required (?token=... or Authorization: Bearer)"
+				  : "token required (Authorization: Bearer)";
+	} else if (rt == TOKEN_BAD) {
+		why = "malformed token parameter or Authorization header";
+	} else if (rt == TOKEN_TOO_LONG) {
+		why = auth_strerror(AUTH_ERR_TOO_LONG);
+	} else {
+		auth_status_t st = auth_check_token(tok, tlen, srv.keys, srv.nkeys, auth_now_ms(), claims, &why);
+		if (st == AUTH_OK) {
+			if (auth_doc_allowed(claims, name, (size_t)nlen))
+				return 0;
+			char sub[64];
+			srv.auth_refused++;
+			log_info("refused %s for %.*s: token is for another document (sub %s)", what, nlen, name,
+				 claims->sub[0] ? log_safe(claims->sub, sub, sizeof sub) : "-");
+			refuse(req, 403, "Forbidden", "token is not valid for this document");
+			return 1;
+		}
+	}
+	log_info("refused %s for %.*s: %s", what, nlen, name, why);
+	refuse_401(req, why);
+	return 1;
+}
+
 static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	(void)self;
@@ -317,6 +467,9 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 			return refuse(req, 403, "Forbidden", "origin not allowed");
 		}
 	}
+	auth_claims_t claims;
+	if (authorize(req, "WebSocket", name, nlen, 1, &claims))
+		return 0;
 	if (srv.nconns >= srv.cfg->max_connections) {
 		log_warn("refused WebSocket for %.*s: connection limit %llu reached", nlen, name,
 			 (unsigned long long)srv.cfg->max_connections);
@@ -331,6 +484,8 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 		return refuse(req, 503, "Service Unavailable", "out of memory");
 	c->id = ++srv.next_conn_id;
 	c->last_recv_ms = c->last_send_ms = c->last_ping_ms = now_ms();
+	c->readonly = claims.readonly;
+	c->token_exp_ms = claims.exp_ms;
 	c->ws = h2o_upgrade_to_websocket(req, key, c, on_ws_message);
 	/* the request is gone after this point (h2o frees it once the 101 is out) */
 	wslay_event_config_set_max_recv_msg_length(c->ws->ws_ctx, srv.cfg->max_message);
@@ -338,7 +493,12 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 	srv.nconns++;
 	srv.ws_accepted++;
 	room_join(room, c);
-	log_debug("conn %llu: joined %.*s", (unsigned long long)c->id, nlen, name);
+	if (log_level >= LOG_DEBUG) {
+		char sub[64];
+		log_debug("conn %llu: joined %.*s (%s, sub %s)", (unsigned long long)c->id, nlen, name,
+			  !claims.exp_ms ? "anonymous" : c->readonly ? "ro" : "rw",
+			  claims.sub[0] ? log_safe(claims.sub, sub, sizeof sub) : "-");
+	}
 	return 0;
 }
 
@@ -366,6 +526,10 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "quire_ws_accepted_total %llu\n"
 	    "# HELP quire_ws_refused_total WebSocket handshakes refused.\n# TYPE quire_ws_refused_total counter\n"
 	    "quire_ws_refused_total %llu\n"
+	    "# HELP quire_auth_refused_total Requests refused for their token (401 and 403).\n"
+	    "# TYPE quire_auth_refused_total counter\nquire_auth_refused_total %llu\n"
+	    "# HELP quire_token_expired_closes_total Connections closed because their token expired.\n"
+	    "# TYPE quire_token_expired_closes_total counter\nquire_token_expired_closes_total %llu\n"
 	    "# HELP quire_updates_received_total Valid document updates received.\n"
 	    "# TYPE quire_updates_received_total counter\nquire_updates_received_total %llu\n"
 	    "# HELP quire_updates_relayed_total Stored updates relayed to rooms.\n"
@@ -387,7 +551,8 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "# HELP quire_store_failures_total Updates whose commit failed.\n"
 	    "# TYPE quire_store_failures_total counter\nquire_store_failures_total %llu\n",
 	    (unsigned long long)srv.nconns, (unsigned long long)rs.rooms, (unsigned long long)srv.ws_accepted,
-	    (unsigned long long)srv.ws_refused, (unsigned long long)rs.updates_received,
+	    (unsigned long long)srv.ws_refused, (unsigned long long)srv.auth_refused,
+	    (unsigned long long)srv.token_expired_closes, (unsigned long long)rs.updates_received,
 	    (unsigned long long)rs.updates_relayed, (unsigned long long)rs.rejected_malformed,
 	    (unsigned long long)rs.rejected_unknown, (unsigned long long)srv.closed_slow,
 	    (unsigned long long)ss.commits, (unsigned long long)ss.updates, (unsigned long long)ss.bytes,
@@ -428,6 +593,9 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
 		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD"));
 		return refuse(req, 405, "Method Not Allowed", "only GET is supported here");
 	}
+	auth_claims_t claims;
+	if (authorize(req, "API request", name, nlen, 0, &claims))
+		return 0; /* reading needs either scope; writes (later) will need rw */
 	uint8_t *state;
 	size_t slen;
 	int found;
@@ -530,9 +698,17 @@ static int open_listener(const config_t *cfg)
 	srv.listener = h2o_evloop_socket_create(srv.ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
 	h2o_socket_read_start(srv.listener, on_accept);
 	log_info("listening on http://%s%s%s:%u", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "", actual);
-	if (cfg->dev)
+	if (srv.dev_token) {
+		/* the one place a token is ever printed: stdout, not the log */
+		printf("editor: http://%s%s%s:%u/?doc=welcome#token=%s\n", v6 ? "[" : "", cfg->listen_host,
+		       v6 ? "]" : "", actual, srv.dev_token);
+		fflush(stdout);
+		log_info("dev mode: the editor URL with a token (every document, read-write, 7 days) is on "
+			 "standard output");
+	} else if (cfg->dev) {
 		log_info("editor: http://%s%s%s:%u/?doc=welcome", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
 			 actual);
+	}
 	return 0;
 }
 
@@ -568,6 +744,38 @@ static const char *default_web_dir(void)
 	return NULL;
 }
 
+/* --dev without keys: DATA/dev-token-key (created once), and a token for
+ * every document, read-write, for 7 days. */
+static int dev_key(const config_t *cfg)
+{
+	char path[PATH_MAX], err[PATH_MAX + 256];
+	uint8_t sk[AUTH_SK_BYTES];
+	auth_key_t key;
+	snprintf(path, sizeof path, "%s/dev-token-key", cfg->data_dir);
+	if (access(path, F_OK) != 0) {
+		if (auth_keygen(path, &key, err, sizeof err)) {
+			log_error("--dev: cannot create a token key: %s", err);
+			return -1;
+		}
+		log_info("--dev: created token key %s (public half %s.pub)", path, path);
+	}
+	if (auth_load_secret_key(path, sk, err, sizeof err)) {
+		log_error("--dev: %s", err);
+		return -1;
+	}
+	memcpy(key.pk, sk + 32, AUTH_PK_BYTES);
+	auth_pid(key.pk, key.pid);
+	srv.keys[srv.nkeys++] = key;
+	srv.dev_token = auth_mint(sk, "*", 0, auth_now_ms() / 1000, 7 * 86400, "dev");
+	auth_wipe(sk, sizeof sk);
+	if (!srv.dev_token) {
+		log_error("--dev: out of memory");
+		return -1;
+	}
+	log_info("--dev: accepting tokens signed by %s (%s.pub)", key.pid, path);
+	return 0;
+}
+
 int serve_run(const config_t *cfg)
 {
 	memset(&srv, 0, sizeof srv);
@@ -588,11 +796,27 @@ int serve_run(const config_t *cfg)
 	sigaction(SIGINT, &sa, NULL);
 
 	char err[512];
+	if (auth_init()) {
+		log_error("cannot initialise libsodium");
+		return 1;
+	}
+	for (size_t i = 0; i < cfg->n_token_pubkeys; i++) {
+		if (auth_load_public_key(cfg->token_pubkeys[i], &srv.keys[srv.nkeys], err, sizeof err)) {
+			log_error("--token-pubkey %s", err);
+			return 2;
+		}
+		log_info("accepting tokens signed by %s (%s)", srv.keys[srv.nkeys].pid, cfg->token_pubkeys[i]);
+		srv.nkeys++;
+	}
 	store_opts_t so = {.map_size = cfg->map_size, .compact_after = cfg->compact_after,
 			   .on_committed = on_store_committed};
 	srv.store = store_open(cfg->data_dir, &so, err, sizeof err);
 	if (!srv.store) {
 		log_error("%s", err);
+		return 1;
+	}
+	if (cfg->dev && !srv.nkeys && !cfg->allow_anonymous && dev_key(cfg)) {
+		store_close(srv.store);
 		return 1;
 	}
 	rooms_env_t re = {.store = srv.store, .cfg = cfg, .now_ms = now_ms};
@@ -636,9 +860,10 @@ int serve_run(const config_t *cfg)
 		code = 1;
 		stop_requested = 1;
 	} else {
-		if (cfg->allow_anonymous || cfg->dev || !cfg->n_token_pubkeys)
-			log_warn("ANONYMOUS ACCESS: every client may read and write every document "
-				 "(tokens are not implemented in this build)");
+		if (cfg->allow_anonymous)
+			log_warn("ANONYMOUS ACCESS (--allow-anonymous): connections without a token may read and write "
+				 "EVERY document%s",
+				 srv.nkeys ? "; tokens that are given are still checked" : "; no token keys are configured");
 		log_info("data in %s; messages up to %llu bytes; compaction after %llu updates", cfg->data_dir,
 			 (unsigned long long)cfg->max_message, (unsigned long long)cfg->compact_after);
 	}
