@@ -48,6 +48,7 @@ export function makeDataDir () {
  * @param {string[]} [opts.args] extra `quire serve` arguments
  * @param {number} [opts.port] listen on this port instead of 0
  * @param {object} [opts.env] extra environment
+ * @param {boolean} [opts.anonymous] false: do not pass --allow-anonymous
  */
 export async function startServer (opts = {}) {
   if (!fs.existsSync(QUIRE_BIN)) {
@@ -56,7 +57,7 @@ export async function startServer (opts = {}) {
   const ownDataDir = !opts.dataDir
   const dataDir = opts.dataDir || makeDataDir()
   const args = ['serve', '--listen', `127.0.0.1:${opts.port || 0}`, '--data', dataDir,
-    '--allow-anonymous', ...(opts.args || [])]
+    ...(opts.anonymous === false ? [] : ['--allow-anonymous']), ...(opts.args || [])]
   const proc = spawn(QUIRE_BIN, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...(opts.env || {}) }
