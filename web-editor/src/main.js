@@ -107,7 +107,8 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
   const pos = h('span.pos', 'Ln 1, Col 1')
   const footer = h('footer.foot', words, h('span.sep', '·'), pos, h('span.grow'),
     h('span.hint', embed ? null : 'Markdown · Ctrl+Z undoes only your own edits'))
-  root.replaceChildren(h('div.shell', header, askName, banner, h('main.editor-wrap', editorHost, refusal), footer))
+  const shell = h('div.shell', header, askName, banner, h('main.editor-wrap', editorHost, refusal), footer)
+  root.replaceChildren(shell)
 
   // --- the editor -------------------------------------------------------------
   const undo = yUndoManagerKeymap[0].run
@@ -224,6 +225,7 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
     if (st.kind !== 'refused') {
       refusal.hidden = true
       editorHost.hidden = false
+      shell.classList.remove('blocked')
     }
     switch (st.kind) {
       case 'connecting': statusLabel.textContent = 'Connecting…'; break
@@ -284,6 +286,8 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
       showBanner(`${r.title}${code}. ${r.text}${unsyncedLocal ? ' Your latest edits were not saved: copy them before leaving.' : ''}`)
     } else {
       editorHost.hidden = true
+      askName.hidden = true
+      shell.classList.add('blocked')
       refusal.hidden = false
       refusal.dataset.reason = r.key
       refusal.replaceChildren(h('div.card',
