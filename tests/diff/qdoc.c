@@ -40,6 +40,7 @@
  * Every byte this process allocates through a document goes through a
  * counting allocator; "mem <id>" answers "ok <live> <peak>" in bytes.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "quire/doc.h"
 #include "quire/update.h"
 

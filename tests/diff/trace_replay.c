@@ -26,6 +26,7 @@
  * tests/traces directory given by QUIRE_TRACES_DIR or ../traces next to this
  * source). Exit status 0 when every check passed.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "quire/doc.h"
 #include "quire/update.h"
 #include "trace.h"
