@@ -244,9 +244,14 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 		const char *e = getenv(opts[i].env);
 		if (!e)
 			continue;
-		char *copy = strdup(e); /* lives as long as the process */
-		if (!copy || apply(cfg, &opts[i], copy, opts[i].env))
+		char *copy = strdup(e); /* kept where cfg points into it (paths, lists) */
+		if (!copy || apply(cfg, &opts[i], copy, opts[i].env)) {
+			free(copy);
 			return -1;
+		}
+		opt_kind k = opts[i].kind;
+		if (k != OPT_DATA && k != OPT_WEB && k != OPT_PUBKEY && k != OPT_ORIGIN)
+			free(copy); /* the value was parsed or copied */
 	}
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
