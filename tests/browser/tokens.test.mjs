@@ -111,6 +111,27 @@ test('an expired token shows "expired", not an empty editor', async (t) => {
   await expectRefusal(t, tok, 'secure/expired', 'expired', /expired/i)
 })
 
+test('a token that expires mid-session: the text stays on screen and the page says why', async (t) => {
+  if (skip) return t.skip(skip)
+  const doc = 'secure/short'
+  const p = await person(browser)
+  await p.page.goto(url(doc, token(keys.main, doc, { ttl: 4, sub: 'Brief Bea' })))
+  await waitState(p.page, 'live')
+  await typeAtEnd(p.page, 'Written in time.')
+  await waitState(p.page, 'refused', 15000) // quire closes with 4401 when exp passes
+  const banner = p.page.locator('[data-testid=banner]')
+  await banner.waitFor({ state: 'visible' })
+  assert.match(await banner.textContent(), /expired/i)
+  assert.equal(await p.page.isVisible('.cm-content'), true, 'the document stays visible')
+  assert.equal(await text(p.page), 'Written in time.')
+  // and what was typed in time was stored
+  const q = await person(browser)
+  await q.page.goto(url(doc, token(keys.main, doc)))
+  await waitText(q.page, (s) => s === 'Written in time.')
+  await p.context.close()
+  await q.context.close()
+})
+
 test('a damaged token or one signed by an unknown key shows "not valid"', async (t) => {
   if (skip) return t.skip(skip)
   await expectRefusal(t, 'v4.public.bm90IGEgdG9rZW4', 'secure/bad', 'invalid', /not valid/i)

@@ -48,7 +48,9 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
   let nameSource // 'token' | 'param' | 'stored' | 'guest'
   let myName
   function pickName () {
-    if (claims && claims.sub) { nameSource = 'token'; myName = cleanName(claims.sub) }
+    // (`quire serve --dev` mints one token for everybody with sub "dev": not a name)
+    const sub = claims && claims.sub && !(claims.sub === 'dev' && claims.doc === '*') ? cleanName(claims.sub) : ''
+    if (sub) { nameSource = 'token'; myName = sub }
     else if (nameParam && cleanName(nameParam)) { nameSource = 'param'; myName = cleanName(nameParam) }
     else if (rememberedName()) { nameSource = 'stored'; myName = rememberedName() }
     else { nameSource = 'guest'; myName = guestName(ydoc.clientID) }
@@ -259,6 +261,9 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
   function refusalText (st) {
     const expired = claims && claims.exp && claims.exp.getTime() <= Date.now()
     if (st.reason === 'closed') {
+      if (st.code === 4401) {
+        return { key: 'expired', title: 'Your access link has expired', text: `Ask for a new link${embed ? ', or reload the page this editor is part of' : ''}.` }
+      }
       return { key: 'closed', title: 'The server closed this document', text: 'The server ended the connection and asked not to reconnect.' }
     }
     if (st.status === 400) return { key: 'bad-name', title: 'Invalid document name', text: `The server does not accept “${doc}” as a document name.` }
@@ -307,7 +312,7 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
     if (e.source !== window.parent || !e.data || e.data.type !== 'quire:token' || typeof e.data.token !== 'string') return
     token = e.data.token
     claims = readClaims(token)
-    if (nameSource === 'token' || (claims && claims.sub)) pickName()
+    pickName()
     setUser()
     denied = false
     showBanner('')
