@@ -1,0 +1,1625 @@
+/* Document model: lifecycle, transactions, integration of remote structs
+ * (Yjs integrateStructs / Item.integrate), deletion, GC, merging, pending
+ * structs and pending deletes. */
+#include "doc_internal.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+static void *def_malloc(size_t n, void *ud)
+{
+	(void)ud;
+	return malloc(n);
+}
+static void *def_realloc(void *p, size_t n, void *ud)
+{
+	(void)ud;
+	return realloc(p, n);
+}
+static void def_free(void *p, void *ud)
+{
+	(void)ud;
+	free(p);
+}
+
+void qc_doc_opts_default(qc_doc_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->gc = 1;
+	o->max_pending_bytes = 1u << 20;
+}
+
+qc_doc *qc_doc_new(const qc_doc_opts *opts)
+{
+	qc_doc_opts def;
+	if (!opts) {
+		qc_doc_opts_default(&def);
+		opts = &def;
+	}
+	qc_alloc al = {def_malloc, def_realloc, def_free, NULL};
+	if (opts->alloc)
+		al = *opts->alloc;
+	qc_doc *d = al.malloc(sizeof(*d), al.ud);
+	if (!d)
+		return NULL;
+	memset(d, 0, sizeof(*d));
+	d->al = al;
+	d->client_id = opts->client_id & 0xffffffffu;
+	d->gc = opts->gc;
+	d->max_pending = opts->max_pending_bytes ? opts->max_pending_bytes : (1u << 20);
+	d->free_item = QN;
+	d->rng = UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)(uintptr_t)d;
+	return d;
+}
+
+void qc_free(const qc_doc *doc, void *p)
+{
+	if (p)
+		doc->al.free(p, doc->al.ud);
+}
+
+static void txn_free(qc_doc *d)
+{
+	qd_free(d, d->txn.before);
+	qd_free(d, d->txn.ds);
+	qd_free(d, d->txn.merge);
+	qd_free(d, d->txn.changed);
+	memset(&d->txn, 0, sizeof(d->txn));
+}
+
+void qc_doc_free(qc_doc *d)
+{
+	if (!d)
+		return;
+	for (uint32_t i = 0; i < d->nclients; i++)
+		qd_free(d, d->clients[i].s);
+	qd_free(d, d->clients);
+	qd_free(d, d->chash);
+	qd_free(d, d->items);
+	qd_free(d, d->blob);
+	qd_free(d, d->types);
+	qd_free(d, d->strs);
+	qd_free(d, d->shash);
+	for (uint32_t i = 0; i < d->nroots; i++)
+		qd_free(d, d->root_names[i]);
+	qd_free(d, d->roots);
+	qd_free(d, d->root_names);
+	qd_free(d, d->ments);
+	qd_free(d, d->mhash);
+	free(d->pending);
+	free(d->pending_ds);
+	qd_free(d, d->miss_client);
+	qd_free(d, d->miss_clock);
+	txn_free(d);
+	qd_free(d, d->last_update);
+	d->al.free(d, d->al.ud);
+}
+
+uint64_t qc_doc_client_id(const qc_doc *doc) { return doc->client_id; }
+void qc_doc_set_client_id(qc_doc *doc, uint64_t id) { doc->client_id = id & 0xffffffffu; }
+
+size_t qc_doc_pending_bytes(const qc_doc *doc)
+{
+	return (doc->pending ? doc->npending : 0) + (doc->pending_ds ? doc->npending_ds : 0);
+}
+
+const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len)
+{
+	*len = doc->last_update ? doc->nlast_update : 0;
+	return doc->last_update;
+}
+
+void qc_doc_observe(qc_doc *doc, qc_observer cb, void *ud)
+{
+	doc->obs = cb;
+	doc->obs_ud = ud;
+}
+
+/* ---- transactions ---------------------------------------------------- */
+
+int qd_txn_begin(qc_doc *d, int local)
+{
+	qd_txn *t = &d->txn;
+	t->active = 1;
+	t->local = local;
+	t->nds = t->nmerge = t->nchanged = 0;
+	size_t cap = 0;
+	t->before = NULL;
+	if (d->nclients) {
+		t->before = qd_malloc(d, (size_t)d->nclients * sizeof(uint64_t));
+		if (!t->before) {
+			t->active = 0;
+			return QC_ERR_NOMEM;
+		}
+	}
+	(void)cap;
+	for (uint32_t i = 0; i < d->nclients; i++)
+		t->before[i] = qd_state(d, i);
+	t->nbefore = d->nclients;
+	return QC_OK;
+}
+
+static uint64_t before_state(const qc_doc *d, uint32_t slot)
+{
+	return slot < d->txn.nbefore ? d->txn.before[slot] : 0;
+}
+
+int qd_ds_add(qc_doc *d, uint32_t slot, uint64_t clock, uint64_t len)
+{
+	qd_txn *t = &d->txn;
+	if (t->nds && t->ds[t->nds - 1].client == slot && t->ds[t->nds - 1].clock + t->ds[t->nds - 1].len == clock) {
+		t->ds[t->nds - 1].len += len;
+		return QC_OK;
+	}
+	if (t->nds >= t->capds) {
+		int rc = qd_grow(d, (void **)&t->ds, sizeof(qd_dsr), t->nds + 1, &t->capds);
+		if (rc)
+			return rc;
+	}
+	t->ds[t->nds].client = slot;
+	t->ds[t->nds].clock = clock;
+	t->ds[t->nds].len = len;
+	t->nds++;
+	return QC_OK;
+}
+
+static int merge_push(qc_doc *d, uint32_t it)
+{
+	qd_txn *t = &d->txn;
+	if (t->nmerge >= t->capmerge) {
+		int rc = qd_grow(d, (void **)&t->merge, sizeof(qd_mid), t->nmerge + 1, &t->capmerge);
+		if (rc)
+			return rc;
+	}
+	t->merge[t->nmerge].client = d->items[it].client;
+	t->merge[t->nmerge].clock = d->items[it].clock;
+	t->nmerge++;
+	return QC_OK;
+}
+
+void qd_changed(qc_doc *d, uint32_t type)
+{
+	qd_type *ty = &d->types[type];
+	ty->mk_item = QN;
+	if (ty->changed)
+		return;
+	qd_txn *t = &d->txn;
+	if (t->nchanged >= t->capchanged &&
+	    qd_grow(d, (void **)&t->changed, sizeof(uint32_t), t->nchanged + 1, &t->capchanged))
+		return; /* observers miss it on OOM */
+	ty->changed = 1;
+	t->changed[t->nchanged++] = type;
+}
+
+/* ---- deletion -------------------------------------------------------- */
+
+typedef struct u32vec {
+	uint32_t *v;
+	size_t n, cap;
+} u32vec;
+
+static int vpush(qc_doc *d, u32vec *s, uint32_t x)
+{
+	if (s->n >= s->cap) {
+		int rc = qd_grow(d, (void **)&s->v, sizeof(uint32_t), s->n + 1, &s->cap);
+		if (rc)
+			return rc;
+	}
+	s->v[s->n++] = x;
+	return QC_OK;
+}
+
+static int delete_one(qc_doc *d, uint32_t it, u32vec *types)
+{
+	qd_item *I = &d->items[it];
+	if (qd_deleted(I))
+		return QC_OK;
+	if (I->parent != QN) {
+		if (qd_countable(I) && I->key == QN)
+			d->types[I->parent].length -= I->len;
+		qd_changed(d, I->parent);
+	}
+	I->flags |= IF_DELETED;
+	int rc = qd_ds_add(d, I->client, I->clock, I->len);
+	if (rc)
+		return rc;
+	if (I->ref == REF_TYPE)
+		return vpush(d, types, I->coff);
+	return QC_OK;
+}
+
+/* Item.delete, with ContentType.delete's recursion made iterative. */
+int qd_item_delete(qc_doc *d, uint32_t it)
+{
+	u32vec types = {0};
+	int rc = delete_one(d, it, &types);
+	while (rc == QC_OK && types.n) {
+		uint32_t ty = types.v[--types.n];
+		for (uint32_t c = d->types[ty].start; c != QN && rc == QC_OK; c = d->items[c].right) {
+			qd_item *C = &d->items[c];
+			if (!qd_deleted(C))
+				rc = delete_one(d, c, &types);
+			else if (C->clock < before_state(d, C->client))
+				rc = merge_push(d, c);
+		}
+		for (uint32_t e = d->types[ty].map_head; e != QN && rc == QC_OK; e = d->ments[e].next) {
+			uint32_t c = d->ments[e].item;
+			if (c == QN)
+				continue;
+			qd_item *C = &d->items[c];
+			if (!qd_deleted(C))
+				rc = delete_one(d, c, &types);
+			else if (C->clock < before_state(d, C->client))
+				rc = merge_push(d, c);
+		}
+		d->types[ty].changed = d->types[ty].changed; /* observers: nested types report their root */
+	}
+	qd_free(d, types.v);
+	return rc;
+}
+
+/* ---- GC ------------------------------------------------------------- */
+
+static void gc_convert(qc_doc *d, uint32_t it, int parent_gcd, u32vec *types)
+{
+	qd_item *I = &d->items[it];
+	if (I->ref == REF_GC)
+		return;
+	if (I->ref == REF_TYPE)
+		vpush(d, types, I->coff); /* on OOM the children stay as deleted items */
+	else
+		d->blob_garbage += I->cbytes;
+	if (parent_gcd) {
+		I->ref = REF_GC;
+		I->flags = IF_DELETED;
+		I->parent = QN;
+		I->key = QN;
+		I->left = I->right = QN;
+		I->ocl = I->rcl = QN;
+		I->ock = I->rck = 0;
+	} else {
+		I->ref = REF_DELETED;
+	}
+	I->coff = 0;
+	I->cbytes = 0;
+}
+
+static void item_gc(qc_doc *d, uint32_t it)
+{
+	u32vec types = {0};
+	gc_convert(d, it, 0, &types);
+	while (types.n) {
+		uint32_t ty = types.v[--types.n];
+		qd_type *T = &d->types[ty];
+		uint32_t c = T->start;
+		T->start = QN;
+		T->mk_item = QN;
+		while (c != QN) {
+			uint32_t nx = d->items[c].right;
+			gc_convert(d, c, 1, &types);
+			c = nx;
+		}
+		for (uint32_t e = d->types[ty].map_head; e != QN; e = d->ments[e].next) {
+			uint32_t m = d->ments[e].item;
+			d->ments[e].item = QN;
+			while (m != QN) {
+				uint32_t nx = d->items[m].left;
+				gc_convert(d, m, 1, &types);
+				m = nx;
+			}
+		}
+		d->types[ty].map_head = d->types[ty].map_tail = QN;
+		d->types[ty].length = 0;
+	}
+	qd_free(d, types.v);
+}
+
+/* ---- merging --------------------------------------------------------- */
+
+static int content_merge(qc_doc *d, qd_item *L, const qd_item *R)
+{
+	switch (L->ref) {
+	case REF_DELETED:
+		return 1;
+	case REF_STRING:
+	case REF_ANY:
+	case REF_JSON:
+		if (L->coff + L->cbytes == R->coff || R->cbytes == 0) {
+			L->cbytes += R->cbytes;
+			return 1;
+		}
+		if (L->cbytes == 0) {
+			L->coff = R->coff;
+			L->cbytes = R->cbytes;
+			return 1;
+		}
+		{
+			size_t need = d->nblob + L->cbytes + R->cbytes;
+			if (need > UINT32_MAX)
+				return 0;
+			if (need > d->capblob && qd_grow(d, (void **)&d->blob, 1, need, &d->capblob))
+				return 0;
+			uint32_t off = (uint32_t)d->nblob;
+			memcpy(d->blob + off, d->blob + L->coff, L->cbytes);
+			memcpy(d->blob + off + L->cbytes, d->blob + R->coff, R->cbytes);
+			d->nblob = need;
+			d->blob_garbage += (size_t)L->cbytes + R->cbytes;
+			L->coff = off;
+			L->cbytes += R->cbytes;
+			return 1;
+		}
+	default:
+		return 0;
+	}
+}
+
+static int try_merge_pair(qc_doc *d, uint32_t li, uint32_t ri)
+{
+	qd_item *L = &d->items[li], *R = &d->items[ri];
+	if (qd_deleted(L) != qd_deleted(R))
+		return 0;
+	if ((L->ref == REF_GC) != (R->ref == REF_GC))
+		return 0;
+	if (L->ref == REF_GC) {
+		L->len += R->len;
+		return 1;
+	}
+	if (L->ref != R->ref || R->ocl != L->client || R->ock != L->clock + L->len - 1 || L->right != ri ||
+	    L->rcl != R->rcl || (L->rcl != QN && L->rck != R->rck) || L->client != R->client ||
+	    L->clock + L->len != R->clock)
+		return 0;
+	uint64_t llen = L->len;
+	if (!content_merge(d, L, R))
+		return 0;
+	L = &d->items[li];
+	R = &d->items[ri];
+	if (L->parent != QN) {
+		qd_type *T = &d->types[L->parent];
+		if (T->mk_item == ri) {
+			T->mk_item = li;
+			if (!qd_deleted(L) && qd_countable(L))
+				T->mk_pos -= llen;
+		}
+	}
+	if (R->flags & IF_KEEP)
+		L->flags |= IF_KEEP;
+	L->right = R->right;
+	if (L->right != QN)
+		d->items[L->right].left = li;
+	L->len += R->len;
+	if (R->key != QN && R->parent != QN && qd_map_get(d, R->parent, R->key) == ri)
+		qd_map_set(d, R->parent, R->key, li);
+	return 1;
+}
+
+/* Yjs tryToMergeWithLefts; returns the number of structs merged away. */
+static uint32_t merge_lefts(qc_doc *d, uint32_t slot, uint32_t pos)
+{
+	qd_client *c = &d->clients[slot];
+	uint32_t i = pos;
+	for (; i > 0; i--) {
+		if (!try_merge_pair(d, c->s[i - 1], c->s[i]))
+			break;
+	}
+	uint32_t merged = pos - i;
+	if (merged) {
+		for (uint32_t k = i + 1; k <= pos; k++) {
+			uint32_t r = c->s[k];
+			d->items[r].ref = REF_DEAD;
+			d->items[r].right = d->free_item;
+			d->free_item = r;
+		}
+		memmove(c->s + i + 1, c->s + pos + 1, (size_t)(c->n - pos - 1) * sizeof(uint32_t));
+		c->n -= merged;
+		c->last_hit = 0;
+	}
+	return merged;
+}
+
+static int cmp_dsr(const void *a, const void *b)
+{
+	const qd_dsr *x = a, *y = b;
+	if (x->client != y->client)
+		return x->client < y->client ? -1 : 1;
+	return x->clock < y->clock ? -1 : x->clock > y->clock;
+}
+
+static void ds_sort_merge(qd_dsr *r, size_t *n)
+{
+	if (*n < 2)
+		return;
+	qsort(r, *n, sizeof(*r), cmp_dsr);
+	size_t j = 1;
+	for (size_t i = 1; i < *n; i++) {
+		qd_dsr *L = &r[j - 1];
+		if (L->client == r[i].client && L->clock + L->len >= r[i].clock) {
+			uint64_t e = r[i].clock + r[i].len;
+			if (e > L->clock + L->len)
+				L->len = e - L->clock;
+		} else {
+			r[j++] = r[i];
+		}
+	}
+	*n = j;
+}
+
+void qd_observe_emit(qc_doc *d); /* doc_edit.c */
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+uint64_t qd_new_client_id(qc_doc *d)
+{
+	for (;;) {
+		uint64_t id = splitmix(&d->rng) & 0xffffffffu;
+		if (qd_client_slot(d, id) == QN)
+			return id;
+	}
+}
+
+int qd_txn_end(qc_doc *d)
+{
+	qd_txn *t = &d->txn;
+	int rc = QC_OK;
+	ds_sort_merge(t->ds, &t->nds);
+	int changed_state = 0;
+	for (uint32_t s = 0; s < d->nclients; s++)
+		if (qd_state(d, s) != before_state(d, s))
+			changed_state = 1;
+	/* observers first: they read content that GC is about to drop */
+	if (d->obs && (t->nchanged || t->nds))
+		qd_observe_emit(d);
+	for (size_t i = 0; i < t->nchanged; i++)
+		d->types[t->changed[i]].changed = 0;
+	if (d->gc) {
+		for (size_t k = t->nds; k-- > 0;) {
+			qd_dsr *r = &t->ds[k];
+			qd_client *c = &d->clients[r->client];
+			uint64_t end = r->clock + r->len;
+			for (uint32_t si = qd_find_pos(d, r->client, r->clock); si < c->n; si++) {
+				qd_item *I = &d->items[c->s[si]];
+				if (I->clock >= end)
+					break;
+				if (I->ref != REF_GC && (I->flags & IF_DELETED) && !(I->flags & IF_KEEP))
+					item_gc(d, c->s[si]);
+			}
+		}
+	}
+	for (size_t k = t->nds; k-- > 0;) {
+		qd_dsr *r = &t->ds[k];
+		qd_client *c = &d->clients[r->client];
+		uint32_t most = qd_find_pos(d, r->client, r->clock + r->len - 1) + 1;
+		if (most > c->n - 1)
+			most = c->n - 1;
+		for (int64_t si = most; si > 0 && d->items[c->s[si]].clock >= r->clock;)
+			si -= 1 + (int64_t)merge_lefts(d, r->client, (uint32_t)si);
+	}
+	for (uint32_t s = 0; s < d->nclients; s++) {
+		uint64_t b = before_state(d, s);
+		if (qd_state(d, s) == b)
+			continue;
+		qd_client *c = &d->clients[s];
+		uint32_t first = qd_find_pos(d, s, b);
+		if (first < 1)
+			first = 1;
+		for (int64_t i = (int64_t)c->n - 1; i >= (int64_t)first;)
+			i -= 1 + (int64_t)merge_lefts(d, s, (uint32_t)i);
+	}
+	for (size_t k = t->nmerge; k-- > 0;) {
+		uint32_t s = t->merge[k].client;
+		uint32_t pos = qd_find_pos(d, s, t->merge[k].clock);
+		if (pos + 1 < d->clients[s].n && merge_lefts(d, s, pos + 1) > 1)
+			continue;
+		if (pos > 0)
+			merge_lefts(d, s, pos);
+	}
+	if (!t->local) {
+		uint32_t own = qd_client_slot(d, d->client_id);
+		if (own != QN && qd_state(d, own) != before_state(d, own))
+			d->client_id = qd_new_client_id(d);
+	}
+	/* the update event */
+	qd_free(d, d->last_update);
+	d->last_update = NULL;
+	d->nlast_update = 0;
+	if (t->nds || changed_state) {
+		uint64_t *cl = NULL, *ck = NULL;
+		if (t->nbefore) {
+			cl = qd_malloc(d, t->nbefore * sizeof(uint64_t));
+			ck = qd_malloc(d, t->nbefore * sizeof(uint64_t));
+		}
+		if (t->nbefore && (!cl || !ck)) {
+			rc = QC_ERR_NOMEM;
+		} else {
+			for (uint32_t s = 0; s < t->nbefore; s++) {
+				cl[s] = d->clients[s].id;
+				ck[s] = t->before[s];
+			}
+			qc_enc e;
+			qc_enc_init(&e);
+			rc = qd_encode(d, cl, ck, t->nbefore, 1, &e, 1, t->ds, t->nds);
+			if (rc == QC_OK) {
+				d->last_update = qd_malloc(d, e.len);
+				if (d->last_update) {
+					memcpy(d->last_update, e.data, e.len);
+					d->nlast_update = e.len;
+				} else {
+					rc = QC_ERR_NOMEM;
+				}
+			}
+			qc_enc_free(&e);
+		}
+		qd_free(d, cl);
+		qd_free(d, ck);
+	}
+	qd_free(d, t->before);
+	t->before = NULL;
+	t->nbefore = 0;
+	t->active = 0;
+	t->nds = t->nmerge = t->nchanged = 0;
+	return rc;
+}
+
+/* ---- integration of remote structs ---------------------------------- */
+
+/* Membership sets of the conflict scan: item -> epoch of the conflict set. */
+typedef struct iset {
+	uint32_t *k, *v;
+	uint32_t cap, n;
+	uint32_t epoch;
+} iset;
+
+static int iset_add(qc_doc *d, iset *s, uint32_t item)
+{
+	if ((s->n + 1) * 2 > s->cap) {
+		uint32_t cap = s->cap ? s->cap * 2 : 32;
+		uint32_t *k = qd_malloc(d, cap * sizeof(uint32_t)), *v = qd_malloc(d, cap * sizeof(uint32_t));
+		if (!k || !v) {
+			qd_free(d, k);
+			qd_free(d, v);
+			return QC_ERR_NOMEM;
+		}
+		memset(k, 0xff, cap * sizeof(uint32_t));
+		for (uint32_t i = 0; i < s->cap; i++) {
+			if (s->k[i] == QN)
+				continue;
+			uint32_t h = (s->k[i] * 2654435761u) & (cap - 1);
+			while (k[h] != QN)
+				h = (h + 1) & (cap - 1);
+			k[h] = s->k[i];
+			v[h] = s->v[i];
+		}
+		qd_free(d, s->k);
+		qd_free(d, s->v);
+		s->k = k;
+		s->v = v;
+		s->cap = cap;
+	}
+	uint32_t h = (item * 2654435761u) & (s->cap - 1);
+	while (s->k[h] != QN && s->k[h] != item)
+		h = (h + 1) & (s->cap - 1);
+	if (s->k[h] == QN)
+		s->n++;
+	s->k[h] = item;
+	s->v[h] = s->epoch;
+	return QC_OK;
+}
+
+/* 0: absent, 1: in before-origin only, 2: also in the current conflict set */
+static int iset_get(const iset *s, uint32_t item)
+{
+	if (!s->cap)
+		return 0;
+	uint32_t h = (item * 2654435761u) & (s->cap - 1);
+	while (s->k[h] != QN) {
+		if (s->k[h] == item)
+			return s->v[h] == s->epoch ? 2 : 1;
+		h = (h + 1) & (s->cap - 1);
+	}
+	return 0;
+}
+
+static inline int same_origin(const qd_item *a, const qd_item *b)
+{
+	if (a->ocl == QN || b->ocl == QN)
+		return a->ocl == b->ocl;
+	return a->ocl == b->ocl && a->ock == b->ock;
+}
+
+static inline int same_rorigin(const qd_item *a, const qd_item *b)
+{
+	if (a->rcl == QN || b->rcl == QN)
+		return a->rcl == b->rcl;
+	return a->rcl == b->rcl && a->rck == b->rck;
+}
+
+/* Item.integrate for an item already filled in (id, origins, left, right,
+ * parent, key, content) but not linked. */
+static int integrate_item(qc_doc *d, uint32_t it)
+{
+	qd_item *I = &d->items[it];
+	uint32_t parent = I->parent;
+	uint32_t left = I->left, right = I->right;
+	int rc;
+	if ((left == QN && (right == QN || d->items[right].left != QN)) ||
+	    (left != QN && d->items[left].right != right)) {
+		uint32_t o;
+		if (left != QN) {
+			o = d->items[left].right;
+		} else if (I->key != QN) {
+			o = qd_map_get(d, parent, I->key);
+			while (o != QN && d->items[o].left != QN)
+				o = d->items[o].left;
+		} else {
+			o = d->types[parent].start;
+		}
+		iset set = {0};
+		set.epoch = 1;
+		rc = QC_OK;
+		while (o != QN && o != right) {
+			if ((rc = iset_add(d, &set, o)))
+				break;
+			I = &d->items[it];
+			const qd_item *O = &d->items[o];
+			if (same_origin(I, O)) {
+				if (d->clients[O->client].id < d->clients[I->client].id) {
+					left = o;
+					set.epoch++;
+				} else if (same_rorigin(I, O)) {
+					break;
+				}
+			} else if (O->ocl != QN) {
+				uint32_t oo = qd_find(d, O->ocl, O->ock);
+				int m = iset_get(&set, oo);
+				if (m == 0)
+					break;
+				if (m == 1) {
+					left = o;
+					set.epoch++;
+				}
+			} else {
+				break;
+			}
+			o = d->items[o].right;
+		}
+		qd_free(d, set.k);
+		qd_free(d, set.v);
+		if (rc)
+			return rc;
+		I = &d->items[it];
+		I->left = left;
+	}
+	qd_type *T = &d->types[parent];
+	if (left != QN) {
+		right = d->items[left].right;
+		d->items[left].right = it;
+	} else if (I->key != QN) {
+		uint32_t r = qd_map_get(d, parent, I->key);
+		while (r != QN && d->items[r].left != QN)
+			r = d->items[r].left;
+		right = r;
+	} else {
+		right = T->start;
+		T->start = it;
+	}
+	I->right = right;
+	if (right != QN) {
+		d->items[right].left = it;
+	} else if (I->key != QN) {
+		if ((rc = qd_map_set(d, parent, I->key, it)))
+			return rc;
+		if (left != QN && (rc = qd_item_delete(d, left)))
+			return rc;
+	}
+	I = &d->items[it];
+	T = &d->types[parent];
+	if (I->key == QN && qd_countable(I) && !(I->flags & IF_DELETED))
+		T->length += I->len;
+	return QC_OK;
+}
+
+static int store_append(qc_doc *d, uint32_t slot, uint32_t it)
+{
+	qd_client *c = &d->clients[slot];
+	if (c->n >= c->cap) {
+		size_t cap = c->cap;
+		int rc = qd_grow(d, (void **)&c->s, sizeof(uint32_t), (size_t)c->n + 1, &cap);
+		if (rc)
+			return rc;
+		c->cap = (uint32_t)(cap > UINT32_MAX ? UINT32_MAX : cap);
+	}
+	c->s[c->n++] = it;
+	return QC_OK;
+}
+
+/* Finish Item.integrate after linking: store, content integrate, parent
+ * bookkeeping and the delete-if-parent-deleted/lost-map-race rule. */
+static int integrate_finish(qc_doc *d, uint32_t it)
+{
+	qd_item *I = &d->items[it];
+	int rc = store_append(d, I->client, it);
+	if (rc)
+		return rc;
+	I = &d->items[it];
+	uint32_t parent = I->parent;
+	if (I->ref == REF_DELETED) {
+		I->flags |= IF_DELETED;
+		if ((rc = qd_ds_add(d, I->client, I->clock, I->len)))
+			return rc;
+	} else if (I->ref == REF_TYPE) {
+		d->types[I->coff].item = it;
+	} else if (I->ref == REF_FORMAT) {
+		d->types[parent].has_formatting = 1;
+	}
+	qd_changed(d, parent);
+	uint32_t pit = d->types[parent].item;
+	if ((pit != QN && qd_deleted(&d->items[pit])) || (I->key != QN && I->right != QN))
+		return qd_item_delete(d, it);
+	return QC_OK;
+}
+
+int qd_integrate_local(qc_doc *d, uint32_t it)
+{
+	int rc = integrate_item(d, it);
+	return rc ? rc : integrate_finish(d, it);
+}
+
+static int integrate_gc(qc_doc *d, uint32_t slot, uint64_t clock, uint64_t len)
+{
+	uint32_t it;
+	int rc = qd_item_new(d, &it);
+	if (rc)
+		return rc;
+	qd_item *I = &d->items[it];
+	memset(I, 0, sizeof(*I));
+	I->clock = clock;
+	I->len = len;
+	I->client = slot;
+	I->ocl = I->rcl = QN;
+	I->left = I->right = I->parent = I->key = QN;
+	I->ref = REF_GC;
+	I->flags = IF_DELETED;
+	return store_append(d, slot, it);
+}
+
+/* ---- content ingestion ------------------------------------------------ */
+
+/* Copy the content of st, minus its first `cut` units, into the blob in the
+ * normalised form Yjs would write back, and fill I's content fields. */
+static int ingest_content(qc_doc *d, const qc_st *st, uint64_t cut, uint32_t it)
+{
+	qc_dec dc;
+	qc_dec_init(&dc, st->content, (size_t)(st->content_end - st->content));
+	qd_item *I = &d->items[it];
+	I->coff = 0;
+	I->cbytes = 0;
+	int rc = QC_OK;
+	switch (st->ref) {
+	case REF_DELETED:
+		return QC_OK;
+	case REF_STRING: {
+		const char *s;
+		size_t n;
+		if ((rc = qc_read_varstring(&dc, &s, &n)))
+			return rc;
+		int in_pair;
+		size_t b = qd_utf8_off((const uint8_t *)s, n, cut, &in_pair);
+		uint32_t off;
+		if (in_pair) {
+			static const uint8_t fffd[3] = {0xef, 0xbf, 0xbd};
+			if ((rc = qd_blob_put(d, fffd, 3, &off)))
+				return rc;
+			uint32_t o2;
+			if ((rc = qd_blob_put(d, s + b + 4, n - b - 4, &o2)))
+				return rc;
+			I = &d->items[it];
+			I->coff = off;
+			I->cbytes = (uint32_t)(n - b - 4 + 3);
+		} else {
+			if ((rc = qd_blob_put(d, s + b, n - b, &off)))
+				return rc;
+			I = &d->items[it];
+			I->coff = off;
+			I->cbytes = (uint32_t)(n - b);
+		}
+		return QC_OK;
+	}
+	case REF_ANY:
+	case REF_JSON: {
+		uint64_t count;
+		if ((rc = qc_read_varuint(&dc, &count)))
+			return rc;
+		qc_enc e;
+		qc_enc_init(&e);
+		for (uint64_t i = 0; i < count && rc == QC_OK; i++) {
+			if (st->ref == REF_ANY) {
+				rc = qc_any_copy(&dc, i < cut ? NULL : &e, 0);
+			} else {
+				const char *s;
+				size_t n;
+				rc = qc_read_varstring(&dc, &s, &n);
+				if (rc || i < cut)
+					continue;
+				if (n == 9 && memcmp(s, "undefined", 9) == 0) {
+					qc_write_varstring(&e, s, n);
+				} else {
+					qd_buf b = {0};
+					rc = qd_json_normalize(s, n, &b);
+					if (rc == QC_OK)
+						qc_write_varstring(&e, b.p ? b.p : "", b.n);
+					free(b.p);
+				}
+			}
+		}
+		if (rc == QC_OK && !qc_enc_ok(&e))
+			rc = QC_ERR_NOMEM;
+		uint32_t off = 0;
+		if (rc == QC_OK)
+			rc = qd_blob_put(d, e.data, e.len, &off);
+		if (rc == QC_OK) {
+			I = &d->items[it];
+			I->coff = off;
+			I->cbytes = (uint32_t)e.len;
+		}
+		qc_enc_free(&e);
+		return rc;
+	}
+	case REF_BINARY: {
+		const uint8_t *p;
+		size_t n;
+		uint32_t off;
+		if ((rc = qc_read_varbytes(&dc, &p, &n)) || (rc = qd_blob_put(d, p, n, &off)))
+			return rc;
+		I = &d->items[it];
+		I->coff = off;
+		I->cbytes = (uint32_t)n;
+		return QC_OK;
+	}
+	case REF_EMBED:
+	case REF_FORMAT: {
+		qc_enc e;
+		qc_enc_init(&e);
+		const char *s;
+		size_t n;
+		if (st->ref == REF_FORMAT) {
+			if ((rc = qc_read_varstring(&dc, &s, &n)))
+				return rc;
+			qc_write_varstring(&e, s, n);
+		}
+		if ((rc = qc_read_varstring(&dc, &s, &n))) {
+			qc_enc_free(&e);
+			return rc;
+		}
+		qd_buf b = {0};
+		rc = qd_json_normalize(s, n, &b);
+		if (rc == QC_OK) {
+			if (st->ref == REF_FORMAT)
+				qc_write_varstring(&e, b.p ? b.p : "", b.n);
+			else
+				qc_write_bytes(&e, b.p, b.n);
+		}
+		free(b.p);
+		uint32_t off = 0;
+		if (rc == QC_OK && !qc_enc_ok(&e))
+			rc = QC_ERR_NOMEM;
+		if (rc == QC_OK)
+			rc = qd_blob_put(d, e.data, e.len, &off);
+		if (rc == QC_OK) {
+			I = &d->items[it];
+			I->coff = off;
+			I->cbytes = (uint32_t)e.len;
+		}
+		qc_enc_free(&e);
+		return rc;
+	}
+	case REF_TYPE: {
+		uint64_t tref;
+		if ((rc = qc_read_varuint(&dc, &tref)))
+			return rc;
+		uint32_t ty;
+		if ((rc = qd_type_new(d, (uint8_t)tref, it, &ty)))
+			return rc;
+		if (tref == QT_XML_ELEMENT || tref == QT_XML_HOOK) {
+			const char *s;
+			size_t n;
+			uint32_t off;
+			if ((rc = qc_read_varstring(&dc, &s, &n)) || (rc = qd_blob_put(d, s, n, &off)))
+				return rc;
+			d->types[ty].name_off = off;
+			d->types[ty].name_len = (uint32_t)n;
+		}
+		I = &d->items[it];
+		I->coff = ty;
+		return QC_OK;
+	}
+	case REF_DOC: {
+		const char *s;
+		size_t n;
+		qc_enc e;
+		qc_enc_init(&e);
+		if ((rc = qc_read_varstring(&dc, &s, &n)))
+			return rc;
+		qc_write_varstring(&e, s, n);
+		rc = qc_any_copy(&dc, &e, 0);
+		uint32_t off = 0;
+		if (rc == QC_OK && !qc_enc_ok(&e))
+			rc = QC_ERR_NOMEM;
+		if (rc == QC_OK)
+			rc = qd_blob_put(d, e.data, e.len, &off);
+		if (rc == QC_OK) {
+			I = &d->items[it];
+			I->coff = off;
+			I->cbytes = (uint32_t)e.len;
+		}
+		qc_enc_free(&e);
+		return rc;
+	}
+	default:
+		return QC_ERR_INVALID;
+	}
+}
+
+/* ---- integrateStructs -------------------------------------------------- */
+
+typedef struct cref {
+	uint64_t client;
+	qc_st *refs;
+	size_t n, i;
+	int gone; /* removed from the id list */
+} cref;
+
+typedef struct ictx {
+	qc_doc *d;
+	qc_st *sts;
+	size_t nsts;
+	cref *cr;
+	size_t ncr;
+	/* rest: per client a list of structs */
+	qc_st **rest;
+	size_t *nrest;
+	/* missing sv of this round */
+	uint64_t *mc, *mk;
+	size_t nm, capm;
+	uint64_t *st_client; /* cached state: client id -> clock */
+} ictx;
+
+static cref *cref_of(ictx *x, uint64_t client)
+{
+	for (size_t i = 0; i < x->ncr; i++)
+		if (x->cr[i].client == client && !x->cr[i].gone)
+			return &x->cr[i];
+	return NULL;
+}
+
+static cref *cref_any(ictx *x, uint64_t client)
+{
+	for (size_t i = 0; i < x->ncr; i++)
+		if (x->cr[i].client == client)
+			return &x->cr[i];
+	return NULL;
+}
+
+static int missing_add(ictx *x, uint64_t client, uint64_t clock)
+{
+	for (size_t i = 0; i < x->nm; i++) {
+		if (x->mc[i] == client) {
+			if (x->mk[i] > clock)
+				x->mk[i] = clock;
+			return QC_OK;
+		}
+	}
+	if (x->nm >= x->capm) {
+		size_t c1 = x->capm, c2 = x->capm;
+		int rc = qd_grow(x->d, (void **)&x->mc, 8, x->nm + 1, &c1);
+		if (!rc)
+			rc = qd_grow(x->d, (void **)&x->mk, 8, x->nm + 1, &c2);
+		if (rc)
+			return rc;
+		x->capm = c1 < c2 ? c1 : c2;
+	}
+	x->mc[x->nm] = client;
+	x->mk[x->nm] = clock;
+	x->nm++;
+	return QC_OK;
+}
+
+static uint64_t state_of(qc_doc *d, uint64_t client) { return qd_state(d, qd_client_slot(d, client)); }
+
+typedef struct stack {
+	qc_st **v;
+	size_t n, cap;
+} stack;
+
+static int rest_set(ictx *x, size_t crix, qc_st *from, size_t n)
+{
+	/* rest for client of cr[crix]: a pointer into sts, n structs */
+	x->rest[crix] = from;
+	x->nrest[crix] = n;
+	return QC_OK;
+}
+
+static void add_stack_to_rest(ictx *x, stack *stk)
+{
+	for (size_t k = 0; k < stk->n; k++) {
+		qc_st *item = stk->v[k];
+		cref *c = cref_of(x, item->client);
+		if (c) {
+			c->i--;
+			rest_set(x, (size_t)(c - x->cr), c->refs + c->i, c->n - c->i);
+			c->gone = 1;
+			c->i = 0;
+			c->n = 0;
+		} else {
+			cref *a = cref_any(x, item->client);
+			/* Yjs replaces the client's rest by this single struct */
+			rest_set(x, (size_t)(a - x->cr), item, 1);
+		}
+	}
+	stk->n = 0;
+}
+
+/* Resolution of Item.getMissing: returns 1 and *missing if a dependency is
+ * absent, 0 when resolved (left/right/parent set in *I), <0 on error. */
+typedef struct resolved {
+	uint32_t left, right, parent;
+	int gc;
+} resolved;
+
+static int get_missing(qc_doc *d, const qc_st *st, uint64_t *missing, resolved *res)
+{
+	if (st->has_origin && st->oc != st->client && st->ok >= state_of(d, st->oc)) {
+		*missing = st->oc;
+		return 1;
+	}
+	if (st->has_right && st->rc != st->client && st->rk >= state_of(d, st->rc)) {
+		*missing = st->rc;
+		return 1;
+	}
+	if (st->parent_kind == 2 && st->pc != st->client && st->pk >= state_of(d, st->pc)) {
+		*missing = st->pc;
+		return 1;
+	}
+	int err = QC_OK;
+	res->left = res->right = res->parent = QN;
+	res->gc = 0;
+	if (st->has_origin) {
+		uint32_t slot = qd_client_slot(d, st->oc);
+		/* same-client origins below our own clock exist since offset >= 0 */
+		if (slot == QN || st->ok >= qd_state(d, slot))
+			return QC_ERR_INVALID;
+		res->left = qd_clean_end(d, slot, st->ok, &err);
+		if (err)
+			return err;
+	}
+	if (st->has_right) {
+		uint32_t slot = qd_client_slot(d, st->rc);
+		if (slot == QN || st->rk >= qd_state(d, slot))
+			return QC_ERR_INVALID;
+		res->right = qd_clean_start(d, slot, st->rk, &err);
+		if (err)
+			return err;
+	}
+	int lgc = res->left != QN && d->items[res->left].ref == REF_GC;
+	int rgc = res->right != QN && d->items[res->right].ref == REF_GC;
+	if (lgc || rgc) {
+		res->gc = 1;
+	} else if (st->parent_kind == 0 || (st->has_origin || st->has_right)) {
+		if (res->left != QN) {
+			res->parent = d->items[res->left].parent;
+		} else if (res->right != QN) {
+			res->parent = d->items[res->right].parent;
+		}
+		if (res->parent == QN)
+			res->gc = 1;
+	} else if (st->parent_kind == 2) {
+		uint32_t slot = qd_client_slot(d, st->pc);
+		if (slot == QN || st->pk >= qd_state(d, slot))
+			return QC_ERR_INVALID; /* same-client parent not yet there: Yjs would throw */
+		uint32_t p = qd_find(d, slot, st->pk);
+		if (d->items[p].ref != REF_TYPE)
+			res->gc = 1;
+		else
+			res->parent = d->items[p].coff;
+	} else {
+		int rc = qd_root(d, (const char *)st->pname, st->pname_n, &res->parent);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Integrate one struct (Item or GC) at offset. */
+static int integrate_st(qc_doc *d, const qc_st *st, uint64_t offset, const resolved *res)
+{
+	uint32_t slot;
+	int rc = qd_client_get(d, st->client, &slot);
+	if (rc)
+		return rc;
+	if (st->kind == QC_ST_GC)
+		return integrate_gc(d, slot, st->clock + offset, st->len - offset);
+	if (res->gc || res->parent == QN)
+		return integrate_gc(d, slot, st->clock + offset, st->len - offset);
+	uint32_t it;
+	if ((rc = qd_item_new(d, &it)))
+		return rc;
+	qd_item *I = &d->items[it];
+	memset(I, 0, sizeof(*I));
+	I->ref = REF_DEAD; /* until filled */
+	I->client = slot;
+	I->clock = st->clock;
+	I->len = st->len;
+	I->left = res->left;
+	I->right = res->right;
+	I->parent = res->parent;
+	I->key = QN;
+	I->ocl = I->rcl = QN;
+	if (st->has_origin) {
+		I->ocl = qd_client_slot(d, st->oc);
+		I->ock = st->ok;
+	}
+	if (st->has_right) {
+		I->rcl = qd_client_slot(d, st->rc);
+		I->rck = st->rk;
+	}
+	if (res->left != QN) {
+		const qd_item *L = &d->items[res->left];
+		I->key = L->key;
+	} else if (res->right != QN) {
+		I->key = d->items[res->right].key;
+	}
+	if (!st->has_origin && !st->has_right && st->has_psub) {
+		uint32_t k;
+		if ((rc = qd_intern(d, (const char *)st->psub, st->psub_n, &k)))
+			goto fail;
+		d->items[it].key = k;
+	}
+	if (offset > 0) {
+		int err = QC_OK;
+		uint32_t l = qd_clean_end(d, slot, st->clock + offset - 1, &err);
+		if (err) {
+			rc = err;
+			goto fail;
+		}
+		I = &d->items[it];
+		I->clock += offset;
+		I->len -= offset;
+		I->left = l;
+		I->ocl = slot;
+		I->ock = I->clock - 1;
+	}
+	if ((rc = ingest_content(d, st, st->off + offset, it)))
+		goto fail;
+	d->items[it].ref = st->ref;
+	if ((rc = integrate_item(d, it)))
+		return rc;
+	return integrate_finish(d, it);
+fail:
+	d->items[it].ref = REF_DEAD;
+	d->items[it].right = d->free_item;
+	d->free_item = it;
+	return rc;
+}
+
+static int cmp_cref(const void *a, const void *b)
+{
+	const cref *x = a, *y = b;
+	return x->client < y->client ? -1 : x->client > y->client;
+}
+
+
+/* Runs integrateStructs over the structs of one update. On return *rest
+ * holds the encoded rest update (malloc) or NULL. */
+static int integrate_structs(qc_doc *d, qc_st *sts, size_t nsts, uint8_t **rest_out, size_t *rest_len, ictx *x)
+{
+	int rc = QC_OK;
+	memset(x, 0, sizeof(*x));
+	x->d = d;
+	*rest_out = NULL;
+	*rest_len = 0;
+	if (!nsts)
+		return QC_OK;
+	/* group by client (sections are contiguous and unique after validation) */
+	size_t ncr = 0;
+	for (size_t i = 0; i < nsts; i++)
+		if (i == 0 || sts[i].client != sts[i - 1].client)
+			ncr++;
+	x->cr = qd_malloc(d, ncr * sizeof(cref));
+	x->rest = qd_malloc(d, ncr * sizeof(qc_st *));
+	x->nrest = qd_malloc(d, ncr * sizeof(size_t));
+	if (!x->cr || !x->rest || !x->nrest)
+		return QC_ERR_NOMEM;
+	for (size_t i = 0; i < nsts; i++) {
+		if (i == 0 || sts[i].client != sts[i - 1].client) {
+			cref *c = &x->cr[x->ncr++];
+			c->client = sts[i].client;
+			c->refs = &sts[i];
+			c->n = 0;
+			c->i = 0;
+			c->gone = 0;
+		}
+		x->cr[x->ncr - 1].n++;
+	}
+	qsort(x->cr, x->ncr, sizeof(cref), cmp_cref);
+	for (size_t i = 0; i < x->ncr; i++) {
+		x->rest[i] = NULL;
+		x->nrest[i] = 0;
+	}
+	/* ids list: ascending; take from the end */
+	size_t nids = x->ncr;
+	stack stk = {0};
+#define NEXT_TARGET(out)                                                                           \
+	do {                                                                                       \
+		(out) = NULL;                                                                      \
+		while (nids > 0) {                                                                 \
+			cref *c_ = &x->cr[nids - 1];                                               \
+			if (!c_->gone && c_->i < c_->n) {                                          \
+				(out) = c_;                                                        \
+				break;                                                             \
+			}                                                                          \
+			nids--;                                                                    \
+		}                                                                                  \
+	} while (0)
+	cref *cur;
+	NEXT_TARGET(cur);
+	if (!cur)
+		goto done;
+	qc_st *head = &cur->refs[cur->i++];
+	for (;;) {
+		if (head->kind != QC_ST_SKIP && head->len > 0) {
+			uint64_t local = state_of(d, head->client);
+			if (local < head->clock) {
+				if (stk.n >= stk.cap && (rc = qd_grow(d, (void **)&stk.v, sizeof(qc_st *), stk.n + 1, &stk.cap)))
+					goto done;
+				stk.v[stk.n++] = head;
+				if ((rc = missing_add(x, head->client, head->clock - 1)))
+					goto done;
+				add_stack_to_rest(x, &stk);
+			} else {
+				uint64_t offset = local - head->clock;
+				uint64_t miss = 0;
+				resolved res = {QN, QN, QN, 0};
+				int m = head->kind == QC_ST_ITEM ? get_missing(d, head, &miss, &res) : 0;
+				if (m < 0) {
+					rc = m;
+					goto done;
+				}
+				if (m == 1) {
+					if (stk.n >= stk.cap && (rc = qd_grow(d, (void **)&stk.v, sizeof(qc_st *), stk.n + 1, &stk.cap)))
+						goto done;
+					stk.v[stk.n++] = head;
+					cref *c = cref_of(x, miss);
+					if (!c || c->i >= c->n) {
+						if ((rc = missing_add(x, miss, state_of(d, miss))))
+							goto done;
+						add_stack_to_rest(x, &stk);
+					} else {
+						head = &c->refs[c->i++];
+						continue;
+					}
+				} else if (offset < head->len) {
+					if ((rc = integrate_st(d, head, offset, &res)))
+						goto done;
+				}
+			}
+		}
+		if (stk.n > 0) {
+			head = stk.v[--stk.n];
+		} else if (cur && !cur->gone && cur->i < cur->n) {
+			head = &cur->refs[cur->i++];
+		} else {
+			NEXT_TARGET(cur);
+			if (!cur)
+				break;
+			head = &cur->refs[cur->i++];
+		}
+	}
+#undef NEXT_TARGET
+	/* encode the rest: clients descending */
+	{
+		size_t nr = 0;
+		for (size_t i = 0; i < x->ncr; i++)
+			nr += x->nrest[i] > 0;
+		if (nr) {
+			qc_lw w;
+			qc_lw_init(&w);
+			for (size_t i = x->ncr; i-- > 0;) {
+				for (size_t k = 0; k < x->nrest[i] && rc == QC_OK; k++)
+					rc = qc_lw_write(&w, &x->rest[i][k]);
+			}
+			qc_enc e;
+			qc_enc_init(&e);
+			if (rc == QC_OK)
+				rc = qc_lw_finish(&w, &e);
+			qc_write_u8(&e, 0);
+			if (rc == QC_OK && !qc_enc_ok(&e))
+				rc = QC_ERR_NOMEM;
+			if (rc == QC_OK)
+				*rest_out = qc_enc_take(&e, rest_len);
+			qc_enc_free(&e);
+			qc_lw_free(&w);
+		}
+	}
+done:
+	qd_free(d, stk.v);
+	return rc;
+}
+
+static void ictx_free(qc_doc *d, ictx *x)
+{
+	qd_free(d, x->cr);
+	qd_free(d, x->rest);
+	qd_free(d, x->nrest);
+	qd_free(d, x->mc);
+	qd_free(d, x->mk);
+}
+
+/* ---- delete sets ----------------------------------------------------- */
+
+/* readAndApplyDeleteSet: applies what it can; the rest as an update (malloc). */
+static int apply_ds(qc_doc *d, const qc_ds *ds, uint8_t **rest, size_t *rest_len)
+{
+	int rc = QC_OK;
+	qc_ds un = {0};
+	*rest = NULL;
+	*rest_len = 0;
+	for (size_t i = 0; i < ds->n && rc == QC_OK; i++) {
+		const qc_ds_range *r = &ds->r[i];
+		uint32_t slot = qd_client_slot(d, r->client);
+		uint64_t state = qd_state(d, slot);
+		uint64_t clock = r->clock, end = r->clock + r->len;
+		if (clock < state) {
+			if (state < end) {
+				qc_ds_range x = {r->client, state, end - state, un.n};
+				if (un.n >= un.cap && (rc = qd_grow(d, (void **)&un.r, sizeof(qc_ds_range), un.n + 1, &un.cap)))
+					break;
+				un.r[un.n++] = x;
+			}
+			qd_client *c = &d->clients[slot];
+			uint32_t idx = qd_find_pos(d, slot, clock);
+			uint32_t s = c->s[idx];
+			if (!qd_deleted(&d->items[s]) && d->items[s].clock < clock) {
+				uint32_t rr;
+				if ((rc = qd_split(d, s, clock - d->items[s].clock, &rr)))
+					break;
+				idx++;
+			}
+			while (idx < d->clients[slot].n) {
+				s = d->clients[slot].s[idx++];
+				qd_item *I = &d->items[s];
+				if (I->clock >= end)
+					break;
+				if (!qd_deleted(I)) {
+					if (end < I->clock + I->len) {
+						uint32_t rr;
+						if ((rc = qd_split(d, s, end - I->clock, &rr)))
+							break;
+					}
+					if ((rc = qd_item_delete(d, s)))
+						break;
+				}
+			}
+		} else {
+			qc_ds_range x = {r->client, clock, end - clock, un.n};
+			if (un.n >= un.cap && (rc = qd_grow(d, (void **)&un.r, sizeof(qc_ds_range), un.n + 1, &un.cap)))
+				break;
+			un.r[un.n++] = x;
+		}
+	}
+	if (rc == QC_OK && un.n) {
+		qc_ds_sort_clients(&un);
+		qc_enc e;
+		qc_enc_init(&e);
+		qc_write_u8(&e, 0);
+		qc_ds_write(&e, &un);
+		if (!qc_enc_ok(&e))
+			rc = QC_ERR_NOMEM;
+		else
+			*rest = qc_enc_take(&e, rest_len);
+		qc_enc_free(&e);
+	}
+	qd_free(d, un.r);
+	return rc;
+}
+
+/* ---- apply ------------------------------------------------------------ */
+
+static int merge2(uint8_t **a, size_t *an, uint8_t *b, size_t bn)
+{
+	const uint8_t *ins[2] = {*a, b};
+	size_t lens[2] = {*an, bn};
+	uint8_t *out;
+	size_t on;
+	int rc = qc_update_merge(ins, lens, 2, &out, &on);
+	if (rc)
+		return rc;
+	free(*a);
+	free(b);
+	*a = out;
+	*an = on;
+	return QC_OK;
+}
+
+static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size_t *nout, qc_ds *ds)
+{
+	qc_rd rd;
+	int rc = qc_rd_init(&rd, u, n, 0);
+	qc_st *v = NULL;
+	size_t nv = 0, cap = 0;
+	while (rc == QC_OK) {
+		int r = qc_rd_next(&rd);
+		if (r < 0) {
+			rc = r;
+			break;
+		}
+		if (r == 0)
+			break;
+		if (nv >= cap && (rc = qd_grow(d, (void **)&v, sizeof(qc_st), nv + 1, &cap)))
+			break;
+		v[nv++] = rd.head;
+		/* Yjs creates root types while reading (doc.get) */
+		if (rd.head.kind == QC_ST_ITEM && rd.head.parent_kind == 1 && !rd.head.has_origin && !rd.head.has_right) {
+			uint32_t t;
+			rc = qd_root(d, (const char *)rd.head.pname, rd.head.pname_n, &t);
+		}
+	}
+	if (rc == QC_OK)
+		rc = qc_ds_read(&rd.d, ds, NULL);
+	qc_rd_free(&rd);
+	if (rc) {
+		qd_free(d, v);
+		return rc;
+	}
+	*out = v;
+	*nout = nv;
+	return QC_OK;
+}
+
+static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
+{
+	qc_st *sts = NULL;
+	size_t nsts = 0;
+	qc_ds ds = {0};
+	int rc = read_structs(d, u, n, &sts, &nsts, &ds);
+	if (rc) {
+		free(ds.r);
+		return rc;
+	}
+	uint8_t *rest = NULL;
+	size_t nrest = 0;
+	ictx x;
+	rc = integrate_structs(d, sts, nsts, &rest, &nrest, &x);
+	int retry = 0;
+	if (rc == QC_OK) {
+		if (d->pending) {
+			for (size_t i = 0; i < d->nmiss; i++)
+				if (d->miss_clock[i] < state_of(d, d->miss_client[i]))
+					retry = 1;
+			if (rest) {
+				for (size_t k = 0; k < x.nm && rc == QC_OK; k++) {
+					size_t i;
+					for (i = 0; i < d->nmiss; i++)
+						if (d->miss_client[i] == x.mc[k])
+							break;
+					if (i < d->nmiss) {
+						if (d->miss_clock[i] > x.mk[k])
+							d->miss_clock[i] = x.mk[k];
+					} else {
+						size_t c1 = d->capmiss, c2 = d->capmiss;
+						rc = qd_grow(d, (void **)&d->miss_client, 8, d->nmiss + 1, &c1);
+						if (!rc)
+							rc = qd_grow(d, (void **)&d->miss_clock, 8, d->nmiss + 1, &c2);
+						if (rc)
+							break;
+						d->capmiss = c1 < c2 ? c1 : c2;
+						d->miss_client[d->nmiss] = x.mc[k];
+						d->miss_clock[d->nmiss] = x.mk[k];
+						d->nmiss++;
+					}
+				}
+				if (rc == QC_OK)
+					rc = merge2(&d->pending, &d->npending, rest, nrest);
+				else
+					free(rest);
+				rest = NULL;
+			}
+		} else if (rest) {
+			d->pending = rest;
+			d->npending = nrest;
+			rest = NULL;
+			d->nmiss = 0;
+			for (size_t k = 0; k < x.nm && rc == QC_OK; k++) {
+				size_t c1 = d->capmiss, c2 = d->capmiss;
+				rc = qd_grow(d, (void **)&d->miss_client, 8, d->nmiss + 1, &c1);
+				if (!rc)
+					rc = qd_grow(d, (void **)&d->miss_clock, 8, d->nmiss + 1, &c2);
+				if (rc)
+					break;
+				d->capmiss = c1 < c2 ? c1 : c2;
+				d->miss_client[d->nmiss] = x.mc[k];
+				d->miss_clock[d->nmiss] = x.mk[k];
+				d->nmiss++;
+			}
+		}
+	}
+	free(rest);
+	ictx_free(d, &x);
+	qd_free(d, sts);
+	if (rc == QC_OK) {
+		uint8_t *dsrest = NULL;
+		size_t ndsrest = 0;
+		rc = apply_ds(d, &ds, &dsrest, &ndsrest);
+		if (rc == QC_OK && d->pending_ds) {
+			qc_ds pds = {0};
+			qc_dec dc;
+			uint64_t zero;
+			qc_dec_init(&dc, d->pending_ds, d->npending_ds);
+			rc = qc_read_varuint(&dc, &zero);
+			if (rc == QC_OK)
+				rc = qc_ds_read(&dc, &pds, NULL);
+			uint8_t *r2 = NULL;
+			size_t n2 = 0;
+			if (rc == QC_OK)
+				rc = apply_ds(d, &pds, &r2, &n2);
+			free(pds.r);
+			free(d->pending_ds);
+			d->pending_ds = NULL;
+			d->npending_ds = 0;
+			if (rc == QC_OK) {
+				if (dsrest && r2) {
+					rc = merge2(&dsrest, &ndsrest, r2, n2);
+				} else if (r2) {
+					dsrest = r2;
+					ndsrest = n2;
+				}
+			} else {
+				free(r2);
+			}
+		}
+		if (rc == QC_OK) {
+			d->pending_ds = dsrest;
+			d->npending_ds = ndsrest;
+		} else {
+			free(dsrest);
+		}
+	}
+	free(ds.r);
+	if (rc == QC_OK && retry && d->pending) {
+		uint8_t *p = d->pending;
+		size_t pn = d->npending;
+		d->pending = NULL;
+		d->npending = 0;
+		d->nmiss = 0;
+		rc = apply_inner(d, p, pn);
+		free(p);
+	}
+	return rc;
+}
+
+int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
+{
+	if (!d || (!u && n))
+		return QC_ERR_INVALID;
+	int rc = qc_update_validate(u, n);
+	if (rc)
+		return rc;
+	if ((rc = qd_txn_begin(d, 0)))
+		return rc;
+	rc = apply_inner(d, u, n);
+	int rc2 = qd_txn_end(d);
+	if (rc == QC_OK)
+		rc = rc2;
+	if (rc == QC_OK && qc_doc_pending_bytes(d) > d->max_pending) {
+		free(d->pending);
+		free(d->pending_ds);
+		d->pending = d->pending_ds = NULL;
+		d->npending = d->npending_ds = 0;
+		d->nmiss = 0;
+		rc = QC_ERR_LIMIT;
+	}
+	return rc;
+}

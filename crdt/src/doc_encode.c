@@ -1,0 +1,397 @@
+/* Document model: encoding the state (Y.encodeStateAsUpdate), the state
+ * vector and transaction updates. */
+#include "doc_internal.h"
+
+#include <stdlib.h>
+
+static size_t utf8_w(uint8_t c) { return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4; }
+
+static void write_string_from(qc_enc *e, const uint8_t *s, size_t n, uint64_t off)
+{
+	if (off == 0) {
+		qc_write_varbytes(e, s, n);
+		return;
+	}
+	int in_pair;
+	size_t b = qd_utf8_off(s, n, off, &in_pair);
+	if (in_pair) {
+		static const uint8_t fffd[3] = {0xef, 0xbf, 0xbd};
+		size_t i = b + utf8_w(s[b]);
+		qc_write_varuint(e, (uint64_t)(n - i) + 3);
+		qc_write_bytes(e, fffd, 3);
+		qc_write_bytes(e, s + i, n - i);
+	} else {
+		qc_write_varbytes(e, s + b, n - b);
+	}
+}
+
+void qd_write_content(const qc_doc *d, qc_enc *e, const qd_item *I, uint64_t offset)
+{
+	const uint8_t *p = d->blob + I->coff;
+	switch (I->ref) {
+	case REF_DELETED:
+		qc_write_varuint(e, I->len - offset);
+		break;
+	case REF_STRING:
+		write_string_from(e, p, I->cbytes, offset);
+		break;
+	case REF_ANY:
+	case REF_JSON: {
+		size_t b = 0;
+		if (offset) {
+			qc_dec dc;
+			qc_dec_init(&dc, p, I->cbytes);
+			for (uint64_t i = 0; i < offset; i++) {
+				if (I->ref == REF_ANY) {
+					qc_any_copy(&dc, NULL, 0);
+				} else {
+					const uint8_t *q;
+					size_t qn;
+					qc_read_varbytes(&dc, &q, &qn);
+				}
+			}
+			b = (size_t)(dc.p - p);
+		}
+		qc_write_varuint(e, I->len - offset);
+		qc_write_bytes(e, p + b, I->cbytes - b);
+		break;
+	}
+	case REF_BINARY:
+	case REF_EMBED:
+		qc_write_varbytes(e, p, I->cbytes);
+		break;
+	case REF_FORMAT:
+	case REF_DOC:
+		qc_write_bytes(e, p, I->cbytes);
+		break;
+	case REF_TYPE: {
+		const qd_type *t = &d->types[I->coff];
+		qc_write_varuint(e, t->tref);
+		if (t->tref == QT_XML_ELEMENT || t->tref == QT_XML_HOOK)
+			qc_write_varbytes(e, d->blob + t->name_off, t->name_len);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+void qd_write_item(const qc_doc *d, qc_enc *e, uint32_t it, uint64_t offset)
+{
+	const qd_item *I = &d->items[it];
+	if (I->ref == REF_GC) {
+		qc_write_u8(e, 0);
+		qc_write_varuint(e, I->len - offset);
+		return;
+	}
+	int has_o = offset > 0 || I->ocl != QN;
+	int has_r = I->rcl != QN;
+	uint8_t info = (uint8_t)(I->ref | (has_o ? 0x80 : 0) | (has_r ? 0x40 : 0) | (I->key != QN ? 0x20 : 0));
+	qc_write_u8(e, info);
+	if (has_o) {
+		if (offset > 0) {
+			qc_write_varuint(e, d->clients[I->client].id);
+			qc_write_varuint(e, I->clock + offset - 1);
+		} else {
+			qc_write_varuint(e, d->clients[I->ocl].id);
+			qc_write_varuint(e, I->ock);
+		}
+	}
+	if (has_r) {
+		qc_write_varuint(e, d->clients[I->rcl].id);
+		qc_write_varuint(e, I->rck);
+	}
+	if (!has_o && !has_r) {
+		const qd_type *t = &d->types[I->parent];
+		if (t->item == QN) {
+			qc_write_varuint(e, 1);
+			qc_write_varstring(e, d->root_names[t->root], strlen(d->root_names[t->root]));
+		} else {
+			const qd_item *P = &d->items[t->item];
+			qc_write_varuint(e, 0);
+			qc_write_varuint(e, d->clients[P->client].id);
+			qc_write_varuint(e, P->clock);
+		}
+		if (I->key != QN)
+			qc_write_varbytes(e, d->blob + d->strs[I->key].off, d->strs[I->key].len);
+	}
+	qd_write_content(d, e, I, offset);
+}
+
+typedef struct cw {
+	uint64_t id;
+	uint32_t slot;
+	uint64_t from;
+} cw;
+
+static int cmp_cw(const void *a, const void *b)
+{
+	const cw *x = a, *y = b;
+	return x->id < y->id ? 1 : x->id > y->id ? -1 : 0;
+}
+
+static int cmp_slot_desc(const void *a, const void *b, const qc_doc *d)
+{
+	uint64_t x = d->clients[*(const uint32_t *)a].id, y = d->clients[*(const uint32_t *)b].id;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* sorted slots (client id descending) */
+static uint32_t *sorted_slots(const qc_doc *d)
+{
+	uint32_t *s = d->al.malloc((size_t)(d->nclients ? d->nclients : 1) * sizeof(uint32_t), d->al.ud);
+	if (!s)
+		return NULL;
+	for (uint32_t i = 0; i < d->nclients; i++)
+		s[i] = i;
+	/* insertion sort is fine for typical client counts; fall back to a
+	 * simple shell sort for many */
+	for (uint32_t gap = d->nclients / 2; gap > 0; gap /= 2)
+		for (uint32_t i = gap; i < d->nclients; i++)
+			for (uint32_t j = i; j >= gap && cmp_slot_desc(&s[j - gap], &s[j], d) > 0; j -= gap) {
+				uint32_t t = s[j];
+				s[j] = s[j - gap];
+				s[j - gap] = t;
+			}
+	return s;
+}
+
+void qd_write_ds_store(const qc_doc *d, qc_enc *e)
+{
+	uint32_t *slots = sorted_slots(d);
+	if (!slots) {
+		e->oom = 1;
+		return;
+	}
+	/* count clients with deletions */
+	uint64_t nc = 0;
+	for (uint32_t k = 0; k < d->nclients; k++) {
+		const qd_client *c = &d->clients[slots[k]];
+		for (uint32_t i = 0; i < c->n; i++)
+			if (qd_deleted(&d->items[c->s[i]])) {
+				nc++;
+				break;
+			}
+	}
+	qc_write_varuint(e, nc);
+	qc_enc tmp;
+	qc_enc_init(&tmp);
+	for (uint32_t k = 0; k < d->nclients; k++) {
+		const qd_client *c = &d->clients[slots[k]];
+		uint64_t nr = 0;
+		tmp.len = 0;
+		for (uint32_t i = 0; i < c->n; i++) {
+			const qd_item *I = &d->items[c->s[i]];
+			if (!qd_deleted(I))
+				continue;
+			uint64_t clock = I->clock, len = I->len;
+			while (i + 1 < c->n && qd_deleted(&d->items[c->s[i + 1]])) {
+				i++;
+				len += d->items[c->s[i]].len;
+			}
+			qc_write_varuint(&tmp, clock);
+			qc_write_varuint(&tmp, len);
+			nr++;
+		}
+		if (nr) {
+			qc_write_varuint(e, c->id);
+			qc_write_varuint(e, nr);
+			qc_write_bytes(e, tmp.data, tmp.len);
+		}
+	}
+	if (tmp.oom)
+		e->oom = 1;
+	qc_enc_free(&tmp);
+	d->al.free(slots, d->al.ud);
+}
+
+static void write_ds_txn(const qc_doc *d, qc_enc *e, const qd_dsr *ds, size_t nds)
+{
+	/* ds is sorted by slot then clock; group by slot, order by id desc */
+	uint32_t *slots = sorted_slots(d);
+	if (!slots) {
+		e->oom = 1;
+		return;
+	}
+	uint64_t nc = 0;
+	for (size_t i = 0; i < nds; i++)
+		if (i == 0 || ds[i].client != ds[i - 1].client)
+			nc++;
+	qc_write_varuint(e, nc);
+	for (uint32_t k = 0; k < d->nclients; k++) {
+		uint32_t s = slots[k];
+		size_t a = 0;
+		while (a < nds && ds[a].client != s)
+			a++;
+		if (a == nds)
+			continue;
+		size_t b = a;
+		while (b < nds && ds[b].client == s)
+			b++;
+		qc_write_varuint(e, d->clients[s].id);
+		qc_write_varuint(e, b - a);
+		for (size_t i = a; i < b; i++) {
+			qc_write_varuint(e, ds[i].clock);
+			qc_write_varuint(e, ds[i].len);
+		}
+	}
+	d->al.free(slots, d->al.ud);
+}
+
+/* writeClientsStructs + delete set. With use_sv, clients in the sv are
+ * written from their sv clock (only if they have more), others from 0. */
+int qd_encode(const qc_doc *d, const uint64_t *sv_client, const uint64_t *sv_clock, size_t nsv, int use_sv,
+	      qc_enc *out, int with_ds, const qd_dsr *ds, size_t nds)
+{
+	cw *w = d->al.malloc((size_t)(d->nclients ? d->nclients : 1) * sizeof(cw), d->al.ud);
+	if (!w)
+		return QC_ERR_NOMEM;
+	size_t nw = 0;
+	for (uint32_t s = 0; s < d->nclients; s++) {
+		uint64_t st = qd_state(d, s);
+		if (!st)
+			continue;
+		uint64_t from = 0;
+		if (use_sv) {
+			for (size_t k = 0; k < nsv; k++)
+				if (sv_client[k] == d->clients[s].id) {
+					from = sv_clock[k];
+					break;
+				}
+		}
+		if (st > from) {
+			w[nw].id = d->clients[s].id;
+			w[nw].slot = s;
+			w[nw].from = from;
+			nw++;
+		}
+	}
+	qsort(w, nw, sizeof(cw), cmp_cw);
+	qc_write_varuint(out, nw);
+	for (size_t k = 0; k < nw; k++) {
+		qc_doc *dm = (qc_doc *)d; /* find_pos updates a lookup cache only */
+		const qd_client *c = &d->clients[w[k].slot];
+		uint64_t clock = w[k].from;
+		uint32_t pos = qd_find_pos(dm, w[k].slot, clock);
+		qc_write_varuint(out, c->n - pos);
+		qc_write_varuint(out, c->id);
+		qc_write_varuint(out, clock);
+		qd_write_item(d, out, c->s[pos], clock - d->items[c->s[pos]].clock);
+		for (uint32_t i = pos + 1; i < c->n; i++)
+			qd_write_item(d, out, c->s[i], 0);
+	}
+	d->al.free(w, d->al.ud);
+	if (with_ds)
+		write_ds_txn(d, out, ds, nds);
+	else
+		qd_write_ds_store(d, out);
+	return qc_enc_ok(out) ? QC_OK : QC_ERR_NOMEM;
+}
+
+static int to_doc_mem(const qc_doc *d, qc_enc *e, uint8_t **out, size_t *out_len)
+{
+	if (!qc_enc_ok(e)) {
+		qc_enc_free(e);
+		return QC_ERR_NOMEM;
+	}
+	uint8_t *p = d->al.malloc(e->len ? e->len : 1, d->al.ud);
+	if (!p) {
+		qc_enc_free(e);
+		return QC_ERR_NOMEM;
+	}
+	memcpy(p, e->data, e->len);
+	*out = p;
+	*out_len = e->len;
+	qc_enc_free(e);
+	return QC_OK;
+}
+
+int qc_doc_state_vector(const qc_doc *d, uint8_t **out, size_t *out_len)
+{
+	uint32_t *slots = sorted_slots(d);
+	if (!slots)
+		return QC_ERR_NOMEM;
+	qc_enc e;
+	qc_enc_init(&e);
+	uint64_t n = 0;
+	for (uint32_t k = 0; k < d->nclients; k++)
+		n += qd_state(d, k) > 0;
+	qc_write_varuint(&e, n);
+	for (uint32_t k = 0; k < d->nclients; k++) {
+		uint64_t st = qd_state(d, slots[k]);
+		if (!st)
+			continue;
+		qc_write_varuint(&e, d->clients[slots[k]].id);
+		qc_write_varuint(&e, st);
+	}
+	d->al.free(slots, d->al.ud);
+	return to_doc_mem(d, &e, out, out_len);
+}
+
+int qc_doc_encode_state(const qc_doc *d, const uint8_t *sv, size_t sv_len, uint8_t **out, size_t *out_len)
+{
+	qc_sv s = {0};
+	int rc;
+	if (sv) {
+		if ((rc = qc_sv_decode(sv, sv_len, &s)))
+			return rc;
+	}
+	uint64_t *cl = NULL, *ck = NULL;
+	if (s.n) {
+		cl = malloc(s.n * sizeof(uint64_t));
+		ck = malloc(s.n * sizeof(uint64_t));
+		if (!cl || !ck) {
+			free(cl);
+			free(ck);
+			qc_sv_free(&s);
+			return QC_ERR_NOMEM;
+		}
+		for (size_t i = 0; i < s.n; i++) {
+			cl[i] = s.entries[i].client;
+			ck[i] = s.entries[i].clock;
+		}
+	}
+	qc_enc e;
+	qc_enc_init(&e);
+	rc = qd_encode(d, cl, ck, s.n, 1, &e, 0, NULL, 0);
+	free(cl);
+	free(ck);
+	qc_sv_free(&s);
+	if (rc) {
+		qc_enc_free(&e);
+		return rc;
+	}
+	if (d->pending || d->pending_ds) {
+		const uint8_t *ins[3];
+		size_t lens[3], k = 0;
+		uint8_t *diff = NULL;
+		size_t ndiff = 0;
+		ins[k] = e.data;
+		lens[k++] = e.len;
+		if (d->pending_ds) {
+			ins[k] = d->pending_ds;
+			lens[k++] = d->npending_ds;
+		}
+		if (d->pending) {
+			static const uint8_t empty_sv[1] = {0};
+			rc = qc_update_diff(d->pending, d->npending, sv ? sv : empty_sv, sv ? sv_len : 1, &diff, &ndiff);
+			if (rc) {
+				qc_enc_free(&e);
+				return rc;
+			}
+			ins[k] = diff;
+			lens[k++] = ndiff;
+		}
+		uint8_t *m;
+		size_t mn;
+		rc = qc_update_merge(ins, lens, k, &m, &mn);
+		free(diff);
+		qc_enc_free(&e);
+		if (rc)
+			return rc;
+		qc_enc_init(&e);
+		qc_write_bytes(&e, m, mn);
+		free(m);
+	}
+	return to_doc_mem(d, &e, out, out_len);
+}

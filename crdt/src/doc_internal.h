@@ -1,0 +1,250 @@
+/* Private to crdt/src: the document model (YATA as Yjs implements it).
+ *
+ * Layout (see docs/crdt-model.md):
+ *  - every struct (Item or GC) lives in one arena `items`, addressed by a
+ *    32-bit index; links (left/right), parents and map entries are indices;
+ *  - each client has a clock-sorted array of struct indices (the struct store);
+ *  - item content lives out of line in one byte arena `blob` (UTF-8 text,
+ *    normalised Any / JSON / format payloads), addressed by offset+length;
+ *  - shared types (roots and nested ContentType) live in `types`;
+ *  - map entries (type, key) -> rightmost item live in a hash table.
+ */
+#ifndef QUIRE_DOC_INTERNAL_H
+#define QUIRE_DOC_INTERNAL_H
+
+#include "quire/doc.h"
+#include "update_internal.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define QN UINT32_MAX /* "none" index */
+
+enum {
+	REF_GC = 0,
+	REF_DELETED = 1,
+	REF_JSON = 2,
+	REF_BINARY = 3,
+	REF_STRING = 4,
+	REF_EMBED = 5,
+	REF_FORMAT = 6,
+	REF_TYPE = 7,
+	REF_ANY = 8,
+	REF_DOC = 9,
+	REF_DEAD = 0xff, /* arena slot on the free list */
+};
+
+enum {
+	IF_DELETED = 1,
+	IF_KEEP = 2,
+};
+
+/* Type refs (ContentType). QT_UNKNOWN: a root whose class is not known. */
+enum {
+	QT_ARRAY = 0,
+	QT_MAP = 1,
+	QT_TEXT = 2,
+	QT_XML_ELEMENT = 3,
+	QT_XML_FRAGMENT = 4,
+	QT_XML_HOOK = 5,
+	QT_XML_TEXT = 6,
+	QT_UNKNOWN = 7,
+};
+
+typedef struct qd_item {
+	uint64_t clock, len;
+	uint64_t ock, rck; /* origin / right origin clocks */
+	uint32_t client;   /* client slot */
+	uint32_t ocl, rcl; /* origin / right origin client slots (QN: none) */
+	uint32_t left, right;
+	uint32_t parent; /* type index (QN: none, GC) */
+	uint32_t key;    /* parentSub key id (QN: none) */
+	uint32_t coff;   /* blob offset of the content, or the type index (REF_TYPE) */
+	uint32_t cbytes; /* content bytes in the blob */
+	uint8_t ref;
+	uint8_t flags;
+	uint16_t pad;
+} qd_item;
+
+typedef struct qd_client {
+	uint64_t id;
+	uint32_t *s; /* struct indices sorted by clock, contiguous from 0 */
+	uint32_t n, cap;
+	uint32_t last_hit;
+} qd_client;
+
+typedef struct qd_type {
+	uint32_t item;  /* the item holding the type, QN for roots */
+	uint32_t start; /* first item of the sequence */
+	uint32_t root;  /* root index for roots, else QN */
+	uint32_t map_head, map_tail; /* map entries in first-set order */
+	uint32_t name_off, name_len; /* XmlElement nodeName / XmlHook name in blob */
+	uint64_t length; /* countable, visible length */
+	uint32_t mk_item; /* position cache: an item and the index where it starts */
+	uint64_t mk_pos;
+	uint8_t tref;
+	uint8_t has_formatting;
+	uint8_t changed; /* in the current transaction (observer bookkeeping) */
+	uint8_t pad;
+} qd_type;
+
+typedef struct qd_mapent {
+	uint32_t type, key, item, next;
+} qd_mapent;
+
+typedef struct qd_str {
+	uint32_t off, len; /* in blob */
+} qd_str;
+
+typedef struct qd_dsr {
+	uint32_t client; /* slot */
+	uint64_t clock, len;
+} qd_dsr;
+
+typedef struct qd_mid {
+	uint32_t client;
+	uint64_t clock;
+} qd_mid;
+
+typedef struct qd_txn {
+	int active;
+	int local;
+	uint64_t *before; /* state per client slot at start (valid < nbefore) */
+	uint32_t nbefore;
+	qd_dsr *ds;
+	size_t nds, capds;
+	qd_mid *merge;
+	size_t nmerge, capmerge;
+	uint32_t *changed; /* types changed (for observers) */
+	size_t nchanged, capchanged;
+} qd_txn;
+
+struct qc_doc {
+	qc_alloc al;
+	uint64_t client_id;
+	int gc;
+	size_t max_pending;
+
+	qd_item *items;
+	uint32_t nitems, capitems;
+	uint32_t free_item;
+
+	uint8_t *blob;
+	size_t nblob, capblob;
+	size_t blob_garbage;
+
+	qd_client *clients;
+	uint32_t nclients, capclients;
+	uint32_t *chash; /* client id -> slot (open addressing, QN empty) */
+	uint32_t chcap;
+
+	qd_type *types;
+	uint32_t ntypes, captypes;
+
+	/* interned strings (keys and root names) */
+	qd_str *strs;
+	uint32_t nstrs, capstrs;
+	uint32_t *shash;
+	uint32_t shcap;
+
+	/* roots: type index by root number; names as C strings */
+	uint32_t *roots;
+	char **root_names;
+	uint32_t nroots, caproots;
+
+	qd_mapent *ments;
+	uint32_t nments, capments;
+	uint32_t *mhash;
+	uint32_t mhcap;
+
+	/* pending */
+	uint8_t *pending;
+	size_t npending;
+	uint64_t *miss_client, *miss_clock;
+	size_t nmiss, capmiss;
+	uint8_t *pending_ds;
+	size_t npending_ds;
+
+	qd_txn txn;
+	uint8_t *last_update;
+	size_t nlast_update;
+
+	qc_observer obs;
+	void *obs_ud;
+
+	uint64_t rng;
+};
+
+/* allocation */
+void *qd_malloc(qc_doc *d, size_t n);
+void *qd_realloc(qc_doc *d, void *p, size_t n);
+void qd_free(qc_doc *d, void *p);
+int qd_grow(qc_doc *d, void **p, size_t elem, size_t need, size_t *cap);
+
+/* store */
+uint32_t qd_client_slot(const qc_doc *d, uint64_t id);     /* QN if absent */
+int qd_client_get(qc_doc *d, uint64_t id, uint32_t *slot); /* creates */
+uint64_t qd_state(const qc_doc *d, uint32_t slot);
+uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock); /* index in s[] */
+uint32_t qd_find(qc_doc *d, uint32_t slot, uint64_t clock);     /* struct index */
+int qd_item_new(qc_doc *d, uint32_t *out);
+int qd_blob_put(qc_doc *d, const void *p, size_t n, uint32_t *off);
+int qd_intern(qc_doc *d, const char *s, size_t n, uint32_t *id);
+uint32_t qd_intern_find(const qc_doc *d, const char *s, size_t n);
+int qd_root(qc_doc *d, const char *name, size_t n, uint32_t *type);
+uint32_t qd_root_find(const qc_doc *d, const char *name);
+int qd_type_new(qc_doc *d, uint8_t tref, uint32_t item, uint32_t *out);
+uint32_t qd_map_get(const qc_doc *d, uint32_t type, uint32_t key);
+int qd_map_set(qc_doc *d, uint32_t type, uint32_t key, uint32_t item);
+int qd_split(qc_doc *d, uint32_t it, uint64_t diff, uint32_t *right); /* at pos in client array */
+uint32_t qd_clean_start(qc_doc *d, uint32_t slot, uint64_t clock, int *err);
+uint32_t qd_clean_end(qc_doc *d, uint32_t slot, uint64_t clock, int *err);
+static inline int qd_countable(const qd_item *it) { return it->ref != REF_DELETED && it->ref != REF_FORMAT && it->ref != REF_GC; }
+static inline int qd_deleted(const qd_item *it) { return it->ref == REF_GC || (it->flags & IF_DELETED); }
+
+/* transactions and integration */
+int qd_txn_begin(qc_doc *d, int local);
+int qd_txn_end(qc_doc *d);
+int qd_ds_add(qc_doc *d, uint32_t slot, uint64_t clock, uint64_t len);
+int qd_item_delete(qc_doc *d, uint32_t it);
+int qd_integrate_local(qc_doc *d, uint32_t it);
+void qd_changed(qc_doc *d, uint32_t type);
+
+/* encoding */
+void qd_write_item(const qc_doc *d, qc_enc *e, uint32_t it, uint64_t offset);
+int qd_encode(const qc_doc *d, const uint64_t *sv_client, const uint64_t *sv_clock, size_t nsv, int use_sv,
+	      qc_enc *out, int with_ds, const qd_dsr *ds, size_t nds);
+void qd_write_ds_store(const qc_doc *d, qc_enc *e);
+void qd_write_content(const qc_doc *d, qc_enc *e, const qd_item *it, uint64_t offset);
+
+/* values / JSON (doc_value.c) */
+typedef struct qd_buf {
+	char *p;
+	size_t n, cap;
+	int oom;
+} qd_buf;
+void qd_buf_put(qd_buf *b, const char *s, size_t n);
+static inline void qd_buf_puts(qd_buf *b, const char *s) { qd_buf_put(b, s, strlen(s)); }
+void qd_buf_putc(qd_buf *b, char c);
+void qd_js_number(qd_buf *b, double v);   /* Number.prototype.toString */
+void qd_json_string(qd_buf *b, const char *s, size_t n);
+/* Any value (lib0 encoding at *d) -> JSON as JSON.stringify would give it.
+ * in_array: undefined renders as null. Returns 0 if the value is undefined
+ * outside an array (caller omits it). */
+int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth);
+/* JSON text -> JSON.stringify(JSON.parse(text)) */
+int qd_json_normalize(const char *s, size_t n, qd_buf *out);
+/* JSON text -> lib0 Any encoding as writeAny(JSON.parse(text)) */
+int qd_json_to_any(const char *s, size_t n, qc_enc *out);
+/* JSON text of an array -> count + Any values; *count set. */
+int qd_json_array_to_any(const char *s, size_t n, qc_enc *out, uint64_t *count);
+/* String(value) as JS would convert (for XML attributes); from Any bytes. */
+int qd_any_to_jsstring(qd_buf *b, qc_dec *d);
+int qd_json_to_jsstring(qd_buf *b, const char *s, size_t n);
+/* UTF-8 helpers */
+size_t qd_utf8_off(const uint8_t *s, size_t n, uint64_t units, int *in_pair);
+
+/* reading */
+int qd_type_json(const qc_doc *d, uint32_t type, qd_buf *b, int depth);
+
+#endif

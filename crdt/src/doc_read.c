@@ -1,0 +1,817 @@
+/* Document model: reading (text, lengths, roots, toJSON / toString of every
+ * shared type as Yjs renders it). */
+#include "doc_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MAX_RENDER_DEPTH 512
+
+static int out_buf(const qc_doc *d, qd_buf *b, char **out, size_t *out_len)
+{
+	if (b->oom) {
+		free(b->p);
+		return QC_ERR_NOMEM;
+	}
+	char *p = d->al.malloc(b->n + 1, d->al.ud);
+	if (!p) {
+		free(b->p);
+		return QC_ERR_NOMEM;
+	}
+	if (b->n)
+		memcpy(p, b->p, b->n);
+	p[b->n] = 0;
+	free(b->p);
+	*out = p;
+	if (out_len)
+		*out_len = b->n;
+	return QC_OK;
+}
+
+int qc_doc_roots(const qc_doc *d, const char *const **names, size_t *n)
+{
+	*names = (const char *const *)d->root_names;
+	*n = d->nroots;
+	return QC_OK;
+}
+
+static void text_plain(const qc_doc *d, uint32_t type, qd_buf *b)
+{
+	for (uint32_t c = d->types[type].start; c != QN; c = d->items[c].right) {
+		const qd_item *I = &d->items[c];
+		if (I->ref == REF_STRING && !(I->flags & IF_DELETED))
+			qd_buf_put(b, (const char *)d->blob + I->coff, I->cbytes);
+	}
+}
+
+int qc_doc_text(const qc_doc *d, const char *root, char **out, size_t *out_len)
+{
+	qd_buf b = {0};
+	uint32_t t = qd_root_find(d, root);
+	if (t != QN)
+		text_plain(d, t, &b);
+	return out_buf(d, &b, out, out_len);
+}
+
+uint64_t qc_doc_length(const qc_doc *d, const char *root)
+{
+	uint32_t t = qd_root_find(d, root);
+	return t == QN ? 0 : d->types[t].length;
+}
+
+/* ---- rendering helpers -------------------------------------------------- */
+
+static size_t utf8_w(uint8_t c) { return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4; }
+
+/* each UTF-16 unit of s as a JSON string element (ContentString in arrays) */
+static void string_units_json(qd_buf *b, const uint8_t *s, size_t n, int *first)
+{
+	for (size_t i = 0; i < n;) {
+		size_t w = utf8_w(s[i]);
+		if (!*first)
+			qd_buf_putc(b, ',');
+		*first = 0;
+		if (w == 4) {
+			uint32_t cp = ((uint32_t)(s[i] & 7) << 18) | ((uint32_t)(s[i + 1] & 0x3f) << 12) |
+				      ((uint32_t)(s[i + 2] & 0x3f) << 6) | (s[i + 3] & 0x3f);
+			cp -= 0x10000;
+			char t[32];
+			int k = snprintf(t, sizeof t, "\"\\u%04x\",\"\\u%04x\"", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+			qd_buf_put(b, t, (size_t)k);
+		} else {
+			qd_json_string(b, (const char *)s + i, w);
+		}
+		i += w;
+	}
+}
+
+/* Render the values of one item as JSON elements (array context). */
+static int item_values_json(const qc_doc *d, const qd_item *I, qd_buf *b, int *first, int depth)
+{
+	const uint8_t *p = d->blob + I->coff;
+	int rc;
+	switch (I->ref) {
+	case REF_ANY: {
+		qc_dec dc;
+		qc_dec_init(&dc, p, I->cbytes);
+		for (uint64_t i = 0; i < I->len; i++) {
+			if (!*first)
+				qd_buf_putc(b, ',');
+			*first = 0;
+			if ((rc = qd_any_to_json(b, &dc, 1, 0)) < 0)
+				return rc;
+		}
+		return QC_OK;
+	}
+	case REF_JSON: {
+		qc_dec dc;
+		qc_dec_init(&dc, p, I->cbytes);
+		for (uint64_t i = 0; i < I->len; i++) {
+			const uint8_t *s;
+			size_t n;
+			if ((rc = qc_read_varbytes(&dc, &s, &n)))
+				return rc;
+			if (!*first)
+				qd_buf_putc(b, ',');
+			*first = 0;
+			if (n == 9 && memcmp(s, "undefined", 9) == 0)
+				qd_buf_puts(b, "null");
+			else
+				qd_buf_put(b, (const char *)s, n);
+		}
+		return QC_OK;
+	}
+	case REF_STRING:
+		string_units_json(b, p, I->cbytes, first);
+		return QC_OK;
+	case REF_BINARY: {
+		if (!*first)
+			qd_buf_putc(b, ',');
+		*first = 0;
+		qd_buf_putc(b, '{');
+		for (size_t i = 0; i < I->cbytes; i++) {
+			char t[32];
+			int k = snprintf(t, sizeof t, "%s\"%zu\":%u", i ? "," : "", i, p[i]);
+			qd_buf_put(b, t, (size_t)k);
+		}
+		qd_buf_putc(b, '}');
+		return QC_OK;
+	}
+	case REF_EMBED:
+		if (!*first)
+			qd_buf_putc(b, ',');
+		*first = 0;
+		qd_buf_put(b, (const char *)p, I->cbytes);
+		return QC_OK;
+	case REF_DOC:
+		if (!*first)
+			qd_buf_putc(b, ',');
+		*first = 0;
+		qd_buf_puts(b, "{}");
+		return QC_OK;
+	case REF_TYPE:
+		if (!*first)
+			qd_buf_putc(b, ',');
+		*first = 0;
+		return qd_type_json(d, I->coff, b, depth + 1);
+	default:
+		return QC_OK;
+	}
+}
+
+/* The map value of an item (its last content element); 0 if undefined. */
+static int item_last_json(const qc_doc *d, const qd_item *I, qd_buf *b, int depth)
+{
+	const uint8_t *p = d->blob + I->coff;
+	int rc;
+	switch (I->ref) {
+	case REF_ANY: {
+		qc_dec dc;
+		qc_dec_init(&dc, p, I->cbytes);
+		for (uint64_t i = 0; i + 1 < I->len; i++)
+			if ((rc = qc_any_copy(&dc, NULL, 0)))
+				return rc;
+		return qd_any_to_json(b, &dc, 0, 0);
+	}
+	case REF_JSON: {
+		qc_dec dc;
+		qc_dec_init(&dc, p, I->cbytes);
+		const uint8_t *s = NULL;
+		size_t n = 0;
+		for (uint64_t i = 0; i < I->len; i++)
+			if ((rc = qc_read_varbytes(&dc, &s, &n)))
+				return rc;
+		if (n == 9 && memcmp(s, "undefined", 9) == 0)
+			return 0;
+		qd_buf_put(b, (const char *)s, n);
+		return 1;
+	}
+	case REF_STRING: {
+		/* find start of the last code point */
+		size_t s0 = I->cbytes;
+		if (s0 == 0)
+			return 0;
+		s0--;
+		while (s0 > 0 && (p[s0] & 0xc0) == 0x80)
+			s0--;
+		if (utf8_w(p[s0]) == 4) {
+			uint32_t cp = ((uint32_t)(p[s0] & 7) << 18) | ((uint32_t)(p[s0 + 1] & 0x3f) << 12) |
+				      ((uint32_t)(p[s0 + 2] & 0x3f) << 6) | (p[s0 + 3] & 0x3f);
+			char t[16];
+			int k = snprintf(t, sizeof t, "\"\\u%04x\"", 0xdc00 + ((cp - 0x10000) & 0x3ff));
+			qd_buf_put(b, t, (size_t)k);
+		} else {
+			qd_json_string(b, (const char *)p + s0, I->cbytes - s0);
+		}
+		return 1;
+	}
+	case REF_DELETED:
+	case REF_FORMAT:
+	case REF_GC:
+		return 0;
+	default: {
+		int first = 1;
+		rc = item_values_json(d, I, b, &first, depth);
+		return rc < 0 ? rc : 1;
+	}
+	}
+}
+
+/* JS String(x) for an item's content element used as XML text/attribute. */
+static int item_last_jsstring(const qc_doc *d, const qd_item *I, qd_buf *b, int depth);
+
+typedef struct kent {
+	uint32_t key, item;
+	uint64_t idx;
+	int is_idx;
+	size_t seq;
+	const qc_doc *d;
+} kent;
+
+static int key_index(const uint8_t *k, size_t n, uint64_t *v)
+{
+	if (n == 0 || n > 10 || (n > 1 && k[0] == '0'))
+		return 0;
+	uint64_t x = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k[i] < '0' || k[i] > '9')
+			return 0;
+		x = x * 10 + (uint64_t)(k[i] - '0');
+	}
+	if (x > UINT64_C(4294967294))
+		return 0;
+	*v = x;
+	return 1;
+}
+
+static int cmp_kent_js(const void *a, const void *b)
+{
+	const kent *x = a, *y = b;
+	if (x->is_idx != y->is_idx)
+		return x->is_idx ? -1 : 1;
+	if (x->is_idx && x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int cmp_kent_name(const void *a, const void *b)
+{
+	const kent *x = a, *y = b;
+	const qd_str *s1 = &x->d->strs[x->key], *s2 = &y->d->strs[y->key];
+	size_t n = s1->len < s2->len ? s1->len : s2->len;
+	int c = n ? memcmp(x->d->blob + s1->off, y->d->blob + s2->off, n) : 0;
+	if (c)
+		return c;
+	return s1->len < s2->len ? -1 : s1->len > s2->len;
+}
+
+/* visible map entries of a type; order: 0 JS object order, 1 sorted by name */
+static kent *map_entries(const qc_doc *d, uint32_t type, size_t *n, int order)
+{
+	size_t cnt = 0;
+	for (uint32_t e = d->types[type].map_head; e != QN; e = d->ments[e].next) {
+		uint32_t it = d->ments[e].item;
+		if (it != QN && !qd_deleted(&d->items[it]))
+			cnt++;
+	}
+	kent *v = malloc((cnt ? cnt : 1) * sizeof(kent));
+	if (!v)
+		return NULL;
+	size_t k = 0;
+	for (uint32_t e = d->types[type].map_head; e != QN; e = d->ments[e].next) {
+		uint32_t it = d->ments[e].item;
+		if (it == QN || qd_deleted(&d->items[it]))
+			continue;
+		kent *x = &v[k];
+		x->key = d->ments[e].key;
+		x->item = it;
+		x->seq = k;
+		x->d = d;
+		x->is_idx = key_index(d->blob + d->strs[x->key].off, d->strs[x->key].len, &x->idx);
+		k++;
+	}
+	if (k > 1)
+		qsort(v, k, sizeof(kent), order ? cmp_kent_name : cmp_kent_js);
+	*n = k;
+	return v;
+}
+
+static int map_json(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
+{
+	size_t n;
+	kent *v = map_entries(d, type, &n, 0);
+	if (!v)
+		return QC_ERR_NOMEM;
+	qd_buf_putc(b, '{');
+	int first = 1, rc = QC_OK;
+	for (size_t i = 0; i < n; i++) {
+		qd_buf tmp = {0};
+		int r = item_last_json(d, &d->items[v[i].item], &tmp, depth);
+		if (r < 0) {
+			rc = r;
+			free(tmp.p);
+			break;
+		}
+		if (r > 0) {
+			if (!first)
+				qd_buf_putc(b, ',');
+			first = 0;
+			qd_json_string(b, (const char *)d->blob + d->strs[v[i].key].off, d->strs[v[i].key].len);
+			qd_buf_putc(b, ':');
+			qd_buf_put(b, tmp.p, tmp.n);
+		}
+		if (tmp.oom)
+			b->oom = 1;
+		free(tmp.p);
+	}
+	qd_buf_putc(b, '}');
+	free(v);
+	return rc;
+}
+
+static int array_json(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
+{
+	qd_buf_putc(b, '[');
+	int first = 1, rc;
+	for (uint32_t c = d->types[type].start; c != QN; c = d->items[c].right) {
+		const qd_item *I = &d->items[c];
+		if (qd_deleted(I) || !qd_countable(I))
+			continue;
+		if ((rc = item_values_json(d, I, b, &first, depth)))
+			return rc;
+	}
+	qd_buf_putc(b, ']');
+	return QC_OK;
+}
+
+/* ---- XML -------------------------------------------------------------- */
+
+static int type_tostring(const qc_doc *d, uint32_t type, qd_buf *b, int depth);
+static uint8_t infer_type(const qc_doc *d, uint32_t type);
+
+/* String(x) of every content element of a visible item (XmlFragment child) */
+static int item_elems_tostring(const qc_doc *d, const qd_item *I, qd_buf *b, int depth)
+{
+	const uint8_t *p = d->blob + I->coff;
+	int rc;
+	switch (I->ref) {
+	case REF_TYPE:
+		return type_tostring(d, I->coff, b, depth + 1);
+	case REF_STRING:
+		qd_buf_put(b, (const char *)p, I->cbytes);
+		return QC_OK;
+	case REF_ANY: {
+		qc_dec dc;
+		qc_dec_init(&dc, p, I->cbytes);
+		for (uint64_t i = 0; i < I->len; i++)
+			if ((rc = qd_any_to_jsstring(b, &dc)))
+				return rc;
+		return QC_OK;
+	}
+	case REF_JSON: {
+		qc_dec dc;
+		qc_dec_init(&dc, p, I->cbytes);
+		for (uint64_t i = 0; i < I->len; i++) {
+			const uint8_t *s;
+			size_t n;
+			if ((rc = qc_read_varbytes(&dc, &s, &n)))
+				return rc;
+			if (n == 9 && memcmp(s, "undefined", 9) == 0)
+				qd_buf_puts(b, "undefined");
+			else if ((rc = qd_json_to_jsstring(b, (const char *)s, n)))
+				return rc;
+		}
+		return QC_OK;
+	}
+	case REF_EMBED:
+		return qd_json_to_jsstring(b, (const char *)p, I->cbytes);
+	case REF_BINARY:
+		for (size_t i = 0; i < I->cbytes; i++) {
+			char t[8];
+			int k = snprintf(t, sizeof t, "%s%u", i ? "," : "", p[i]);
+			qd_buf_put(b, t, (size_t)k);
+		}
+		return QC_OK;
+	case REF_DOC:
+		qd_buf_puts(b, "[object Object]");
+		return QC_OK;
+	default:
+		return QC_OK;
+	}
+}
+
+static int item_last_jsstring(const qc_doc *d, const qd_item *I, qd_buf *b, int depth)
+{
+	if (I->ref == REF_ANY) {
+		qc_dec dc;
+		qc_dec_init(&dc, d->blob + I->coff, I->cbytes);
+		for (uint64_t i = 0; i + 1 < I->len; i++)
+			qc_any_copy(&dc, NULL, 0);
+		return qd_any_to_jsstring(b, &dc);
+	}
+	if (I->ref == REF_TYPE)
+		return type_tostring(d, I->coff, b, depth + 1);
+	return item_elems_tostring(d, I, b, depth);
+}
+
+static void ascii_lower(qd_buf *b, const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		qd_buf_putc(b, c);
+	}
+}
+
+/* attribute pairs of a format value for XmlText.toString */
+typedef struct fattr {
+	const char *k;
+	size_t kn;
+	qd_buf v;
+} fattr;
+
+typedef struct fnode {
+	const uint8_t *name;
+	size_t name_n;
+	const uint8_t *val; /* normalised JSON */
+	size_t val_n;
+} fnode;
+
+static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	size_t n = an < bn ? an : bn;
+	int c = n ? memcmp(a, b, n) : 0;
+	if (c)
+		return c;
+	return an < bn ? -1 : an > bn;
+}
+
+static int cmp_fnode(const void *a, const void *b)
+{
+	const fnode *x = a, *y = b;
+	return cmp_bytes(x->name, x->name_n, y->name, y->name_n);
+}
+
+static int cmp_fattr(const void *a, const void *b)
+{
+	const fattr *x = a, *y = b;
+	return cmp_bytes((const uint8_t *)x->k, x->kn, (const uint8_t *)y->k, y->kn);
+}
+
+/* `<name k="v" ...>` for one attribute (for ... in value). */
+static int open_tag(qd_buf *b, const fnode *f)
+{
+	qd_buf_putc(b, '<');
+	qd_buf_put(b, (const char *)f->name, f->name_n);
+	qc_enc e;
+	qc_enc_init(&e);
+	int rc = qd_json_to_any((const char *)f->val, f->val_n, &e);
+	if (rc) {
+		qc_enc_free(&e);
+		return rc;
+	}
+	qc_dec dc;
+	qc_dec_init(&dc, e.data, e.len);
+	uint8_t tag = e.data[0];
+	dc.p++;
+	if (tag == 118) {
+		uint64_t cnt;
+		qc_read_varuint(&dc, &cnt);
+		fattr *a = calloc(cnt ? cnt : 1, sizeof(fattr));
+		if (!a) {
+			qc_enc_free(&e);
+			return QC_ERR_NOMEM;
+		}
+		for (uint64_t i = 0; i < cnt; i++) {
+			const char *k;
+			size_t kn;
+			qc_read_varstring(&dc, &k, &kn);
+			a[i].k = k;
+			a[i].kn = kn;
+			qd_any_to_jsstring(&a[i].v, &dc);
+		}
+		if (cnt > 1)
+			qsort(a, cnt, sizeof(fattr), cmp_fattr);
+		for (uint64_t i = 0; i < cnt; i++) {
+			qd_buf_putc(b, ' ');
+			qd_buf_put(b, a[i].k, a[i].kn);
+			qd_buf_puts(b, "=\"");
+			qd_buf_put(b, a[i].v.p, a[i].v.n);
+			qd_buf_putc(b, '"');
+			free(a[i].v.p);
+		}
+		free(a);
+	} else if (tag == 117) {
+		uint64_t cnt;
+		qc_read_varuint(&dc, &cnt);
+		for (uint64_t i = 0; i < cnt; i++) {
+			char t[32];
+			int k = snprintf(t, sizeof t, " %llu=\"", (unsigned long long)i);
+			qd_buf_put(b, t, (size_t)k);
+			qd_buf v = {0};
+			qd_any_to_jsstring(&v, &dc);
+			qd_buf_put(b, v.p, v.n);
+			free(v.p);
+			qd_buf_putc(b, '"');
+		}
+	} else if (tag == 119) {
+		const char *s;
+		size_t n;
+		qc_read_varstring(&dc, &s, &n);
+		/* for..in over a string: one attribute per UTF-16 unit */
+		size_t idx = 0;
+		for (size_t i = 0; i < n;) {
+			size_t w = utf8_w((uint8_t)s[i]);
+			char t[40];
+			if (w == 4) {
+				int k = snprintf(t, sizeof t, " %zu=\"\xef\xbf\xbd\" %zu=\"\xef\xbf\xbd\"", idx, idx + 1);
+				qd_buf_put(b, t, (size_t)k);
+				idx += 2;
+			} else {
+				int k = snprintf(t, sizeof t, " %zu=\"", idx);
+				qd_buf_put(b, t, (size_t)k);
+				qd_buf_put(b, s + i, w);
+				qd_buf_putc(b, '"');
+				idx++;
+			}
+			i += w;
+		}
+	}
+	qd_buf_putc(b, '>');
+	qc_enc_free(&e);
+	return QC_OK;
+}
+
+/* current attributes while walking an XmlText */
+typedef struct attrs {
+	fnode *v;
+	size_t n, cap;
+} attrs;
+
+static void attrs_update(attrs *a, const uint8_t *fmt, size_t fn)
+{
+	qc_dec dc;
+	const char *k, *val;
+	size_t kn, vn;
+	qc_dec_init(&dc, fmt, fn);
+	if (qc_read_varstring(&dc, &k, &kn) || qc_read_varstring(&dc, &val, &vn))
+		return;
+	size_t i;
+	for (i = 0; i < a->n; i++)
+		if (cmp_bytes(a->v[i].name, a->v[i].name_n, (const uint8_t *)k, kn) == 0)
+			break;
+	if (vn == 4 && memcmp(val, "null", 4) == 0) {
+		if (i < a->n) {
+			memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(fnode));
+			a->n--;
+		}
+		return;
+	}
+	if (i == a->n) {
+		if (a->n >= a->cap) {
+			size_t nc = a->cap ? a->cap * 2 : 4;
+			fnode *nv = realloc(a->v, nc * sizeof(fnode));
+			if (!nv)
+				return;
+			a->v = nv;
+			a->cap = nc;
+		}
+		a->n++;
+	}
+	a->v[i].name = (const uint8_t *)k;
+	a->v[i].name_n = kn;
+	a->v[i].val = (const uint8_t *)val;
+	a->v[i].val_n = vn;
+}
+
+static int wrap_segment(qd_buf *b, const attrs *a, const char *s, size_t n)
+{
+	fnode *sorted = NULL;
+	if (a->n) {
+		sorted = malloc(a->n * sizeof(fnode));
+		if (!sorted)
+			return QC_ERR_NOMEM;
+		memcpy(sorted, a->v, a->n * sizeof(fnode));
+		qsort(sorted, a->n, sizeof(fnode), cmp_fnode);
+	}
+	for (size_t i = 0; i < a->n; i++)
+		open_tag(b, &sorted[i]);
+	qd_buf_put(b, s, n);
+	for (size_t i = a->n; i-- > 0;) {
+		qd_buf_puts(b, "</");
+		qd_buf_put(b, (const char *)sorted[i].name, sorted[i].name_n);
+		qd_buf_putc(b, '>');
+	}
+	free(sorted);
+	return QC_OK;
+}
+
+static int xmltext_tostring(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
+{
+	attrs a = {0};
+	qd_buf seg = {0};
+	int rc = QC_OK;
+	for (uint32_t c = d->types[type].start; c != QN && rc == QC_OK; c = d->items[c].right) {
+		const qd_item *I = &d->items[c];
+		if (qd_deleted(I))
+			continue;
+		switch (I->ref) {
+		case REF_STRING:
+			qd_buf_put(&seg, (const char *)d->blob + I->coff, I->cbytes);
+			break;
+		case REF_FORMAT:
+			rc = wrap_segment(b, &a, seg.p, seg.n);
+			seg.n = 0;
+			attrs_update(&a, d->blob + I->coff, I->cbytes);
+			break;
+		case REF_TYPE:
+		case REF_EMBED: {
+			rc = wrap_segment(b, &a, seg.p, seg.n);
+			seg.n = 0;
+			qd_buf x = {0};
+			if (rc == QC_OK) {
+				if (I->ref == REF_TYPE)
+					rc = type_tostring(d, I->coff, &x, depth + 1);
+				else
+					qd_buf_puts(&x, "[object Object]");
+			}
+			if (rc == QC_OK)
+				rc = wrap_segment(b, &a, x.p, x.n);
+			free(x.p);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	if (rc == QC_OK && seg.n)
+		rc = wrap_segment(b, &a, seg.p, seg.n);
+	free(seg.p);
+	free(a.v);
+	return rc;
+}
+
+static int children_tostring(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
+{
+	int rc;
+	for (uint32_t c = d->types[type].start; c != QN; c = d->items[c].right) {
+		const qd_item *I = &d->items[c];
+		if (qd_deleted(I) || !qd_countable(I))
+			continue;
+		if ((rc = item_elems_tostring(d, I, b, depth)))
+			return rc;
+	}
+	return QC_OK;
+}
+
+static int type_tostring(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
+{
+	if (depth > MAX_RENDER_DEPTH)
+		return QC_ERR_LIMIT;
+	const qd_type *t = &d->types[type];
+	switch (infer_type(d, type)) {
+	case QT_XML_TEXT:
+		return xmltext_tostring(d, type, b, depth);
+	case QT_XML_ELEMENT: {
+		qd_buf_putc(b, '<');
+		ascii_lower(b, d->blob + t->name_off, t->name_len);
+		size_t n;
+		kent *v = map_entries(d, type, &n, 1);
+		if (!v)
+			return QC_ERR_NOMEM;
+		for (size_t i = 0; i < n; i++) {
+			qd_buf_putc(b, ' ');
+			qd_buf_put(b, (const char *)d->blob + d->strs[v[i].key].off, d->strs[v[i].key].len);
+			qd_buf_puts(b, "=\"");
+			item_last_jsstring(d, &d->items[v[i].item], b, depth);
+			qd_buf_putc(b, '"');
+		}
+		free(v);
+		qd_buf_putc(b, '>');
+		int rc = children_tostring(d, type, b, depth);
+		if (rc)
+			return rc;
+		qd_buf_puts(b, "</");
+		ascii_lower(b, d->blob + t->name_off, t->name_len);
+		qd_buf_putc(b, '>');
+		return QC_OK;
+	}
+	case QT_XML_FRAGMENT:
+		return children_tostring(d, type, b, depth);
+	case QT_TEXT:
+		text_plain(d, type, b);
+		return QC_OK;
+	default:
+		qd_buf_puts(b, "[object Object]");
+		return QC_OK;
+	}
+}
+
+/* ---- toJSON ------------------------------------------------------------- */
+
+static uint8_t infer_type(const qc_doc *d, uint32_t type)
+{
+	const qd_type *t = &d->types[type];
+	if (t->tref != QT_UNKNOWN)
+		return t->tref;
+	if (t->map_head != QN)
+		return QT_MAP;
+	int any_xml = 0, all_xml = 1;
+	for (uint32_t c = t->start; c != QN; c = d->items[c].right) {
+		const qd_item *I = &d->items[c];
+		if (I->ref == REF_STRING || I->ref == REF_FORMAT || I->ref == REF_EMBED)
+			return QT_TEXT;
+		if (qd_deleted(I) || !qd_countable(I))
+			continue;
+		if (I->ref == REF_TYPE) {
+			uint8_t r = d->types[I->coff].tref;
+			if (r == QT_XML_ELEMENT || r == QT_XML_TEXT || r == QT_XML_HOOK)
+				any_xml = 1;
+			else
+				all_xml = 0;
+		} else {
+			all_xml = 0;
+		}
+	}
+	if (any_xml && all_xml)
+		return QT_XML_FRAGMENT;
+	return QT_ARRAY;
+}
+
+int qd_type_json(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
+{
+	if (depth > MAX_RENDER_DEPTH)
+		return QC_ERR_LIMIT;
+	switch (infer_type(d, type)) {
+	case QT_MAP:
+	case QT_XML_HOOK:
+		return map_json(d, type, b, depth);
+	case QT_ARRAY:
+		return array_json(d, type, b, depth);
+	case QT_TEXT: {
+		qd_buf s = {0};
+		text_plain(d, type, &s);
+		qd_json_string(b, s.p ? s.p : "", s.n);
+		if (s.oom)
+			b->oom = 1;
+		free(s.p);
+		return QC_OK;
+	}
+	default: {
+		qd_buf s = {0};
+		int rc = type_tostring(d, type, &s, depth);
+		if (rc == QC_OK)
+			qd_json_string(b, s.p ? s.p : "", s.n);
+		if (s.oom)
+			b->oom = 1;
+		free(s.p);
+		return rc;
+	}
+	}
+}
+
+int qc_doc_root_json(const qc_doc *d, const char *root, char **out, size_t *out_len)
+{
+	qd_buf b = {0};
+	uint32_t t = qd_root_find(d, root);
+	int rc = QC_OK;
+	if (t == QN)
+		qd_buf_puts(&b, "null");
+	else
+		rc = qd_type_json(d, t, &b, 0);
+	if (rc) {
+		free(b.p);
+		return rc;
+	}
+	return out_buf(d, &b, out, out_len);
+}
+
+static int root_has_content(const qc_doc *d, uint32_t t)
+{
+	return d->types[t].start != QN || d->types[t].map_head != QN;
+}
+
+int qc_doc_json(const qc_doc *d, char **out, size_t *out_len)
+{
+	qd_buf b = {0};
+	qd_buf_putc(&b, '{');
+	int first = 1, rc = QC_OK;
+	for (uint32_t r = 0; r < d->nroots && rc == QC_OK; r++) {
+		uint32_t t = d->roots[r];
+		if (!root_has_content(d, t))
+			continue;
+		if (!first)
+			qd_buf_putc(&b, ',');
+		first = 0;
+		qd_json_string(&b, d->root_names[r], strlen(d->root_names[r]));
+		qd_buf_putc(&b, ':');
+		rc = qd_type_json(d, t, &b, 0);
+	}
+	qd_buf_putc(&b, '}');
+	if (rc) {
+		free(b.p);
+		return rc;
+	}
+	return out_buf(d, &b, out, out_len);
+}

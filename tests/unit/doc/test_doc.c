@@ -1,0 +1,527 @@
+/* Document model: reference section 8 vectors integrated, local edits,
+ * encoding, JSON, pending updates. */
+#include "../t.h"
+#include "quire/doc.h"
+#include "quire/update.h"
+
+static qc_doc *mkdoc(uint64_t client, int gc)
+{
+	qc_doc_opts o;
+	qc_doc_opts_default(&o);
+	o.client_id = client;
+	o.gc = gc;
+	qc_doc *d = qc_doc_new(&o);
+	if (!d)
+		abort();
+	return d;
+}
+
+static int apply_hex(qc_doc *d, const char *hex)
+{
+	size_t n;
+	uint8_t *u = t_hex(hex, &n);
+	int rc = qc_doc_apply_update(d, u, n);
+	free(u);
+	return rc;
+}
+
+#define CHECK_STATE(d, hex)                                                                        \
+	do {                                                                                       \
+		uint8_t *o_;                                                                       \
+		size_t on_;                                                                        \
+		CHECK_EQ_INT(qc_doc_encode_state((d), NULL, 0, &o_, &on_), 0);                     \
+		CHECK_HEX(o_, on_, hex);                                                           \
+		qc_free((d), o_);                                                                  \
+	} while (0)
+
+#define CHECK_SV(d, hex)                                                                           \
+	do {                                                                                       \
+		uint8_t *o_;                                                                       \
+		size_t on_;                                                                        \
+		CHECK_EQ_INT(qc_doc_state_vector((d), &o_, &on_), 0);                              \
+		CHECK_HEX(o_, on_, hex);                                                           \
+		qc_free((d), o_);                                                                  \
+	} while (0)
+
+#define CHECK_TEXT(d, root, want)                                                                  \
+	do {                                                                                       \
+		char *s_;                                                                          \
+		size_t sn_;                                                                        \
+		CHECK_EQ_INT(qc_doc_text((d), (root), &s_, &sn_), 0);                              \
+		t_checks++;                                                                        \
+		if (strcmp(s_, (want)) != 0) {                                                     \
+			t_failures++;                                                              \
+			fprintf(stderr, "%s:%d: text '%s' != '%s'\n", __FILE__, __LINE__, s_, (want)); \
+		}                                                                                  \
+		qc_free((d), s_);                                                                  \
+	} while (0)
+
+#define CHECK_JSON(d, root, want)                                                                  \
+	do {                                                                                       \
+		char *s_;                                                                          \
+		size_t sn_;                                                                        \
+		int rc_ = (root) ? qc_doc_root_json((d), (root), &s_, &sn_) : qc_doc_json((d), &s_, &sn_); \
+		CHECK_EQ_INT(rc_, 0);                                                              \
+		t_checks++;                                                                        \
+		if (rc_ == 0 && strcmp(s_, (want)) != 0) {                                         \
+			t_failures++;                                                              \
+			fprintf(stderr, "%s:%d: json %s != %s\n", __FILE__, __LINE__, s_, (want)); \
+		}                                                                                  \
+		if (rc_ == 0)                                                                      \
+			qc_free((d), s_);                                                          \
+	} while (0)
+
+#define CHECK_LAST(d, hex)                                                                         \
+	do {                                                                                       \
+		size_t n_;                                                                         \
+		const uint8_t *p_ = qc_doc_last_update((d), &n_);                                  \
+		CHECK_HEX(p_, n_, hex);                                                            \
+	} while (0)
+
+static void test_empty(void)
+{
+	t_current = "8.1";
+	qc_doc *d = mkdoc(1, 1);
+	CHECK_SV(d, "00");
+	CHECK_STATE(d, "00 00");
+	CHECK_JSON(d, NULL, "{}");
+	qc_doc_free(d);
+}
+
+static void test_abc_delete(void)
+{
+	t_current = "8.2-8.5";
+	qc_doc *d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 01 01 00 04 01 01 74 03 61 62 63 00"), 0);
+	CHECK_TEXT(d, "t", "abc");
+	CHECK_STATE(d, "01 01 01 00 04 01 01 74 03 61 62 63 00");
+	CHECK_SV(d, "01 01 03");
+	CHECK_LAST(d, "01 01 01 00 04 01 01 74 03 61 62 63 00");
+	CHECK_EQ_INT(apply_hex(d, "00 01 01 01 01 01"), 0);
+	CHECK_TEXT(d, "t", "ac");
+	CHECK_LAST(d, "00 01 01 01 01 01");
+	CHECK_STATE(d, "01 03 01 00 04 01 01 74 01 61 81 01 00 01 84 01 01 01 63 01 01 01 01 01");
+	CHECK_JSON(d, "t", "\"ac\"");
+	/* 8.5 diff against {1:2} */
+	size_t svn;
+	uint8_t *sv = t_hex("01 01 02", &svn);
+	uint8_t *o;
+	size_t on;
+	CHECK_EQ_INT(qc_doc_encode_state(d, sv, svn, &o, &on), 0);
+	CHECK_HEX(o, on, "01 01 01 02 84 01 01 01 63 01 01 01 01 01");
+	qc_free(d, o);
+	free(sv);
+	/* re-applying known updates changes nothing and emits nothing */
+	CHECK_EQ_INT(apply_hex(d, "01 01 01 00 04 01 01 74 03 61 62 63 00"), 0);
+	size_t ln;
+	CHECK(qc_doc_last_update(d, &ln) == NULL && ln == 0);
+	CHECK_STATE(d, "01 03 01 00 04 01 01 74 01 61 81 01 00 01 84 01 01 01 63 01 01 01 01 01");
+	qc_doc_free(d);
+
+	/* merged update (8.4) applied at once */
+	d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 01 01 00 04 01 01 74 03 61 62 63 01 01 01 01 01"), 0);
+	CHECK_TEXT(d, "t", "ac");
+	CHECK_STATE(d, "01 03 01 00 04 01 01 74 01 61 81 01 00 01 84 01 01 01 63 01 01 01 01 01");
+	qc_doc_free(d);
+
+	/* gc:false keeps "b" */
+	d = mkdoc(99, 0);
+	CHECK_EQ_INT(apply_hex(d, "01 01 01 00 04 01 01 74 03 61 62 63 01 01 01 01 01"), 0);
+	CHECK_STATE(d, "01 03 01 00 04 01 01 74 01 61 84 01 00 01 62 84 01 01 01 63 01 01 01 01 01");
+	qc_doc_free(d);
+}
+
+static void test_local_text(void)
+{
+	t_current = "local text";
+	qc_doc *d = mkdoc(1, 1);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "abc", 3, NULL), 0);
+	CHECK_LAST(d, "01 01 01 00 04 01 01 74 03 61 62 63 00");
+	CHECK_EQ_INT(qc_text_delete(d, "t", 1, 1), 0);
+	CHECK_LAST(d, "00 01 01 01 01 01");
+	CHECK_STATE(d, "01 03 01 00 04 01 01 74 01 61 81 01 00 01 84 01 01 01 63 01 01 01 01 01");
+	qc_doc_free(d);
+
+	/* 8.11: "ab", "c", "d" typed: update events and merged state */
+	d = mkdoc(7, 1);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "ab", 2, NULL), 0);
+	CHECK_LAST(d, "01 01 07 00 04 01 01 74 02 61 62 00");
+	CHECK_EQ_INT(qc_text_insert(d, "t", 2, "c", 1, NULL), 0);
+	CHECK_LAST(d, "01 01 07 02 84 07 01 01 63 00");
+	CHECK_EQ_INT(qc_text_insert(d, "t", 3, "d", 1, NULL), 0);
+	CHECK_LAST(d, "01 01 07 03 84 07 02 01 64 00");
+	CHECK_STATE(d, "01 01 07 00 04 01 01 74 04 61 62 63 64 00");
+	qc_doc_free(d);
+
+	/* 8.9 multiple ranges */
+	d = mkdoc(2, 1);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "abcdef", 6, NULL), 0);
+	CHECK_EQ_INT(qc_text_delete(d, "t", 1, 1), 0);
+	CHECK_EQ_INT(qc_text_delete(d, "t", 2, 2), 0);
+	CHECK_TEXT(d, "t", "acf");
+	{
+		uint8_t *o;
+		size_t on;
+		CHECK_EQ_INT(qc_doc_encode_state(d, NULL, 0, &o, &on), 0);
+		CHECK(on >= 7 && memcmp(o + on - 7, "\x01\x02\x02\x01\x01\x03\x02", 7) == 0);
+		qc_free(d, o);
+	}
+	qc_doc_free(d);
+
+	/* 8.10 utf16 */
+	d = mkdoc(5, 1);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "a\xf0\x9f\x98\x80", 5, NULL), 0);
+	CHECK_LAST(d, "01 01 05 00 04 01 01 74 05 61 f0 9f 98 80 00");
+	CHECK_SV(d, "01 05 03");
+	CHECK_EQ_INT(qc_doc_length(d, "t"), 3);
+	{
+		size_t svn;
+		uint8_t *sv = t_hex("01 05 02", &svn), *o;
+		size_t on;
+		CHECK_EQ_INT(qc_doc_encode_state(d, sv, svn, &o, &on), 0);
+		CHECK_HEX(o, on, "01 01 05 02 84 05 01 03 ef bf bd 00");
+		qc_free(d, o);
+		free(sv);
+	}
+	/* a local insert at 2 (inside the pair) is rounded down to 1 */
+	CHECK_EQ_INT(qc_text_insert(d, "t", 2, "X", 1, NULL), 0);
+	CHECK_TEXT(d, "t", "aX\xf0\x9f\x98\x80");
+	/* deleting unit 2 (high half) widens to the whole character */
+	CHECK_EQ_INT(qc_text_delete(d, "t", 2, 1), 0);
+	CHECK_TEXT(d, "t", "aX");
+	qc_doc_free(d);
+
+	/* 8.8 large client id */
+	d = mkdoc(3000000000u, 1);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "z", 1, NULL), 0);
+	CHECK_LAST(d, "01 01 80 bc c1 96 0b 00 04 01 01 74 01 7a 00");
+	qc_doc_free(d);
+}
+
+static void test_surrogate_split_remote(void)
+{
+	t_current = "surrogate split";
+	/* client 5's "a😀"; client 6 inserts X with origin (5,1): between the halves */
+	qc_doc *d = mkdoc(9, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 01 05 00 04 01 01 74 05 61 f0 9f 98 80 00"), 0);
+	CHECK_EQ_INT(apply_hex(d, "01 01 06 00 c4 05 01 05 02 01 58 00"), 0);
+	CHECK_TEXT(d, "t", "a\xef\xbf\xbdX\xef\xbf\xbd");
+	CHECK_STATE(d, "02 01 06 00 c4 05 01 05 02 01 58 02 05 00 04 01 01 74 04 61 ef bf bd 84 05 01 03 ef bf bd 00");
+	qc_doc_free(d);
+}
+
+static void test_pending(void)
+{
+	t_current = "8.11 pending";
+	qc_doc *d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 01 07 00 04 01 01 74 02 61 62 00"), 0);
+	CHECK_EQ_INT(apply_hex(d, "01 01 07 03 84 07 02 01 64 00"), 0);
+	CHECK_TEXT(d, "t", "ab");
+	CHECK_SV(d, "01 07 02");
+	CHECK(qc_doc_pending_bytes(d) > 0);
+	CHECK_STATE(d, "01 03 07 00 04 01 01 74 02 61 62 0a 01 84 07 02 01 64 00");
+	CHECK_EQ_INT(apply_hex(d, "01 01 07 02 84 07 01 01 63 00"), 0);
+	CHECK_TEXT(d, "t", "abcd");
+	CHECK_EQ_INT(qc_doc_pending_bytes(d), 0);
+	CHECK_STATE(d, "01 01 07 00 04 01 01 74 04 61 62 63 64 00");
+	CHECK_LAST(d, "01 01 07 02 84 07 01 02 63 64 00");
+	qc_doc_free(d);
+
+	/* the gap update at once */
+	d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 03 07 00 04 01 01 74 02 61 62 0a 01 84 07 02 01 64 00"), 0);
+	CHECK_TEXT(d, "t", "ab");
+	CHECK_SV(d, "01 07 02");
+	CHECK_EQ_INT(apply_hex(d, "01 01 07 02 84 07 01 01 63 00"), 0);
+	CHECK_TEXT(d, "t", "abcd");
+	CHECK_STATE(d, "01 01 07 00 04 01 01 74 04 61 62 63 64 00");
+	qc_doc_free(d);
+
+	/* cross-client dependency */
+	d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 01 0b 00 84 0a 00 01 79 00"), 0);
+	CHECK_SV(d, "00");
+	CHECK_TEXT(d, "t", "");
+	CHECK(qc_doc_pending_bytes(d) > 0);
+	CHECK_EQ_INT(apply_hex(d, "01 01 0a 00 04 01 01 74 01 78 00"), 0);
+	CHECK_TEXT(d, "t", "xy");
+	CHECK_EQ_INT(qc_doc_pending_bytes(d), 0);
+	qc_doc_free(d);
+
+	/* pending delete */
+	d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, "00 01 07 01 00 01"), 0);
+	CHECK_SV(d, "00");
+	CHECK_STATE(d, "00 01 07 01 00 01");
+	CHECK_EQ_INT(apply_hex(d, "01 01 07 00 04 01 01 74 02 61 62 00"), 0);
+	CHECK_TEXT(d, "t", "b");
+	CHECK_EQ_INT(qc_doc_pending_bytes(d), 0);
+	qc_doc_free(d);
+}
+
+static void test_concurrent(void)
+{
+	t_current = "8.12 concurrent";
+	qc_doc *a = mkdoc(1, 1), *b = mkdoc(2, 1);
+	CHECK_EQ_INT(qc_text_insert(a, "t", 0, "A", 1, NULL), 0);
+	size_t an, bn;
+	const uint8_t *ua0 = qc_doc_last_update(a, &an);
+	uint8_t *ua = malloc(an);
+	memcpy(ua, ua0, an);
+	CHECK_EQ_INT(qc_text_insert(b, "t", 0, "B", 1, NULL), 0);
+	const uint8_t *ub0 = qc_doc_last_update(b, &bn);
+	uint8_t *ub = malloc(bn);
+	memcpy(ub, ub0, bn);
+	CHECK_EQ_INT(qc_doc_apply_update(a, ub, bn), 0);
+	CHECK_EQ_INT(qc_doc_apply_update(b, ua, an), 0);
+	CHECK_TEXT(a, "t", "AB");
+	CHECK_TEXT(b, "t", "AB");
+	CHECK_STATE(a, "02 01 02 00 04 01 01 74 01 42 01 01 00 04 01 01 74 01 41 00");
+	CHECK_STATE(b, "02 01 02 00 04 01 01 74 01 42 01 01 00 04 01 01 74 01 41 00");
+	free(ua);
+	free(ub);
+	qc_doc_free(a);
+	qc_doc_free(b);
+
+	/* 8.8 right origin */
+	t_current = "8.8 right origin";
+	a = mkdoc(300, 1);
+	CHECK_EQ_INT(apply_hex(a, "01 01 01 00 04 01 01 74 01 78 00"), 0);
+	CHECK_EQ_INT(qc_text_insert(a, "t", 0, "y", 1, NULL), 0);
+	CHECK_STATE(a, "02 01 ac 02 00 44 01 00 01 79 01 01 00 04 01 01 74 01 78 00");
+	CHECK_SV(a, "02 ac 02 01 01 01");
+	qc_doc_free(a);
+}
+
+static void test_map(void)
+{
+	t_current = "8.6 map";
+	qc_doc *d = mkdoc(3, 1);
+	CHECK_EQ_INT(qc_map_set(d, "m", "x", "1"), 0);
+	CHECK_LAST(d, "01 01 03 00 28 01 01 6d 01 78 01 7d 01 00");
+	CHECK_EQ_INT(qc_map_set(d, "m", "x", "2"), 0);
+	CHECK_LAST(d, "01 01 03 01 a8 03 00 01 7d 02 01 03 01 00 01");
+	CHECK_EQ_INT(qc_map_set(d, "m", "big", "2147483648"), 0);
+	CHECK_LAST(d, "01 01 03 02 28 01 01 6d 03 62 69 67 01 7c 4f 00 00 00 00");
+	CHECK_JSON(d, "m", "{\"x\":2,\"big\":2147483648}");
+	CHECK_EQ_INT(qc_map_delete(d, "m", "x"), 0);
+	CHECK_JSON(d, "m", "{\"big\":2147483648}");
+	qc_doc_free(d);
+
+	/* every Any type, applied remotely */
+	d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 01 02 00 28 01 01 6d 01 6b 01 76 0d"
+				  "01 69 7d 2a 01 6e 7d 45 01 66 7c 3f 00 00 00 01 64 7b 3f b9 99 99 99 99 99 9a"
+				  "01 62 7a 00 00 00 00 00 00 00 05 01 74 78 01 46 79 01 7a 7e 01 75 7f"
+				  "01 73 77 01 78 01 61 75 02 7d 01 77 01 79 01 6f 76 01 01 70 7d 01 01 79 74 02 01 02 00"),
+		     0);
+	CHECK_JSON(d, "m",
+		   "{\"k\":{\"i\":42,\"n\":-5,\"f\":0.5,\"d\":0.1,\"b\":5,\"t\":true,\"F\":false,\"z\":null,\"s\":\"x\","
+		   "\"a\":[1,\"y\"],\"o\":{\"p\":1},\"y\":{\"0\":1,\"1\":2}}}");
+	CHECK_STATE(d, "01 01 02 00 28 01 01 6d 01 6b 01 76 0d"
+		       "01 69 7d 2a 01 6e 7d 45 01 66 7c 3f 00 00 00 01 64 7b 3f b9 99 99 99 99 99 9a"
+		       "01 62 7a 00 00 00 00 00 00 00 05 01 74 78 01 46 79 01 7a 7e 01 75 7f"
+		       "01 73 77 01 78 01 61 75 02 7d 01 77 01 79 01 6f 76 01 01 70 7d 01 01 79 74 02 01 02 00");
+	qc_doc_free(d);
+
+	/* binary value and concurrent set: higher client wins */
+	t_current = "map concurrent";
+	qc_doc *a = mkdoc(5, 1), *b = mkdoc(9, 1);
+	CHECK_EQ_INT(qc_map_set(a, "m", "k", "\"from5\""), 0);
+	size_t an, bn;
+	uint8_t *ua = malloc(1024), *ub = malloc(1024);
+	const uint8_t *pa = qc_doc_last_update(a, &an);
+	memcpy(ua, pa, an);
+	CHECK_EQ_INT(qc_map_set(b, "m", "k", "\"from9\""), 0);
+	const uint8_t *pb = qc_doc_last_update(b, &bn);
+	memcpy(ub, pb, bn);
+	CHECK_EQ_INT(qc_doc_apply_update(a, ub, bn), 0);
+	CHECK_EQ_INT(qc_doc_apply_update(b, ua, an), 0);
+	CHECK_JSON(a, "m", "{\"k\":\"from9\"}");
+	CHECK_JSON(b, "m", "{\"k\":\"from9\"}");
+	uint8_t *sa, *sb;
+	size_t san, sbn;
+	qc_doc_encode_state(a, NULL, 0, &sa, &san);
+	qc_doc_encode_state(b, NULL, 0, &sb, &sbn);
+	CHECK(san == sbn && memcmp(sa, sb, san) == 0);
+	qc_free(a, sa);
+	qc_free(b, sb);
+	free(ua);
+	free(ub);
+	qc_doc_free(a);
+	qc_doc_free(b);
+
+	/* 8.6 binary and 8.8 subdoc are accepted and re-encoded */
+	d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 01 03 03 23 01 01 6d 03 62 69 6e 02 de ad 00"), 0);
+	CHECK_EQ_INT(qc_doc_pending_bytes(d) > 0, 1);
+	qc_doc_free(d);
+	d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 01 0d 00 29 01 01 6d 01 73 01 67 76 00 00"), 0);
+	CHECK_STATE(d, "01 01 0d 00 29 01 01 6d 01 73 01 67 76 00 00");
+	CHECK_JSON(d, "m", "{\"s\":{}}");
+	qc_doc_free(d);
+}
+
+static void test_nested_gc(void)
+{
+	t_current = "8.7 nested";
+	qc_doc *d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 01 04 00 07 01 01 61 01 00"), 0);
+	CHECK_EQ_INT(apply_hex(d, "01 01 04 01 28 00 04 00 01 78 01 77 01 76 00"), 0);
+	CHECK_JSON(d, "a", "[{\"x\":\"v\"}]");
+	CHECK_STATE(d, "01 02 04 00 07 01 01 61 01 28 00 04 00 01 78 01 77 01 76 00");
+	qc_doc_free(d);
+
+	t_current = "8.9 gc";
+	/* client 8: array a holds an inner array [p,q]; then a.delete(0,1) */
+	d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 02 08 00 07 01 01 61 00 08 00 08 00 02 77 01 70 77 01 71 00"), 0);
+	CHECK_JSON(d, "a", "[[\"p\",\"q\"]]");
+	CHECK_EQ_INT(apply_hex(d, "00 01 08 01 00 01"), 0);
+	CHECK_JSON(d, "a", "[]");
+	CHECK_STATE(d, "01 02 08 00 01 01 01 61 01 00 02 01 08 01 00 03");
+	qc_doc_free(d);
+	d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 02 08 00 01 01 01 61 01 00 02 01 08 01 00 03"), 0);
+	CHECK_STATE(d, "01 02 08 00 01 01 01 61 01 00 02 01 08 01 00 03");
+	qc_doc_free(d);
+}
+
+static void test_rich(void)
+{
+	t_current = "8.8 format+embed";
+	const char *fe = "01 04 09 00 06 01 01 74 04 62 6f 6c 64 04 74 72 75 65 84 09 00 02 68 69"
+			 "86 09 02 04 62 6f 6c 64 04 6e 75 6c 6c"
+			 "85 09 03 0d 7b 22 69 6d 61 67 65 22 3a 22 78 22 7d 00";
+	qc_doc *d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, fe), 0);
+	CHECK_TEXT(d, "t", "hi");
+	CHECK_JSON(d, "t", "\"hi\"");
+	CHECK_STATE(d, fe);
+	qc_doc_free(d);
+	/* the same with local edits */
+	d = mkdoc(9, 1);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "hi", 2, "{\"bold\":true}"), 0);
+	CHECK_EQ_INT(qc_text_insert_embed(d, "t", 2, "{\"image\":\"x\"}"), 0);
+	CHECK_STATE(d, fe);
+	qc_doc_free(d);
+
+	t_current = "8.8 xml";
+	const char *x = "01 04 0c 00 07 01 01 78 03 01 70 07 00 0c 00 06 04 00 0c 01 01 71"
+			"28 00 0c 00 01 6b 01 77 01 76 00";
+	d = mkdoc(99, 1);
+	CHECK_EQ_INT(apply_hex(d, x), 0);
+	CHECK_JSON(d, "x", "\"<p k=\\\"v\\\">q</p>\"");
+	CHECK_STATE(d, x);
+	qc_doc_free(d);
+
+	t_current = "8.8 json array";
+	d = mkdoc(14, 1);
+	CHECK_EQ_INT(qc_array_insert(d, "a", 0, "[1,\"two\",null]"), 0);
+	CHECK_LAST(d, "01 01 0e 00 08 01 01 61 03 7d 01 77 03 74 77 6f 7e 00");
+	CHECK_JSON(d, "a", "[1,\"two\",null]");
+	CHECK_EQ_INT(qc_array_delete(d, "a", 1, 1), 0);
+	CHECK_JSON(d, "a", "[1,null]");
+	CHECK_EQ_INT(qc_array_insert(d, "a", 1, "[{\"b\":2,\"a\":[]}]"), 0);
+	CHECK_JSON(d, "a", "[1,{\"b\":2,\"a\":[]},null]");
+	qc_doc_free(d);
+}
+
+static void test_format_local(void)
+{
+	t_current = "format";
+	qc_doc *d = mkdoc(1, 1);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "hello world", 11, NULL), 0);
+	CHECK_EQ_INT(qc_text_format(d, "t", 0, 5, "{\"bold\":true}"), 0);
+	CHECK_TEXT(d, "t", "hello world");
+	CHECK_EQ_INT(qc_doc_length(d, "t"), 11);
+	/* apply to another doc and compare */
+	qc_doc *e = mkdoc(2, 1);
+	uint8_t *s;
+	size_t sn;
+	CHECK_EQ_INT(qc_doc_encode_state(d, NULL, 0, &s, &sn), 0);
+	CHECK_EQ_INT(qc_doc_apply_update(e, s, sn), 0);
+	qc_free(d, s);
+	CHECK_TEXT(e, "t", "hello world");
+	CHECK_EQ_INT(qc_text_insert(d, "t", 2, "XX", 2, NULL), 0);
+	CHECK_TEXT(d, "t", "heXXllo world");
+	CHECK_EQ_INT(qc_text_delete(d, "t", 0, 6), 0);
+	CHECK_TEXT(d, "t", "o world");
+	qc_doc_free(d);
+	qc_doc_free(e);
+}
+
+static void test_bad_input(void)
+{
+	t_current = "bad input";
+	qc_doc *d = mkdoc(1, 1);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "abc", 3, NULL), 0);
+	uint8_t *before;
+	size_t bn;
+	qc_doc_encode_state(d, NULL, 0, &before, &bn);
+	const char *bad[] = {"", "01", "01 01 01 00 04 01 01 74 03 61 62", "01 01 01 00 04 01 01 74 03 61 ff 63 00",
+			     "00 00 ff", "01 01 01 00 1f 00"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		CHECK(apply_hex(d, bad[i]) < 0);
+		uint8_t *now;
+		size_t nn;
+		qc_doc_encode_state(d, NULL, 0, &now, &nn);
+		CHECK(nn == bn && memcmp(now, before, bn) == 0);
+		qc_free(d, now);
+	}
+	qc_free(d, before);
+	CHECK(qc_text_insert(d, "t", 10, "x", 1, NULL) < 0);
+	CHECK(qc_text_delete(d, "t", 2, 5) < 0);
+	CHECK(qc_map_set(d, "m", "k", "{bad") < 0);
+	qc_doc_free(d);
+}
+
+static int obs_calls;
+static char obs_log[512];
+static void obs(void *ud, const qc_change *c, size_t n)
+{
+	(void)ud;
+	obs_calls++;
+	obs_log[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		char t[128];
+		snprintf(t, sizeof t, "%s:%d:%llu:%.*s:%s;", c[i].root, (int)c[i].kind, (unsigned long long)c[i].len,
+			 (int)c[i].utf8_len, c[i].utf8 ? c[i].utf8 : "", c[i].key ? c[i].key : "");
+		strncat(obs_log, t, sizeof obs_log - strlen(obs_log) - 1);
+	}
+}
+
+static void test_observer(void)
+{
+	t_current = "observer";
+	qc_doc *d = mkdoc(1, 1);
+	qc_doc_observe(d, obs, NULL);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "abc", 3, NULL), 0);
+	CHECK(strcmp(obs_log, "t:1:3:abc:;") == 0);
+	CHECK_EQ_INT(qc_text_delete(d, "t", 1, 1), 0);
+	CHECK(strcmp(obs_log, "t:0:1::;t:2:1::;") == 0);
+	CHECK_EQ_INT(qc_map_set(d, "m", "k", "1"), 0);
+	CHECK(strcmp(obs_log, "m:3:0::k;") == 0);
+	CHECK_EQ_INT(obs_calls, 3);
+	qc_doc_free(d);
+}
+
+int main(void)
+{
+	test_empty();
+	test_abc_delete();
+	test_local_text();
+	test_surrogate_split_remote();
+	test_pending();
+	test_concurrent();
+	test_map();
+	test_nested_gc();
+	test_rich();
+	test_format_local();
+	test_bad_input();
+	test_observer();
+	printf("test_doc: %d checks, %d failures\n", t_checks, t_failures);
+	return t_failures ? 1 : 0;
+}
