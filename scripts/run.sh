@@ -13,7 +13,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 
 if [[ -f web-editor/package.json ]]; then
-  (cd web-editor && { [[ -d node_modules ]] || npm ci --no-audit --no-fund; } && npm run build)
+  (cd web-editor && { [[ node_modules/.package-lock.json -nt package-lock.json ]] || npm ci --no-audit --no-fund; } && npm run build)
 fi
 
 echo "run: starting build/quire serve --dev $*" >&2

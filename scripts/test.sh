@@ -4,13 +4,14 @@
 #   1. scripts/setup.sh (installs what is missing)
 #   2. release build in build/ (-Werror), ctest, interop suite against build/quire
 #   3. ASan+UBSan build in build-asan/ (-Werror), ctest, interop suite against it
+#   3b. browser tests: the built web editor in Debian's chromium against build/quire
 #   4. if clang is present: libFuzzer build in build-fuzz/, each target 20 s
 #
 # Stops at the first failing step and says which. Ends with a summary of counts.
 # Environment knobs (all optional):
 #   QUIRE_TEST_JOBS=N        parallel build jobs (default: nproc)
 #   QUIRE_FUZZ_SECONDS=N     seconds per fuzz target (default 20)
-#   QUIRE_TEST_SKIP="asan fuzz"   skip stages (for quick local runs; CI never sets it)
+#   QUIRE_TEST_SKIP="asan fuzz browser"   skip stages (for quick local runs; CI never sets it)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -85,6 +86,25 @@ run_interop() {
   if ((rc != 0)); then TOTAL_FAIL=$((TOTAL_FAIL > 0 ? TOTAL_FAIL : 1)); return "$rc"; fi
 }
 
+# browser: scripts/test-browser.sh (chromium + playwright-core), TAP for counting.
+run_browser() {
+  local bin="$1" label="$2" tap
+  tap="$(cd "$(dirname "$bin")" && pwd)/browser.tap"; rm -f "$tap"
+  set +e
+  QUIRE_BIN="$bin" QUIRE_BROWSER_TAP="$tap" scripts/test-browser.sh
+  local rc=$?
+  set -e
+  local pass=0 fail=0
+  if [[ -f "$tap" ]]; then
+    pass=$(sed -n 's/^# pass \([0-9]\+\)$/\1/p' "$tap" | tail -n1)
+    fail=$(sed -n 's/^# fail \([0-9]\+\)$/\1/p' "$tap" | tail -n1)
+  fi
+  pass=${pass:-0}; fail=${fail:-0}
+  TOTAL_PASS=$((TOTAL_PASS + pass)); TOTAL_FAIL=$((TOTAL_FAIL + fail))
+  note "$label" "$pass passed, $fail failed"
+  if ((rc != 0)); then TOTAL_FAIL=$((TOTAL_FAIL > 0 ? TOTAL_FAIL : 1)); return "$rc"; fi
+}
+
 build() {
   local dir="$1"; shift
   cmake -S . -B "$dir" -DQUIRE_WERROR=ON "$@"
@@ -104,6 +124,13 @@ run_ctest build "release ctest"
 
 step "release interop (build/quire)"
 run_interop "$ROOT/build/quire" "release interop"
+
+if skipped browser; then
+  note "browser" "skipped (QUIRE_TEST_SKIP)"
+else
+  step "release browser tests (build/quire, chromium)"
+  run_browser "$ROOT/build/quire" "release browser"
+fi
 
 # ---------------------------------------------------------------------------
 if skipped asan; then
