@@ -154,7 +154,7 @@ static size_t inlen, incap, inpos;
 static char *next_line(void)
 {
 	for (;;) {
-		char *nl = memchr(inbuf + inpos, '\n', inlen - inpos);
+		char *nl = inlen > inpos ? memchr(inbuf + inpos, '\n', inlen - inpos) : NULL;
 		if (nl) {
 			char *line = inbuf + inpos;
 			*nl = 0;
