@@ -20,11 +20,6 @@ typedef struct conn {
 	int closing;
 	int readonly; /* token scope ro: document updates are refused */
 	int64_t token_exp_ms; /* the token's exp (Unix ms); 0 for an anonymous connection */
-	/* read-your-writes: a sync step 1 that arrives while this connection's
-	 * own updates are still being stored is answered once they are */
-	uint32_t inflight;
-	uint8_t *deferred_sv;
-	size_t deferred_sv_len;
 } conn_t;
 
 /* Queues one binary message (copied). A connection whose backlog exceeds the

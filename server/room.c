@@ -4,6 +4,7 @@
 #include "config.h"
 #include "log.h"
 #include "proto.h"
+#include "quire/doc.h"
 #include "quire/update.h"
 
 #include <stdlib.h>
@@ -19,14 +20,7 @@ struct room {
 	size_t nconns;
 	size_t inflight; /* jobs submitted to the store, not yet back */
 	uint64_t idle_since_ms;
-	/* stored state = merge(state, log[0..nlog)) */
-	uint8_t *state;
-	size_t state_len;
-	uint8_t **log;
-	size_t *log_len;
-	size_t nlog, log_cap;
-	uint8_t *sv; /* cached encoded state vector of the stored state */
-	size_t sv_len;
+	qc_doc *doc; /* every integrated update; what sync answers come from */
 	awareness_t aw;
 };
 
@@ -59,12 +53,7 @@ static void room_free(room_t *r)
 	while (*pp != r)
 		pp = &(*pp)->hnext;
 	*pp = r->hnext;
-	for (size_t i = 0; i < r->nlog; i++)
-		free(r->log[i]);
-	free(r->log);
-	free(r->log_len);
-	free(r->state);
-	free(r->sv);
+	qc_doc_free(r->doc);
 	awareness_free(&r->aw);
 	free(r->name);
 	free(r);
@@ -91,74 +80,31 @@ room_t *room_open(const char *name, size_t len)
 		log_error("room %.*s: cannot load: %s", (int)len, name, err);
 		return NULL;
 	}
+	qc_doc *doc = qc_doc_new(NULL);
+	int rc = doc ? qc_doc_apply_update(doc, state, state_len) : QC_ERR_NOMEM;
+	free(state);
+	if (rc != QC_OK) {
+		log_error("room %.*s: stored document does not load: %s", (int)len, name, qc_strerror(rc));
+		qc_doc_free(doc);
+		return NULL;
+	}
 	r = calloc(1, sizeof *r);
 	if (!r || !(r->name = malloc(len ? len : 1))) {
 		free(r);
-		free(state);
+		qc_doc_free(doc);
 		return NULL;
 	}
 	memcpy(r->name, name, len);
 	r->name_len = len;
-	r->state = state;
-	r->state_len = state_len;
+	r->doc = doc;
 	h2o_linklist_init_anchor(&r->conns);
 	r->idle_since_ms = env.now_ms();
 	size_t b = bucket(name, len);
 	r->hnext = table[b];
 	table[b] = r;
 	stats.rooms++;
-	log_debug("room %.*s: opened (%zu bytes stored)", (int)len, name, state_len);
+	log_debug("room %.*s: opened (%zu bytes stored, found %d)", (int)len, name, state_len, found);
 	return r;
-}
-
-/* Folds committed updates into the state; returns 0 or -1 (out of memory). */
-static int settle(room_t *r)
-{
-	if (r->nlog == 0)
-		return 0;
-	size_t n = r->nlog + 1;
-	const uint8_t **ups = malloc(n * sizeof *ups);
-	size_t *lens = malloc(n * sizeof *lens);
-	if (!ups || !lens) {
-		free(ups);
-		free(lens);
-		return -1;
-	}
-	ups[0] = r->state;
-	lens[0] = r->state_len;
-	for (size_t i = 0; i < r->nlog; i++) {
-		ups[i + 1] = r->log[i];
-		lens[i + 1] = r->log_len[i];
-	}
-	uint8_t *merged;
-	size_t mlen;
-	int err = qc_update_merge(ups, lens, n, &merged, &mlen);
-	free(ups);
-	free(lens);
-	if (err != QC_OK) {
-		log_error("room %.*s: merging stored updates failed: %s", (int)r->name_len, r->name, qc_strerror(err));
-		return -1;
-	}
-	for (size_t i = 0; i < r->nlog; i++)
-		free(r->log[i]);
-	r->nlog = 0;
-	free(r->state);
-	r->state = merged;
-	r->state_len = mlen;
-	return 0;
-}
-
-static const uint8_t *state_vector(room_t *r, size_t *len)
-{
-	if (!r->sv) {
-		if (settle(r) || qc_update_state_vector(r->state, r->state_len, &r->sv, &r->sv_len) != QC_OK) {
-			r->sv = NULL;
-			*len = 0;
-			return NULL;
-		}
-	}
-	*len = r->sv_len;
-	return r->sv;
 }
 
 /* Sends a message built by proto_* (NULL on allocation failure) and frees it. */
@@ -197,13 +143,14 @@ void room_join(room_t *r, conn_t *c)
 	c->room = r;
 	h2o_linklist_insert(&r->conns, &c->room_link);
 	r->nconns++;
+	uint8_t *sv;
 	size_t svlen, len;
-	const uint8_t *sv = state_vector(r, &svlen);
-	if (!sv) {
+	if (qc_doc_state_vector(r->doc, &sv, &svlen) != QC_OK) {
 		conn_close(c, 1011, "document unavailable");
 		return;
 	}
 	send_msg(c, proto_sync(SYNC_STEP1, sv, svlen, &len), &len);
+	qc_free(r->doc, sv);
 	uint8_t *all;
 	size_t alen;
 	if (awareness_encode_all(&r->aw, &all, &alen) == 0 && all) {
@@ -219,8 +166,6 @@ void room_leave(conn_t *c)
 		return;
 	h2o_linklist_unlink(&c->room_link);
 	c->room = NULL;
-	free(c->deferred_sv);
-	c->deferred_sv = NULL;
 	r->nconns--;
 	if (r->nconns == 0)
 		r->idle_since_ms = env.now_ms();
@@ -230,44 +175,20 @@ void room_leave(conn_t *c)
 		broadcast_awareness(r, removed, len);
 }
 
-static void answer_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
+static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
 {
 	uint8_t *diff;
 	size_t dlen, len;
-	if (settle(r) || qc_update_diff(r->state, r->state_len, sv, svlen, &diff, &dlen) != QC_OK) {
-		log_error("room %.*s: cannot compute sync step 2", (int)r->name_len, r->name);
-		conn_close(c, 1011, "internal error");
-		return;
-	}
-	send_msg(c, proto_sync(SYNC_STEP2, diff, dlen, &len), &len);
-	free(diff);
-}
-
-static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
-{
-	qc_sv decoded;
-	int err = qc_sv_decode(sv, svlen, &decoded);
+	int err = qc_doc_encode_state(r->doc, sv, svlen, &diff, &dlen);
 	if (err != QC_OK) {
 		stats.rejected_malformed++;
 		log_info("room %.*s: conn %llu: malformed state vector: %s", (int)r->name_len, r->name,
 			 (unsigned long long)c->id, qc_strerror(err));
-		conn_close(c, 1007, "malformed state vector");
+		conn_close(c, err == QC_ERR_NOMEM ? 1011 : 1007, "malformed state vector");
 		return;
 	}
-	qc_sv_free(&decoded);
-	if (c->inflight == 0) {
-		answer_step1(r, c, sv, svlen);
-		return;
-	}
-	uint8_t *copy = malloc(svlen ? svlen : 1);
-	if (!copy) {
-		conn_close(c, 1011, "out of memory");
-		return;
-	}
-	memcpy(copy, sv, svlen);
-	free(c->deferred_sv);
-	c->deferred_sv = copy;
-	c->deferred_sv_len = svlen;
+	send_msg(c, proto_sync(SYNC_STEP2, diff, dlen, &len), &len);
+	qc_free(r->doc, diff);
 }
 
 static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
@@ -281,16 +202,29 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		send_msg(c, proto_permission_denied("read-only token: updates are not accepted", &len), &len);
 		return;
 	}
-	int err = qc_update_validate(u, n);
+	int err = qc_doc_apply_update(r->doc, u, n);
+	if (err == QC_ERR_LIMIT) {
+		stats.rejected_malformed++;
+		log_info("room %.*s: conn %llu: too many updates waiting for missing dependencies", (int)r->name_len,
+			 r->name, (unsigned long long)c->id);
+		conn_close(c, 1008, "too many pending updates");
+		return;
+	}
 	if (err != QC_OK) {
 		stats.rejected_malformed++;
 		log_info("room %.*s: conn %llu: malformed update (%zu bytes): %s", (int)r->name_len, r->name,
 			 (unsigned long long)c->id, n, qc_strerror(err));
-		conn_close(c, 1007, "malformed update");
+		conn_close(c, err == QC_ERR_NOMEM ? 1011 : 1007, "malformed update");
 		return;
 	}
-	if (qc_update_is_empty(u, n) == 1)
+	/* store and relay what was newly integrated (nothing for a duplicate or
+	 * an update still waiting for its dependencies) */
+	size_t ulen;
+	const uint8_t *integrated = qc_doc_last_update(r->doc, &ulen);
+	if (!integrated || ulen == 0)
 		return;
+	u = integrated;
+	n = ulen;
 	stats.updates_received++;
 	room_job_t *j = calloc(1, sizeof *j);
 	uint8_t *copy = malloc(n);
@@ -315,7 +249,6 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 	}
 	r->inflight++;
 	total_inflight++;
-	c->inflight++;
 }
 
 static conn_t *find_conn(room_t *r, uint64_t id)
@@ -350,35 +283,8 @@ void room_committed(room_job_t *j)
 		stats.updates_relayed++;
 	}
 	free(msg);
-	conn_t *origin = find_conn(r, j->origin);
-	if (r->nlog == r->log_cap) {
-		size_t cap = r->log_cap ? r->log_cap * 2 : 16;
-		uint8_t **nl = realloc(r->log, cap * sizeof *nl);
-		size_t *nlen = nl ? realloc(r->log_len, cap * sizeof *nlen) : NULL;
-		if (nl)
-			r->log = nl;
-		if (nlen) {
-			r->log_len = nlen;
-			r->log_cap = cap;
-		}
-	}
-	if (r->nlog < r->log_cap) {
-		r->log[r->nlog] = j->job.data;
-		r->log_len[r->nlog++] = j->job.len;
-	} else {
-		free(j->job.data); /* out of memory: the store still has it; reload on next open */
-	}
-	free(r->sv);
-	r->sv = NULL;
-	if (r->nlog >= 256)
-		settle(r);
+	free(j->job.data);
 	free(j);
-	if (origin && --origin->inflight == 0 && origin->deferred_sv) {
-		uint8_t *sv = origin->deferred_sv;
-		origin->deferred_sv = NULL;
-		answer_step1(r, origin, sv, origin->deferred_sv_len);
-		free(sv);
-	}
 }
 
 static void on_awareness(room_t *r, conn_t *c, const uint8_t *p, size_t n)
@@ -464,14 +370,18 @@ int room_snapshot(const char *name, size_t len, uint8_t **out, size_t *out_len, 
 {
 	room_t *r = find(name, len);
 	if (r) {
-		if (settle(r))
+		uint8_t *state;
+		size_t slen;
+		if (qc_doc_encode_state(r->doc, NULL, 0, &state, &slen) != QC_OK)
 			return -1;
-		*out = malloc(r->state_len ? r->state_len : 1);
+		*out = malloc(slen ? slen : 1);
+		if (*out)
+			memcpy(*out, state, slen);
+		qc_free(r->doc, state);
 		if (!*out)
 			return -1;
-		memcpy(*out, r->state, r->state_len);
-		*out_len = r->state_len;
-		*found = qc_update_is_empty(r->state, r->state_len) != 1 || r->inflight;
+		*out_len = slen;
+		*found = qc_update_is_empty(*out, slen) != 1 || r->inflight;
 		return 0;
 	}
 	char err[256];

@@ -63,7 +63,11 @@ test('typing in one page appears in the other, and each shows the other\'s curso
   const opacity = await alice.page.$eval('.cm-ySelectionInfo', (el) => getComputedStyle(el).opacity)
   assert.equal(opacity, '1')
   // word count reflects the document
-  await alice.page.waitForFunction(() => /^\d+ words$/.test(document.querySelector('[data-testid=word-count]').textContent))
+  // (the count is refreshed after typing pauses: wait for it rather than race it)
+  await alice.page.waitForFunction(() => {
+    const m = /^(\d+) words$/.exec(document.querySelector('[data-testid=word-count]').textContent)
+    return m && Number(m[1]) >= 18
+  }, null, { timeout: 10000 }).catch(() => {})
   const words = await alice.page.textContent('[data-testid=word-count]')
   assert.ok(Number(words.split(' ')[0]) >= 18, `word count ${words}`)
 
