@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include "log.h"
+#include "quire/doc.h"
 #include "quire/update.h"
 
 #include <errno.h>
@@ -220,6 +221,25 @@ static int compact(store_t *s, MDB_txn *txn, doc_info_t *d)
 			 qc_strerror(err));
 		return 0;
 	}
+	/* Integrate the merged log once so the snapshot is what Yjs would store:
+	 * deleted content garbage-collected, adjacent items merged. */
+	qc_doc *doc = qc_doc_new(NULL);
+	uint8_t *snap = NULL;
+	size_t snap_len = 0;
+	if (doc && qc_doc_apply_update(doc, merged, mlen) == QC_OK &&
+	    qc_doc_encode_state(doc, NULL, 0, &snap, &snap_len) == QC_OK && snap_len <= mlen) {
+		free(merged);
+		merged = malloc(snap_len ? snap_len : 1);
+		if (merged) {
+			memcpy(merged, snap, snap_len);
+			mlen = snap_len;
+		}
+	}
+	if (snap)
+		qc_free(doc, snap);
+	qc_doc_free(doc);
+	if (!merged)
+		return ENOMEM;
 	uint8_t kb[16];
 	put_be64(kb, d->id);
 	MDB_cursor *c;
