@@ -77,6 +77,8 @@ void qc_doc_free(qc_doc *d)
 	qd_free(d, d->chash);
 	qd_free(d, d->items);
 	qd_free(d, d->blob);
+	for (uint32_t i = 0; i < d->ntypes; i++)
+		qd_free(d, d->types[i].mk);
 	qd_free(d, d->types);
 	qd_free(d, d->strs);
 	qd_free(d, d->shash);
@@ -180,7 +182,6 @@ static int merge_push(qc_doc *d, uint32_t it)
 void qd_changed(qc_doc *d, uint32_t type)
 {
 	qd_type *ty = &d->types[type];
-	ty->mk_item = QN;
 	if (ty->changed)
 		return;
 	qd_txn *t = &d->txn;
@@ -293,7 +294,7 @@ static void item_gc(qc_doc *d, uint32_t it)
 		qd_type *T = &d->types[ty];
 		uint32_t c = T->start;
 		T->start = QN;
-		T->mk_item = QN;
+		T->nmk = 0;
 		while (c != QN) {
 			uint32_t nx = d->items[c].right;
 			gc_convert(d, c, 1, &types);
@@ -375,10 +376,12 @@ static int try_merge_pair(qc_doc *d, uint32_t li, uint32_t ri)
 	R = &d->items[ri];
 	if (L->parent != QN) {
 		qd_type *T = &d->types[L->parent];
-		if (T->mk_item == ri) {
-			T->mk_item = li;
-			if (!qd_deleted(L) && qd_countable(L))
-				T->mk_pos -= llen;
+		for (uint8_t m = 0; m < T->nmk; m++) {
+			if (T->mk[m].item == ri) {
+				T->mk[m].item = li;
+				if (!qd_deleted(L) && qd_countable(L))
+					T->mk[m].index -= llen;
+			}
 		}
 	}
 	if (R->flags & IF_KEEP)
@@ -462,20 +465,11 @@ uint64_t qd_new_client_id(qc_doc *d)
 	}
 }
 
-int qd_txn_end(qc_doc *d)
+/* GC and merging at the end of a transaction (the `finally` block of Yjs
+ * cleanupTransactions) over d->txn. */
+static void txn_gc_merge(qc_doc *d)
 {
 	qd_txn *t = &d->txn;
-	int rc = QC_OK;
-	ds_sort_merge(t->ds, &t->nds);
-	int changed_state = 0;
-	for (uint32_t s = 0; s < d->nclients; s++)
-		if (qd_state(d, s) != before_state(d, s))
-			changed_state = 1;
-	/* observers first: they read content that GC is about to drop */
-	if (d->obs && (t->nchanged || t->nds))
-		qd_observe_emit(d);
-	for (size_t i = 0; i < t->nchanged; i++)
-		d->types[t->changed[i]].changed = 0;
 	if (d->gc) {
 		for (size_t k = t->nds; k-- > 0;) {
 			qd_dsr *r = &t->ds[k];
@@ -518,6 +512,102 @@ int qd_txn_end(qc_doc *d)
 		if (pos > 0)
 			merge_lefts(d, s, pos);
 	}
+}
+
+/* The update event of d->txn (NULL if it changed nothing). */
+static int txn_update(qc_doc *d, qc_enc *e, int *has)
+{
+	qd_txn *t = &d->txn;
+	int changed_state = 0;
+	*has = 0;
+	for (uint32_t s = 0; s < d->nclients; s++)
+		if (qd_state(d, s) != before_state(d, s))
+			changed_state = 1;
+	if (!t->nds && !changed_state)
+		return QC_OK;
+	uint64_t *cl = NULL, *ck = NULL;
+	if (t->nbefore) {
+		cl = qd_malloc(d, t->nbefore * sizeof(uint64_t));
+		ck = qd_malloc(d, t->nbefore * sizeof(uint64_t));
+		if (!cl || !ck) {
+			qd_free(d, cl);
+			qd_free(d, ck);
+			return QC_ERR_NOMEM;
+		}
+	}
+	for (uint32_t s = 0; s < t->nbefore; s++) {
+		cl[s] = d->clients[s].id;
+		ck[s] = t->before[s];
+	}
+	int rc = qd_encode(d, cl, ck, t->nbefore, 1, e, 1, t->ds, t->nds);
+	qd_free(d, cl);
+	qd_free(d, ck);
+	*has = rc == QC_OK;
+	return rc;
+}
+
+int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_dsr *ds, size_t nds,
+		      const uint64_t *before, uint32_t nbefore); /* doc_edit.c */
+
+static int is_ytext(const qd_type *T) { return T->tref == QT_TEXT || T->tref == QT_XML_TEXT; }
+
+int qd_txn_end(qc_doc *d)
+{
+	qd_txn *t = &d->txn;
+	int rc = QC_OK;
+	/* client order of the delete set as Yjs's Map would keep it */
+	uint32_t *order = NULL;
+	size_t norder = 0;
+	if (!t->local && t->nds) {
+		order = qd_malloc(d, t->nds * sizeof(uint32_t));
+		if (order) {
+			for (size_t i = 0; i < t->nds; i++) {
+				size_t k;
+				for (k = 0; k < norder; k++)
+					if (order[k] == t->ds[i].client)
+						break;
+				if (k == norder)
+					order[norder++] = t->ds[i].client;
+			}
+		}
+	}
+	ds_sort_merge(t->ds, &t->nds);
+	/* observers first: they read content that GC is about to drop */
+	if (d->obs && (t->nchanged || t->nds))
+		qd_observe_emit(d);
+	int need_cleanup = 0;
+	for (size_t i = 0; i < t->nchanged; i++) {
+		qd_type *T = &d->types[t->changed[i]];
+		T->changed = 0;
+		int live = T->item == QN || !qd_deleted(&d->items[T->item]);
+		/* AbstractType._callObserver: a remote change drops the markers */
+		if (!t->local && live)
+			T->nmk = 0;
+		if (!t->local && live && is_ytext(T) && T->has_formatting &&
+		    (T->item == QN || d->items[T->item].clock < before_state(d, d->items[T->item].client)))
+			need_cleanup = 1;
+	}
+	/* YText formatting cleanup after a remote transaction: a second, local
+	 * transaction that runs before this one's GC (as in Yjs) */
+	qd_txn t2;
+	int have2 = 0;
+	if (need_cleanup) {
+		qd_txn t1 = *t;
+		memset(t, 0, sizeof(*t));
+		rc = qd_txn_begin(d, 1);
+		if (rc == QC_OK) {
+			rc = qd_format_cleanup(d, order, norder, t1.ds,
+					       t1.nds, t1.before, t1.nbefore);
+			ds_sort_merge(t->ds, &t->nds);
+			for (size_t i = 0; i < t->nchanged; i++)
+				d->types[t->changed[i]].changed = 0;
+			t2 = *t;
+			have2 = 1;
+		}
+		*t = t1;
+	}
+	qd_free(d, order);
+	txn_gc_merge(d);
 	if (!t->local) {
 		uint32_t own = qd_client_slot(d, d->client_id);
 		if (own != QN && qd_state(d, own) != before_state(d, own))
@@ -527,36 +617,49 @@ int qd_txn_end(qc_doc *d)
 	qd_free(d, d->last_update);
 	d->last_update = NULL;
 	d->nlast_update = 0;
-	if (t->nds || changed_state) {
-		uint64_t *cl = NULL, *ck = NULL;
-		if (t->nbefore) {
-			cl = qd_malloc(d, t->nbefore * sizeof(uint64_t));
-			ck = qd_malloc(d, t->nbefore * sizeof(uint64_t));
-		}
-		if (t->nbefore && (!cl || !ck)) {
-			rc = QC_ERR_NOMEM;
-		} else {
-			for (uint32_t s = 0; s < t->nbefore; s++) {
-				cl[s] = d->clients[s].id;
-				ck[s] = t->before[s];
-			}
-			qc_enc e;
-			qc_enc_init(&e);
-			rc = qd_encode(d, cl, ck, t->nbefore, 1, &e, 1, t->ds, t->nds);
-			if (rc == QC_OK) {
-				d->last_update = qd_malloc(d, e.len);
-				if (d->last_update) {
-					memcpy(d->last_update, e.data, e.len);
-					d->nlast_update = e.len;
-				} else {
-					rc = QC_ERR_NOMEM;
-				}
-			}
-			qc_enc_free(&e);
-		}
-		qd_free(d, cl);
-		qd_free(d, ck);
+	qc_enc e1, e2;
+	qc_enc_init(&e1);
+	qc_enc_init(&e2);
+	int has1 = 0, has2 = 0;
+	int rc1 = txn_update(d, &e1, &has1);
+	if (rc == QC_OK)
+		rc = rc1;
+	if (have2) {
+		qd_txn t1 = *t;
+		*t = t2;
+		txn_gc_merge(d);
+		int rc2 = txn_update(d, &e2, &has2);
+		if (rc == QC_OK)
+			rc = rc2;
+		qd_free(d, t->before);
+		qd_free(d, t->ds);
+		qd_free(d, t->merge);
+		qd_free(d, t->changed);
+		*t = t1;
 	}
+	if (rc == QC_OK && (has1 || has2)) {
+		const uint8_t *src = has1 ? e1.data : e2.data;
+		size_t n = has1 ? e1.len : e2.len;
+		uint8_t *merged = NULL;
+		if (has1 && has2) {
+			const uint8_t *ins[2] = {e1.data, e2.data};
+			size_t lens[2] = {e1.len, e2.len};
+			rc = qc_update_merge(ins, lens, 2, &merged, &n);
+			src = merged;
+		}
+		if (rc == QC_OK) {
+			d->last_update = qd_malloc(d, n ? n : 1);
+			if (d->last_update) {
+				memcpy(d->last_update, src, n);
+				d->nlast_update = n;
+			} else {
+				rc = QC_ERR_NOMEM;
+			}
+		}
+		free(merged);
+	}
+	qc_enc_free(&e1);
+	qc_enc_free(&e2);
 	qd_free(d, t->before);
 	t->before = NULL;
 	t->nbefore = 0;
@@ -754,7 +857,9 @@ static int integrate_finish(qc_doc *d, uint32_t it)
 	} else if (I->ref == REF_TYPE) {
 		d->types[I->coff].item = it;
 	} else if (I->ref == REF_FORMAT) {
+		/* ContentFormat.integrate: search markers are off for rich text */
 		d->types[parent].has_formatting = 1;
+		d->types[parent].nmk = 0;
 	}
 	qd_changed(d, parent);
 	uint32_t pit = d->types[parent].item;
@@ -1604,6 +1709,9 @@ int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 {
 	if (!d || (!u && n))
 		return QC_ERR_INVALID;
+	qd_free(d, d->last_update);
+	d->last_update = NULL;
+	d->nlast_update = 0;
 	int rc = qc_update_validate(u, n);
 	if (rc)
 		return rc;

@@ -24,6 +24,13 @@ static int local_begin(qc_doc *d, uint32_t *own)
 	return qd_txn_begin(d, 1);
 }
 
+static void clear_last(qc_doc *d)
+{
+	qd_free(d, d->last_update);
+	d->last_update = NULL;
+	d->nlast_update = 0;
+}
+
 static int local_end(qc_doc *d, int rc)
 {
 	int rc2 = qd_txn_end(d);
@@ -37,9 +44,26 @@ static int root_of(qc_doc *d, const char *root, uint8_t tref, uint32_t *t)
 	int rc = qd_root(d, root, strlen(root), t);
 	if (rc)
 		return rc;
-	if (d->types[*t].tref == QT_UNKNOWN)
+	if (d->types[*t].tref == QT_UNKNOWN) {
+		/* Doc.get(name, YText) replaces the AbstractType by a fresh YText:
+		 * _hasFormatting false, empty search markers */
 		d->types[*t].tref = tref;
+		d->types[*t].has_formatting = 0;
+		d->types[*t].nmk = 0;
+	}
 	return QC_OK;
+}
+
+int qc_doc_declare_root(qc_doc *d, const char *root, int kind)
+{
+	if (!d || !root || d->txn.active ||
+	    (kind != QC_ROOT_ARRAY && kind != QC_ROOT_MAP && kind != QC_ROOT_TEXT && kind != QC_ROOT_XML_FRAGMENT))
+		return QC_ERR_INVALID;
+	uint32_t t;
+	int rc = root_of(d, root, (uint8_t)kind, &t);
+	if (rc)
+		return rc;
+	return d->types[t].tref == kind ? QC_OK : QC_ERR_INVALID;
 }
 
 /* Create and integrate an item of our own between left and right. */
@@ -231,32 +255,138 @@ static int tpos_forward(qc_doc *d, tpos *p)
 	return rc;
 }
 
-/* findPosition: walk `index` units from the start (or the cached marker
- * when the text has no formatting) */
-static int find_position(qc_doc *d, uint32_t type, uint64_t index, tpos *p)
+/* ---- Yjs search markers ------------------------------------------------ */
+
+static void mk_overwrite(qc_doc *d, qd_marker *m, uint32_t p, uint64_t index)
+{
+	d->items[m->item].flags &= (uint8_t)~IF_MARKER;
+	m->item = p;
+	d->items[p].flags |= IF_MARKER;
+	m->index = index;
+	m->ts = ++d->marker_ts;
+}
+
+/* markPosition */
+static qd_marker *mk_new(qc_doc *d, qd_type *T, uint32_t p, uint64_t index)
+{
+	if (T->nmk >= QD_MAX_MARKERS) {
+		qd_marker *old = &T->mk[0];
+		for (uint8_t i = 1; i < T->nmk; i++)
+			if (!(old->ts < T->mk[i].ts))
+				old = &T->mk[i];
+		mk_overwrite(d, old, p, index);
+		return old;
+	}
+	if (!T->mk) {
+		T->mk = qd_malloc(d, QD_MAX_MARKERS * sizeof(qd_marker));
+		if (!T->mk)
+			return NULL;
+	}
+	qd_marker *m = &T->mk[T->nmk++];
+	d->items[p].flags |= IF_MARKER;
+	m->item = p;
+	m->index = index;
+	m->ts = ++d->marker_ts;
+	return m;
+}
+
+static inline int vis(const qd_item *I) { return !qd_deleted(I) && qd_countable(I); }
+static inline uint64_t absdiff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+
+/* findMarker (may return NULL: no start, index 0 or out of memory) */
+static qd_marker *find_marker(qc_doc *d, uint32_t type, uint64_t index)
+{
+	qd_type *T = &d->types[type];
+	if (T->start == QN || index == 0 || T->has_formatting)
+		return NULL;
+	qd_marker *marker = NULL;
+	for (uint8_t i = 0; i < T->nmk; i++)
+		if (!marker || !(absdiff(index, marker->index) < absdiff(index, T->mk[i].index)))
+			marker = &T->mk[i];
+	uint32_t p = T->start;
+	uint64_t pindex = 0;
+	if (marker) {
+		p = marker->item;
+		pindex = marker->index;
+		marker->ts = ++d->marker_ts;
+	}
+	const qd_item *items = d->items;
+	while (items[p].right != QN && pindex < index) {
+		const qd_item *P = &items[p];
+		if (vis(P)) {
+			if (index < pindex + P->len)
+				break;
+			pindex += P->len;
+		}
+		p = P->right;
+	}
+	while (items[p].left != QN && pindex > index) {
+		p = items[p].left;
+		if (vis(&items[p]))
+			pindex -= items[p].len;
+	}
+	while (items[p].left != QN) {
+		const qd_item *L = &items[items[p].left];
+		if (L->client != items[p].client || L->clock + L->len != items[p].clock)
+			break;
+		p = items[p].left;
+		if (vis(&items[p]))
+			pindex -= items[p].len;
+	}
+	if (marker && (double)absdiff(marker->index, pindex) < (double)T->length / QD_MAX_MARKERS) {
+		mk_overwrite(d, marker, p, pindex);
+		return marker;
+	}
+	return mk_new(d, T, p, pindex);
+}
+
+/* updateMarkerChanges */
+static void update_markers(qc_doc *d, uint32_t type, uint64_t index, int64_t len)
+{
+	qd_type *T = &d->types[type];
+	for (int i = (int)T->nmk - 1; i >= 0; i--) {
+		qd_marker *m = &T->mk[i];
+		if (len > 0) {
+			uint32_t p = m->item;
+			d->items[p].flags &= (uint8_t)~IF_MARKER;
+			while (p != QN && !vis(&d->items[p])) {
+				p = d->items[p].left;
+				if (p != QN && vis(&d->items[p]))
+					m->index -= d->items[p].len;
+			}
+			if (p == QN || (d->items[p].flags & IF_MARKER)) {
+				memmove(&T->mk[i], &T->mk[i + 1], (size_t)(T->nmk - i - 1) * sizeof(qd_marker));
+				T->nmk--;
+				continue;
+			}
+			m->item = p;
+			d->items[p].flags |= IF_MARKER;
+		}
+		if (index < m->index || (len > 0 && index == m->index)) {
+			int64_t ni = (int64_t)m->index + len;
+			m->index = ni > (int64_t)index ? (uint64_t)ni : index;
+		}
+	}
+}
+
+/* findPosition (+findNextPosition). A split that would cut a surrogate
+ * pair stops one unit earlier instead; *rounded reports that. */
+static int find_position(qc_doc *d, uint32_t type, uint64_t index, int use_marker, tpos *p, int *rounded)
 {
 	qd_type *T = &d->types[type];
 	memset(p, 0, sizeof(*p));
 	p->left = QN;
 	p->right = T->start;
 	uint64_t count = index;
-	if (!T->has_formatting && T->mk_item != QN && d->items[T->mk_item].ref != REF_DEAD) {
-		uint32_t r = T->mk_item;
-		uint64_t pos = T->mk_pos;
-		while (pos > index) {
-			uint32_t l = d->items[r].left;
-			if (l == QN)
-				break;
-			const qd_item *L = &d->items[l];
-			if (!qd_deleted(L) && qd_countable(L))
-				pos -= L->len;
-			r = l;
-		}
-		if (pos <= index) {
-			p->left = d->items[r].left;
-			p->right = r;
-			p->index = pos;
-			count = index - pos;
+	if (rounded)
+		*rounded = 0;
+	if (use_marker) {
+		qd_marker *m = find_marker(d, type, index);
+		if (m) {
+			p->left = d->items[m->item].left;
+			p->right = m->item;
+			p->index = m->index;
+			count = index - m->index;
 		}
 	}
 	while (p->right != QN && count > 0) {
@@ -269,6 +399,16 @@ static int find_position(qc_doc *d, uint32_t type, uint64_t index, tpos *p)
 			}
 		} else if (!qd_deleted(R)) {
 			if (count < R->len) {
+				if (R->ref == REF_STRING) {
+					int in_pair;
+					qd_utf8_off(d->blob + R->coff, R->cbytes, count, &in_pair);
+					if (in_pair) {
+						if (rounded)
+							*rounded = 1;
+						if (--count == 0)
+							break;
+					}
+				}
 				int err = QC_OK;
 				qd_clean_start(d, R->client, R->clock + count, &err);
 				if (err)
@@ -406,32 +546,8 @@ static int parse_attrs(const char *json, aset *out)
 	return rc;
 }
 
-/* round a UTF-16 index down to a character boundary of the visible text */
-static uint64_t text_round(qc_doc *d, uint32_t type, uint64_t index, int up)
-{
-	/* find the item holding unit `index` and check whether it is the low
-	 * half of a pair */
-	if (index == 0 || index >= d->types[type].length)
-		return index;
-	uint64_t pos = 0;
-	for (uint32_t c = d->types[type].start; c != QN; c = d->items[c].right) {
-		const qd_item *I = &d->items[c];
-		if (qd_deleted(I) || !qd_countable(I))
-			continue;
-		if (pos + I->len > index) {
-			if (I->ref != REF_STRING)
-				return index;
-			int in_pair;
-			qd_utf8_off(d->blob + I->coff, I->cbytes, index - pos, &in_pair);
-			return in_pair ? (up ? index + 1 : index - 1) : index;
-		}
-		pos += I->len;
-	}
-	return index;
-}
-
 static int text_insert_content(qc_doc *d, const char *root, uint64_t index, uint8_t ref, const char *bytes,
-			       size_t nbytes, uint64_t len, const char *attrs_json)
+			       size_t nbytes, uint64_t len, const char *attrs_json, int use_marker)
 {
 	uint32_t type, own;
 	int rc = root_of(d, root, QT_TEXT, &type);
@@ -444,14 +560,13 @@ static int text_insert_content(qc_doc *d, const char *root, uint64_t index, uint
 		aset_free(&attrs);
 		return QC_ERR_INVALID;
 	}
-	index = text_round(d, type, index, 0);
 	if ((rc = local_begin(d, &own))) {
 		aset_free(&attrs);
 		return rc;
 	}
 	tpos p;
 	aset neg = {0};
-	rc = find_position(d, type, index, &p);
+	rc = find_position(d, type, index, use_marker, &p, NULL);
 	if (rc == QC_OK) {
 		if (!attrs_json) {
 			rc = aset_copy(&attrs, &p.cur);
@@ -466,19 +581,16 @@ static int text_insert_content(qc_doc *d, const char *root, uint64_t index, uint
 		rc = insert_attributes(d, own, type, &p, &attrs, &neg);
 	}
 	uint32_t it = QN;
-	uint64_t at = p.index;
-	if (rc == QC_OK)
+	if (rc == QC_OK) {
+		update_markers(d, type, p.index, (int64_t)len);
 		rc = local_item(d, own, p.left, p.right, type, QN, ref, bytes, nbytes, len, &it);
+	}
 	if (rc == QC_OK) {
 		p.right = it;
 		rc = tpos_forward(d, &p);
 	}
 	if (rc == QC_OK)
 		rc = insert_negated(d, own, type, &p, &neg);
-	if (rc == QC_OK && it != QN && !d->types[type].has_formatting) {
-		d->types[type].mk_item = it;
-		d->types[type].mk_pos = at;
-	}
 	aset_free(&p.cur);
 	aset_free(&neg);
 	aset_free(&attrs);
@@ -487,6 +599,8 @@ static int text_insert_content(qc_doc *d, const char *root, uint64_t index, uint
 
 int qc_text_insert(qc_doc *d, const char *root, uint64_t index, const char *utf8, size_t len, const char *attrs_json)
 {
+	if (d)
+		clear_last(d);
 	if (!d || (!utf8 && len))
 		return QC_ERR_INVALID;
 	if (!qc_utf8_valid((const uint8_t *)utf8, len))
@@ -494,17 +608,19 @@ int qc_text_insert(qc_doc *d, const char *root, uint64_t index, const char *utf8
 	if (len == 0)
 		return QC_OK;
 	return text_insert_content(d, root, index, REF_STRING, utf8, len, qc_utf16_len((const uint8_t *)utf8, len),
-				   attrs_json);
+				   attrs_json, attrs_json == NULL);
 }
 
 int qc_text_insert_embed(qc_doc *d, const char *root, uint64_t index, const char *embed_json)
 {
+	if (d)
+		clear_last(d);
 	if (!d || !embed_json)
 		return QC_ERR_INVALID;
 	qd_buf b = {0};
 	int rc = qd_json_normalize(embed_json, strlen(embed_json), &b);
 	if (rc == QC_OK)
-		rc = text_insert_content(d, root, index, REF_EMBED, b.p, b.n, 1, "{}"); /* Yjs insertEmbed default attributes = {} */
+		rc = text_insert_content(d, root, index, REF_EMBED, b.p, b.n, 1, "{}", 1); /* Yjs insertEmbed default attributes = {} */
 	free(b.p);
 	return rc;
 }
@@ -587,6 +703,8 @@ static int cleanup_gap(qc_doc *d, uint32_t start, uint32_t curr, const aset *sta
 
 int qc_text_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 {
+	if (d)
+		clear_last(d);
 	if (!d || !root)
 		return QC_ERR_INVALID;
 	uint32_t type = qd_root_find(d, root);
@@ -594,15 +712,15 @@ int qc_text_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 		return QC_OK;
 	if (type == QN || index > d->types[type].length || len > d->types[type].length - index)
 		return QC_ERR_INVALID;
-	uint64_t end = text_round(d, type, index + len, 1);
-	index = text_round(d, type, index, 0);
-	len = end - index;
 	uint32_t own;
 	int rc = root_of(d, root, QT_TEXT, &type);
 	if (rc || (rc = local_begin(d, &own)))
 		return rc;
 	tpos p;
-	rc = find_position(d, type, index, &p);
+	int rounded = 0;
+	rc = find_position(d, type, index, 1, &p, &rounded);
+	len += (uint64_t)rounded;
+	uint64_t start_len = len;
 	aset start_attrs = {0};
 	if (rc == QC_OK)
 		rc = aset_copy(&start_attrs, &p.cur);
@@ -611,11 +729,21 @@ int qc_text_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 		qd_item *R = &d->items[p.right];
 		if (!qd_deleted(R) && (R->ref == REF_STRING || R->ref == REF_EMBED || R->ref == REF_TYPE)) {
 			if (len < R->len) {
-				int err = QC_OK;
-				qd_clean_start(d, R->client, R->clock + len, &err);
-				if ((rc = err))
-					break;
-				R = &d->items[p.right];
+				if (R->ref == REF_STRING) {
+					int in_pair;
+					qd_utf8_off(d->blob + R->coff, R->cbytes, len, &in_pair);
+					if (in_pair) {
+						len++;
+						start_len++;
+					}
+				}
+				if (len < R->len) {
+					int err = QC_OK;
+					qd_clean_start(d, R->client, R->clock + len, &err);
+					if ((rc = err))
+						break;
+					R = &d->items[p.right];
+				}
 			}
 			len -= R->len;
 			if ((rc = qd_item_delete(d, p.right)))
@@ -625,10 +753,8 @@ int qc_text_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 	}
 	if (rc == QC_OK && start != QN)
 		rc = cleanup_gap(d, start, p.right, &start_attrs, &p.cur);
-	if (rc == QC_OK && !d->types[type].has_formatting && p.right != QN) {
-		d->types[type].mk_item = p.right;
-		d->types[type].mk_pos = index;
-	}
+	if (rc == QC_OK)
+		update_markers(d, type, p.index, -(int64_t)start_len + (int64_t)len);
 	aset_free(&start_attrs);
 	aset_free(&p.cur);
 	return local_end(d, rc);
@@ -636,6 +762,8 @@ int qc_text_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 
 int qc_text_format(qc_doc *d, const char *root, uint64_t index, uint64_t len, const char *attrs_json)
 {
+	if (d)
+		clear_last(d);
 	if (!d || !root || !attrs_json)
 		return QC_ERR_INVALID;
 	uint32_t type = qd_root_find(d, root);
@@ -647,9 +775,6 @@ int qc_text_format(qc_doc *d, const char *root, uint64_t index, uint64_t len, co
 	int rc = parse_attrs(attrs_json, &attrs);
 	if (rc)
 		return rc;
-	uint64_t endi = index + len > d->types[type].length ? index + len : text_round(d, type, index + len, 1);
-	index = text_round(d, type, index, 0);
-	len = endi - index;
 	uint32_t own;
 	if ((rc = root_of(d, root, QT_TEXT, &type)) || (rc = local_begin(d, &own))) {
 		aset_free(&attrs);
@@ -657,7 +782,9 @@ int qc_text_format(qc_doc *d, const char *root, uint64_t index, uint64_t len, co
 	}
 	tpos p;
 	aset neg = {0};
-	rc = find_position(d, type, index, &p);
+	int rounded = 0;
+	rc = find_position(d, type, index, 0, &p, &rounded);
+	len += (uint64_t)rounded;
 	if (rc == QC_OK && p.right != QN) {
 		minimize_changes(d, &p, &attrs);
 		rc = insert_attributes(d, own, type, &p, &attrs, &neg);
@@ -685,6 +812,11 @@ int qc_text_format(qc_doc *d, const char *root, uint64_t index, uint64_t len, co
 						rc = aset_set(&p.cur, k, kn, v, vn);
 					}
 				} else {
+					if (len < R->len && R->ref == REF_STRING) {
+						int in_pair;
+						qd_utf8_off(d->blob + R->coff, R->cbytes, len, &in_pair);
+						len += (uint64_t)in_pair;
+					}
 					if (len < R->len) {
 						int err = QC_OK;
 						qd_clean_start(d, R->client, R->clock + len, &err);
@@ -723,42 +855,130 @@ int qc_text_format(qc_doc *d, const char *root, uint64_t index, uint64_t len, co
 	return local_end(d, rc);
 }
 
-/* ---- arrays ------------------------------------------------------------- */
+/* ---- YText formatting cleanup (cleanupYTextAfterTransaction) ------------ */
 
-/* the item holding unit index-1 split so that it ends there (QN for 0) */
-static int array_left_at(qc_doc *d, uint32_t type, uint64_t index, uint32_t *left)
+static int contextless_gap(qc_doc *d, uint32_t item)
 {
-	qd_type *T = &d->types[type];
-	*left = QN;
-	if (index == 0)
-		return QC_OK;
-	uint32_t n = T->start;
-	uint64_t pos = 0;
-	if (T->mk_item != QN && d->items[T->mk_item].ref != REF_DEAD && T->mk_pos < index) {
-		n = T->mk_item;
-		pos = T->mk_pos;
-	}
-	for (; n != QN; n = d->items[n].right) {
-		qd_item *I = &d->items[n];
-		if (qd_deleted(I) || !qd_countable(I))
-			continue;
-		if (index - pos <= I->len) {
-			if (index - pos < I->len) {
-				int err = QC_OK;
-				qd_clean_start(d, I->client, I->clock + (index - pos), &err);
-				if (err)
-					return err;
-			}
-			*left = n;
-			return QC_OK;
+	while (item != QN && d->items[item].right != QN && !vis(&d->items[d->items[item].right]))
+		item = d->items[item].right;
+	aset seen = {0};
+	int rc = QC_OK;
+	while (rc == QC_OK && item != QN && !vis(&d->items[item])) {
+		const qd_item *I = &d->items[item];
+		if (!qd_deleted(I) && I->ref == REF_FORMAT) {
+			const char *k, *v;
+			size_t kn, vn;
+			fmt_kv(d, I, &k, &kn, &v, &vn);
+			if (aset_get(&seen, k, kn))
+				rc = qd_item_delete(d, item);
+			else
+				rc = aset_set(&seen, k, kn, "", 0);
 		}
-		pos += I->len;
+		item = d->items[item].left;
 	}
-	return QC_ERR_INVALID;
+	aset_free(&seen);
+	return rc;
 }
+
+/* cleanupYTextFormatting */
+static int full_cleanup(qc_doc *d, uint32_t type)
+{
+	uint32_t start = d->types[type].start, end = start;
+	aset start_attrs = {0}, cur = {0};
+	int rc = QC_OK;
+	while (rc == QC_OK && end != QN) {
+		const qd_item *E = &d->items[end];
+		if (!qd_deleted(E)) {
+			if (E->ref == REF_FORMAT) {
+				rc = update_cur(d, &cur, E);
+			} else {
+				if (start != QN)
+					rc = cleanup_gap(d, start, end, &start_attrs, &cur);
+				aset_free(&start_attrs);
+				if (rc == QC_OK)
+					rc = aset_copy(&start_attrs, &cur);
+				start = end;
+			}
+		}
+		end = d->items[end].right;
+	}
+	aset_free(&start_attrs);
+	aset_free(&cur);
+	return rc;
+}
+
+int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_dsr *ds, size_t nds,
+		      const uint64_t *before, uint32_t nbefore)
+{
+	uint32_t *full = NULL;
+	size_t nfull = 0;
+	uint8_t *in_full = calloc(d->ntypes ? d->ntypes : 1, 1);
+	int rc = QC_OK;
+	if (!in_full)
+		return QC_ERR_NOMEM;
+	full = malloc((d->ntypes ? d->ntypes : 1) * sizeof(uint32_t));
+	if (!full) {
+		free(in_full);
+		return QC_ERR_NOMEM;
+	}
+#define ADD_FULL(ty)                                                                               \
+	do {                                                                                       \
+		if (!in_full[ty]) {                                                                \
+			in_full[ty] = 1;                                                           \
+			full[nfull++] = (ty);                                                      \
+		}                                                                                  \
+	} while (0)
+	/* formats inserted by the transaction */
+	for (uint32_t s = 0; s < d->nclients; s++) {
+		uint64_t b = s < nbefore ? before[s] : 0;
+		if (qd_state(d, s) == b)
+			continue;
+		qd_client *c = &d->clients[s];
+		for (uint32_t i = qd_find_pos(d, s, b); i < c->n; i++) {
+			const qd_item *I = &d->items[c->s[i]];
+			if (I->ref == REF_FORMAT && !qd_deleted(I) && I->parent != QN)
+				ADD_FULL(I->parent);
+		}
+	}
+	/* deleted structs, clients in delete-set order */
+	size_t nslots = order ? norder : 0;
+	for (size_t oi = 0; (order ? oi < nslots : oi < 1) && rc == QC_OK; oi++) {
+		for (size_t k = 0; k < nds && rc == QC_OK; k++) {
+			const qd_dsr *r = &ds[k];
+			if (order && r->client != order[oi])
+				continue;
+			qd_client *c = &d->clients[r->client];
+			for (uint32_t i = qd_find_pos(d, r->client, r->clock); i < c->n && rc == QC_OK; i++) {
+				uint32_t it = c->s[i];
+				const qd_item *I = &d->items[it];
+				if (I->clock >= r->clock + r->len)
+					break;
+				if (I->ref == REF_GC || I->parent == QN)
+					continue;
+				uint32_t P = I->parent;
+				if (!d->types[P].has_formatting || in_full[P])
+					continue;
+				if (I->ref == REF_FORMAT)
+					ADD_FULL(P);
+				else
+					rc = contextless_gap(d, it);
+			}
+		}
+	}
+#undef ADD_FULL
+	for (size_t i = 0; i < nfull && rc == QC_OK; i++)
+		rc = full_cleanup(d, full[i]);
+	free(full);
+	free(in_full);
+	return rc;
+}
+
+/* ---- arrays ------------------------------------------------------------- */
 
 int qc_array_insert(qc_doc *d, const char *root, uint64_t index, const char *values_json)
 {
+	if (d)
+		clear_last(d);
 	if (!d || !root || !values_json)
 		return QC_ERR_INVALID;
 	qc_enc e;
@@ -782,16 +1002,41 @@ int qc_array_insert(qc_doc *d, const char *root, uint64_t index, const char *val
 		qc_enc_free(&e);
 		return rc;
 	}
-	uint32_t left;
-	rc = array_left_at(d, type, index, &left);
-	uint32_t it = QN;
-	if (rc == QC_OK) {
-		uint32_t right = left == QN ? d->types[type].start : d->items[left].right;
-		rc = local_item(d, own, left, right, type, QN, REF_ANY, e.data, e.len, count, &it);
+	/* typeListInsertGenerics */
+	uint32_t n = QN;
+	if (index > 0) {
+		qd_marker *m = find_marker(d, type, index);
+		uint64_t idx = index;
+		n = d->types[type].start;
+		if (m) {
+			n = m->item;
+			idx -= m->index;
+			if (idx == 0) {
+				n = d->items[n].left; /* Item.prev: skip deleted */
+				while (n != QN && qd_deleted(&d->items[n]))
+					n = d->items[n].left;
+				idx += (n != QN && vis(&d->items[n])) ? d->items[n].len : 0;
+			}
+		}
+		for (; n != QN; n = d->items[n].right) {
+			qd_item *I = &d->items[n];
+			if (!vis(I))
+				continue;
+			if (idx <= I->len) {
+				if (idx < I->len) {
+					int err = QC_OK;
+					qd_clean_start(d, I->client, I->clock + idx, &err);
+					rc = err;
+				}
+				break;
+			}
+			idx -= I->len;
+		}
 	}
 	if (rc == QC_OK) {
-		d->types[type].mk_item = it;
-		d->types[type].mk_pos = index;
+		update_markers(d, type, index, (int64_t)count);
+		uint32_t right = n == QN ? d->types[type].start : d->items[n].right;
+		rc = local_item(d, own, n, right, type, QN, REF_ANY, e.data, e.len, count, NULL);
 	}
 	qc_enc_free(&e);
 	return local_end(d, rc);
@@ -799,6 +1044,8 @@ int qc_array_insert(qc_doc *d, const char *root, uint64_t index, const char *val
 
 int qc_array_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 {
+	if (d)
+		clear_last(d);
 	if (!d || !root)
 		return QC_ERR_INVALID;
 	uint32_t type = qd_root_find(d, root);
@@ -810,16 +1057,17 @@ int qc_array_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 	int rc = root_of(d, root, QT_ARRAY, &type);
 	if (rc || (rc = local_begin(d, &own)))
 		return rc;
-	/* first item to delete */
+	/* typeListDelete */
+	qd_marker *m = find_marker(d, type, index);
 	uint32_t n = d->types[type].start;
 	uint64_t idx = index;
-	if (d->types[type].mk_item != QN && d->types[type].mk_pos <= index) {
-		n = d->types[type].mk_item;
-		idx = index - d->types[type].mk_pos;
+	if (m) {
+		n = m->item;
+		idx -= m->index;
 	}
 	for (; rc == QC_OK && n != QN && idx > 0; n = d->items[n].right) {
 		qd_item *I = &d->items[n];
-		if (!qd_deleted(I) && qd_countable(I)) {
+		if (vis(I)) {
 			if (idx < I->len) {
 				int err = QC_OK;
 				qd_clean_start(d, I->client, I->clock + idx, &err);
@@ -845,10 +1093,8 @@ int qc_array_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 		}
 		n = d->items[n].right;
 	}
-	if (rc == QC_OK && n != QN) {
-		d->types[type].mk_item = n;
-		d->types[type].mk_pos = index;
-	}
+	if (rc == QC_OK)
+		update_markers(d, type, index, -(int64_t)len + (int64_t)left);
 	return local_end(d, rc);
 }
 
@@ -856,6 +1102,8 @@ int qc_array_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 
 int qc_map_set(qc_doc *d, const char *root, const char *key, const char *value_json)
 {
+	if (d)
+		clear_last(d);
 	if (!d || !root || !key || !value_json)
 		return QC_ERR_INVALID;
 	qc_enc e;
@@ -884,6 +1132,8 @@ int qc_map_set(qc_doc *d, const char *root, const char *key, const char *value_j
 
 int qc_map_delete(qc_doc *d, const char *root, const char *key)
 {
+	if (d)
+		clear_last(d);
 	if (!d || !root || !key)
 		return QC_ERR_INVALID;
 	uint32_t type = qd_root_find(d, root);

@@ -82,6 +82,14 @@ int qc_doc_roots(const qc_doc *doc, const char *const **names, size_t *n);
 int qc_doc_text(const qc_doc *doc, const char *root, char **out, size_t *out_len);
 /* Length of a root text/array in UTF-16 units / elements. */
 uint64_t qc_doc_length(const qc_doc *doc, const char *root);
+/* Declares the class of a root, as calling doc.getText(name) (or getArray,
+ * getMap, getXmlFragment) does in Yjs. Roots are untyped on the wire; the
+ * class fixes the JSON rendering and, for a Text, turns on Yjs's formatting
+ * cleanup after remote transactions (YText only). Local text/array/map
+ * edits declare their root implicitly. Declaring a root that already has
+ * a different class is QC_ERR_INVALID (Yjs throws). */
+enum { QC_ROOT_ARRAY = 0, QC_ROOT_MAP = 1, QC_ROOT_TEXT = 2, QC_ROOT_XML_FRAGMENT = 4 };
+int qc_doc_declare_root(qc_doc *doc, const char *root, int kind);
 /* JSON of one root, as Yjs's toJSON() of the type the root holds (a Text gives
  * its string, Map an object, Array an array, XmlFragment/XmlElement/XmlText
  * their Yjs toJSON strings); the type is inferred from its items when unknown:
