@@ -1,7 +1,8 @@
-/* `quire doc`: merge, diff, sv, validate and text over Yjs v1 update files.
+/* `quire doc`: merge, diff, sv, validate, text and json over Yjs v1 update files.
  * Exit status: 0 ok, 1 bad input or I/O error, 2 usage error. */
 #include "doc_cmd.h"
 
+#include "quire/doc.h"
 #include "quire/update.h"
 
 #include <errno.h>
@@ -23,7 +24,8 @@ static const char doc_usage[] =
 	"                              what a peer with state vector SVFILE lacks (Y.diffUpdate)\n"
 	"  sv FILE                     print the update's state vector as JSON\n"
 	"  validate FILE               strict check; prints \"ok\" or the error\n"
-	"  text FILE --root NAME       print a Y.Text root (not available in this build)\n"
+	"  text FILE --root NAME       print a root Y.Text exactly (UTF-8, no added newline)\n"
+	"  json FILE [--root NAME]     print the document (or one root) as JSON, as Yjs toJSON()\n"
 	"\n"
 	"FILE may be - for standard input; -o - writes to standard output.\n"
 	"quire doc <action> --help shows an action's usage.\n"
@@ -57,8 +59,15 @@ static const char validate_usage[] =
 static const char text_usage[] =
 	"usage: quire doc text FILE --root NAME\n"
 	"\n"
-	"Print the content of the Y.Text root NAME. Needs the CRDT integration,\n"
-	"which is not available in this build.\n";
+	"Integrate update FILE and print the Y.Text root NAME as UTF-8, exactly:\n"
+	"no newline is added. A root that does not exist prints nothing.\n";
+
+static const char json_usage[] =
+	"usage: quire doc json FILE [--root NAME]\n"
+	"\n"
+	"Integrate update FILE and print every root as one JSON object\n"
+	"{\"name\": value, ...} (or only root NAME's value), as Yjs's toJSON() gives,\n"
+	"followed by a newline. A root's type is inferred from its content.\n";
 
 static int usage_error(const char *action, const char *usage, const char *fmt, const char *arg)
 {
@@ -355,14 +364,67 @@ static int cmd_validate(const doc_opts *o)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* Reads and integrates one update file into a fresh document. */
+static qc_doc *load_doc(const char *action, const char *path)
+{
+	uint8_t *u = NULL;
+	size_t un = 0;
+	if (read_file(action, path, &u, &un))
+		return NULL;
+	qc_doc *doc = qc_doc_new(NULL);
+	int rc = doc ? qc_doc_apply_update(doc, u, un) : QC_ERR_NOMEM;
+	free(u);
+	if (rc) {
+		qc_doc_free(doc);
+		bad_update(action, path, rc);
+		return NULL;
+	}
+	return doc;
+}
+
+static int print_and_free(qc_doc *doc, const char *action, int rc, char *out, size_t len, int newline)
+{
+	if (rc) {
+		fprintf(stderr, "quire doc %s: %s\n", action, qc_strerror(rc));
+		qc_doc_free(doc);
+		return 1;
+	}
+	int ok = fwrite(out, 1, len, stdout) == len && (!newline || putchar('\n') != EOF);
+	qc_free(doc, out);
+	qc_doc_free(doc);
+	return ok && fflush(stdout) == 0 ? 0 : 1;
+}
+
 static int cmd_text(const doc_opts *o)
 {
 	if (o->nfiles != 1)
 		return usage_error("text", text_usage, "%s", "needs exactly one FILE");
 	if (!o->root)
 		return usage_error("text", text_usage, "%s", "needs --root NAME");
-	fputs("quire doc text: needs the CRDT integration (not available in this build)\n", stderr);
-	return 2;
+	if (o->out || o->sv)
+		return usage_error("text", text_usage, "%s", "takes no -o or --sv");
+	qc_doc *doc = load_doc("text", o->files[0]);
+	if (!doc)
+		return 1;
+	char *out = NULL;
+	size_t len = 0;
+	int rc = qc_doc_text(doc, o->root, &out, &len);
+	return print_and_free(doc, "text", rc, out, len, 0);
+}
+
+static int cmd_json(const doc_opts *o)
+{
+	if (o->nfiles != 1)
+		return usage_error("json", json_usage, "%s", "needs exactly one FILE");
+	if (o->out || o->sv)
+		return usage_error("json", json_usage, "%s", "takes no -o or --sv");
+	qc_doc *doc = load_doc("json", o->files[0]);
+	if (!doc)
+		return 1;
+	char *out = NULL;
+	size_t len = 0;
+	int rc = o->root ? qc_doc_root_json(doc, o->root, &out, &len) : qc_doc_json(doc, &out, &len);
+	return print_and_free(doc, "json", rc, out, len, 1);
 }
 
 int doc_main(int argc, char **argv)
@@ -386,6 +448,7 @@ int doc_main(int argc, char **argv)
 		{"sv", sv_usage, cmd_sv},
 		{"validate", validate_usage, cmd_validate},
 		{"text", text_usage, cmd_text},
+		{"json", json_usage, cmd_json},
 	};
 	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
 		if (strcmp(action, actions[i].name))
