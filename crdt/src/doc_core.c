@@ -77,8 +77,6 @@ void qc_doc_free(qc_doc *d)
 	qd_free(d, d->chash);
 	qd_free(d, d->items);
 	qd_free(d, d->blob);
-	for (uint32_t i = 0; i < d->ntypes; i++)
-		qd_free(d, d->types[i].mk);
 	qd_free(d, d->types);
 	qd_free(d, d->strs);
 	qd_free(d, d->shash);
@@ -294,7 +292,7 @@ static void item_gc(qc_doc *d, uint32_t it)
 		qd_type *T = &d->types[ty];
 		uint32_t c = T->start;
 		T->start = QN;
-		T->nmk = 0;
+		T->cur_item = QN;
 		while (c != QN) {
 			uint32_t nx = d->items[c].right;
 			gc_convert(d, c, 1, &types);
@@ -376,12 +374,10 @@ static int try_merge_pair(qc_doc *d, uint32_t li, uint32_t ri)
 	R = &d->items[ri];
 	if (L->parent != QN) {
 		qd_type *T = &d->types[L->parent];
-		for (uint8_t m = 0; m < T->nmk; m++) {
-			if (T->mk[m].item == ri) {
-				T->mk[m].item = li;
-				if (!qd_deleted(L) && qd_countable(L))
-					T->mk[m].index -= llen;
-			}
+		if (T->cur_item == ri) {
+			T->cur_item = li;
+			if (!qd_deleted(L) && qd_countable(L))
+				T->cur_pos -= llen;
 		}
 	}
 	if (R->flags & IF_KEEP)
@@ -580,9 +576,9 @@ int qd_txn_end(qc_doc *d)
 		qd_type *T = &d->types[t->changed[i]];
 		T->changed = 0;
 		int live = T->item == QN || !qd_deleted(&d->items[T->item]);
-		/* AbstractType._callObserver: a remote change drops the markers */
-		if (!t->local && live)
-			T->nmk = 0;
+		/* a remote change drops the position cache */
+		if (!t->local)
+			T->cur_item = QN;
 		if (!t->local && live && is_ytext(T) && T->has_formatting &&
 		    (T->item == QN || d->items[T->item].clock < before_state(d, d->items[T->item].client)))
 			need_cleanup = 1;
@@ -859,7 +855,7 @@ static int integrate_finish(qc_doc *d, uint32_t it)
 	} else if (I->ref == REF_FORMAT) {
 		/* ContentFormat.integrate: search markers are off for rich text */
 		d->types[parent].has_formatting = 1;
-		d->types[parent].nmk = 0;
+		d->types[parent].cur_item = QN;
 	}
 	qd_changed(d, parent);
 	uint32_t pit = d->types[parent].item;

@@ -49,7 +49,7 @@ static int root_of(qc_doc *d, const char *root, uint8_t tref, uint32_t *t)
 		 * _hasFormatting false, empty search markers */
 		d->types[*t].tref = tref;
 		d->types[*t].has_formatting = 0;
-		d->types[*t].nmk = 0;
+		d->types[*t].cur_item = QN;
 	}
 	return QC_OK;
 }
@@ -255,118 +255,46 @@ static int tpos_forward(qc_doc *d, tpos *p)
 	return rc;
 }
 
-/* ---- Yjs search markers ------------------------------------------------ */
-
-static void mk_overwrite(qc_doc *d, qd_marker *m, uint32_t p, uint64_t index)
-{
-	d->items[m->item].flags &= (uint8_t)~IF_MARKER;
-	m->item = p;
-	d->items[p].flags |= IF_MARKER;
-	m->index = index;
-	m->ts = ++d->marker_ts;
-}
-
-/* markPosition */
-static qd_marker *mk_new(qc_doc *d, qd_type *T, uint32_t p, uint64_t index)
-{
-	if (T->nmk >= QD_MAX_MARKERS) {
-		qd_marker *old = &T->mk[0];
-		for (uint8_t i = 1; i < T->nmk; i++)
-			if (!(old->ts < T->mk[i].ts))
-				old = &T->mk[i];
-		mk_overwrite(d, old, p, index);
-		return old;
-	}
-	if (!T->mk) {
-		T->mk = qd_malloc(d, QD_MAX_MARKERS * sizeof(qd_marker));
-		if (!T->mk)
-			return NULL;
-	}
-	qd_marker *m = &T->mk[T->nmk++];
-	d->items[p].flags |= IF_MARKER;
-	m->item = p;
-	m->index = index;
-	m->ts = ++d->marker_ts;
-	return m;
-}
+/* ---- position cache ---------------------------------------------------- */
 
 static inline int vis(const qd_item *I) { return !qd_deleted(I) && qd_countable(I); }
-static inline uint64_t absdiff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
-/* findMarker (may return NULL: no start, index 0 or out of memory) */
-static qd_marker *find_marker(qc_doc *d, uint32_t type, uint64_t index)
+/* Where a walk to `index` may start: an item and the visible index at its
+ * start, at or before index. Yjs uses search markers for this; for texts
+ * without formatting and for arrays the chosen neighbours do not depend on
+ * where the walk starts (Yjs disables markers for rich text), so a single
+ * cursor per type is enough. */
+static uint32_t cursor_start(qc_doc *d, uint32_t type, uint64_t index, uint64_t *pos)
 {
 	qd_type *T = &d->types[type];
-	if (T->start == QN || index == 0 || T->has_formatting)
-		return NULL;
-	qd_marker *marker = NULL;
-	for (uint8_t i = 0; i < T->nmk; i++)
-		if (!marker || !(absdiff(index, marker->index) < absdiff(index, T->mk[i].index)))
-			marker = &T->mk[i];
-	uint32_t p = T->start;
-	uint64_t pindex = 0;
-	if (marker) {
-		p = marker->item;
-		pindex = marker->index;
-		marker->ts = ++d->marker_ts;
+	*pos = 0;
+	if (T->cur_item == QN || T->has_formatting)
+		return T->start;
+	uint32_t c = T->cur_item;
+	const qd_item *C = &d->items[c];
+	if (C->ref == REF_DEAD || C->parent != type) {
+		T->cur_item = QN;
+		return T->start;
 	}
-	const qd_item *items = d->items;
-	while (items[p].right != QN && pindex < index) {
-		const qd_item *P = &items[p];
-		if (vis(P)) {
-			if (index < pindex + P->len)
-				break;
-			pindex += P->len;
-		}
-		p = P->right;
+	uint64_t p = T->cur_pos;
+	if (p > index && index < p - index)
+		return T->start; /* closer to the start */
+	while (p > index) {
+		uint32_t l = d->items[c].left;
+		if (l == QN)
+			return T->start;
+		c = l;
+		if (vis(&d->items[c]))
+			p -= d->items[c].len;
 	}
-	while (items[p].left != QN && pindex > index) {
-		p = items[p].left;
-		if (vis(&items[p]))
-			pindex -= items[p].len;
-	}
-	while (items[p].left != QN) {
-		const qd_item *L = &items[items[p].left];
-		if (L->client != items[p].client || L->clock + L->len != items[p].clock)
-			break;
-		p = items[p].left;
-		if (vis(&items[p]))
-			pindex -= items[p].len;
-	}
-	if (marker && (double)absdiff(marker->index, pindex) < (double)T->length / QD_MAX_MARKERS) {
-		mk_overwrite(d, marker, p, pindex);
-		return marker;
-	}
-	return mk_new(d, T, p, pindex);
+	*pos = p;
+	return c;
 }
 
-/* updateMarkerChanges */
-static void update_markers(qc_doc *d, uint32_t type, uint64_t index, int64_t len)
+static void cursor_set(qc_doc *d, uint32_t type, uint32_t item, uint64_t pos)
 {
-	qd_type *T = &d->types[type];
-	for (int i = (int)T->nmk - 1; i >= 0; i--) {
-		qd_marker *m = &T->mk[i];
-		if (len > 0) {
-			uint32_t p = m->item;
-			d->items[p].flags &= (uint8_t)~IF_MARKER;
-			while (p != QN && !vis(&d->items[p])) {
-				p = d->items[p].left;
-				if (p != QN && vis(&d->items[p]))
-					m->index -= d->items[p].len;
-			}
-			if (p == QN || (d->items[p].flags & IF_MARKER)) {
-				memmove(&T->mk[i], &T->mk[i + 1], (size_t)(T->nmk - i - 1) * sizeof(qd_marker));
-				T->nmk--;
-				continue;
-			}
-			m->item = p;
-			d->items[p].flags |= IF_MARKER;
-		}
-		if (index < m->index || (len > 0 && index == m->index)) {
-			int64_t ni = (int64_t)m->index + len;
-			m->index = ni > (int64_t)index ? (uint64_t)ni : index;
-		}
-	}
+	d->types[type].cur_item = item;
+	d->types[type].cur_pos = pos;
 }
 
 /* findPosition (+findNextPosition). A split that would cut a surrogate
@@ -380,13 +308,14 @@ static int find_position(qc_doc *d, uint32_t type, uint64_t index, int use_marke
 	uint64_t count = index;
 	if (rounded)
 		*rounded = 0;
-	if (use_marker) {
-		qd_marker *m = find_marker(d, type, index);
-		if (m) {
-			p->left = d->items[m->item].left;
-			p->right = m->item;
-			p->index = m->index;
-			count = index - m->index;
+	if (use_marker && index > 0) {
+		uint64_t pos;
+		uint32_t c = cursor_start(d, type, index, &pos);
+		if (c != QN) {
+			p->left = d->items[c].left;
+			p->right = c;
+			p->index = pos;
+			count = index - pos;
 		}
 	}
 	while (p->right != QN && count > 0) {
@@ -581,10 +510,11 @@ static int text_insert_content(qc_doc *d, const char *root, uint64_t index, uint
 		rc = insert_attributes(d, own, type, &p, &attrs, &neg);
 	}
 	uint32_t it = QN;
-	if (rc == QC_OK) {
-		update_markers(d, type, p.index, (int64_t)len);
+	uint64_t at = p.index;
+	if (rc == QC_OK)
 		rc = local_item(d, own, p.left, p.right, type, QN, ref, bytes, nbytes, len, &it);
-	}
+	if (rc == QC_OK)
+		cursor_set(d, type, it, at);
 	if (rc == QC_OK) {
 		p.right = it;
 		rc = tpos_forward(d, &p);
@@ -751,10 +681,11 @@ int qc_text_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 		}
 		rc = tpos_forward(d, &p);
 	}
-	if (rc == QC_OK && start != QN)
+	if (rc == QC_OK && start != QN && d->types[type].has_formatting)
 		rc = cleanup_gap(d, start, p.right, &start_attrs, &p.cur);
 	if (rc == QC_OK)
-		update_markers(d, type, p.index, -(int64_t)start_len + (int64_t)len);
+		cursor_set(d, type, p.right != QN ? p.right : p.left, index);
+	(void)start_len;
 	aset_free(&start_attrs);
 	aset_free(&p.cur);
 	return local_end(d, rc);
@@ -1005,12 +936,13 @@ int qc_array_insert(qc_doc *d, const char *root, uint64_t index, const char *val
 	/* typeListInsertGenerics */
 	uint32_t n = QN;
 	if (index > 0) {
-		qd_marker *m = find_marker(d, type, index);
+		uint64_t mpos;
+		uint32_t mc = cursor_start(d, type, index, &mpos);
 		uint64_t idx = index;
 		n = d->types[type].start;
-		if (m) {
-			n = m->item;
-			idx -= m->index;
+		if (mc != QN && mpos > 0) {
+			n = mc;
+			idx -= mpos;
 			if (idx == 0) {
 				n = d->items[n].left; /* Item.prev: skip deleted */
 				while (n != QN && qd_deleted(&d->items[n]))
@@ -1034,9 +966,11 @@ int qc_array_insert(qc_doc *d, const char *root, uint64_t index, const char *val
 		}
 	}
 	if (rc == QC_OK) {
-		update_markers(d, type, index, (int64_t)count);
 		uint32_t right = n == QN ? d->types[type].start : d->items[n].right;
-		rc = local_item(d, own, n, right, type, QN, REF_ANY, e.data, e.len, count, NULL);
+		uint32_t it;
+		rc = local_item(d, own, n, right, type, QN, REF_ANY, e.data, e.len, count, &it);
+		if (rc == QC_OK)
+			cursor_set(d, type, it, index);
 	}
 	qc_enc_free(&e);
 	return local_end(d, rc);
@@ -1058,13 +992,9 @@ int qc_array_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 	if (rc || (rc = local_begin(d, &own)))
 		return rc;
 	/* typeListDelete */
-	qd_marker *m = find_marker(d, type, index);
-	uint32_t n = d->types[type].start;
-	uint64_t idx = index;
-	if (m) {
-		n = m->item;
-		idx -= m->index;
-	}
+	uint64_t mpos;
+	uint32_t n = cursor_start(d, type, index, &mpos);
+	uint64_t idx = index - mpos;
 	for (; rc == QC_OK && n != QN && idx > 0; n = d->items[n].right) {
 		qd_item *I = &d->items[n];
 		if (vis(I)) {
@@ -1093,8 +1023,8 @@ int qc_array_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 		}
 		n = d->items[n].right;
 	}
-	if (rc == QC_OK)
-		update_markers(d, type, index, -(int64_t)len + (int64_t)left);
+	if (rc == QC_OK && n != QN)
+		cursor_set(d, type, n, index);
 	return local_end(d, rc);
 }
 

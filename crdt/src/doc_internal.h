@@ -37,16 +37,9 @@ enum {
 enum {
 	IF_DELETED = 1,
 	IF_KEEP = 2,
-	IF_MARKER = 4, /* Yjs Item.marker */
 };
 
-/* Yjs ArraySearchMarker: an item and the index where it starts. */
-typedef struct qd_marker {
-	uint32_t item;
-	uint64_t index;
-	uint64_t ts;
-} qd_marker;
-#define QD_MAX_MARKERS 80
+
 
 /* Type refs (ContentType). QT_UNKNOWN: a root whose class is not known. */
 enum {
@@ -89,8 +82,8 @@ typedef struct qd_type {
 	uint32_t map_head, map_tail; /* map entries in first-set order */
 	uint32_t name_off, name_len; /* XmlElement nodeName / XmlHook name in blob */
 	uint64_t length; /* countable, visible length */
-	struct qd_marker *mk; /* Yjs search markers (text/array local edits) */
-	uint8_t nmk;
+	uint32_t cur_item; /* position cache for local edits: an item and */
+	uint64_t cur_pos;  /* the visible index where it starts (QN: none) */
 	uint8_t tref;
 	uint8_t has_formatting;
 	uint8_t changed; /* in the current transaction (observer bookkeeping) */
@@ -182,7 +175,6 @@ struct qc_doc {
 	void *obs_ud;
 
 	uint64_t rng;
-	uint64_t marker_ts;
 };
 
 /* allocation */
