@@ -1562,15 +1562,32 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size
 		if (nv >= cap && (rc = qd_grow(d, (void **)&v, sizeof(qc_st), nv + 1, &cap)))
 			break;
 		v[nv++] = rd.head;
-		/* Yjs creates root types while reading (doc.get) */
-		if (rd.head.kind == QC_ST_ITEM && rd.head.parent_kind == 1 && !rd.head.has_origin && !rd.head.has_right) {
-			uint32_t t;
-			rc = qd_root(d, (const char *)rd.head.pname, rd.head.pname_n, &t);
-		}
 	}
 	if (rc == QC_OK)
 		rc = qc_ds_read(&rd.d, ds, NULL);
 	qc_rd_free(&rd);
+	/* semantic checks that integration relies on, before anything changes:
+	 * references to the item's own client must point below its clock (Yjs
+	 * would throw half-way through), root names must not contain NUL */
+	for (size_t i = 0; i < nv && rc == QC_OK; i++) {
+		const qc_st *st = &v[i];
+		if (st->kind != QC_ST_ITEM)
+			continue;
+		if ((st->has_origin && st->oc == st->client && st->ok >= st->clock) ||
+		    (st->has_right && st->rc == st->client && st->rk >= st->clock) ||
+		    (!st->has_origin && !st->has_right && st->parent_kind == 2 && st->pc == st->client &&
+		     st->pk >= st->clock) ||
+		    (!st->has_origin && !st->has_right && st->parent_kind == 1 && memchr(st->pname, 0, st->pname_n)))
+			rc = QC_ERR_INVALID;
+	}
+	/* Yjs creates root types while reading (doc.get) */
+	for (size_t i = 0; i < nv && rc == QC_OK; i++) {
+		const qc_st *st = &v[i];
+		if (st->kind == QC_ST_ITEM && st->parent_kind == 1 && !st->has_origin && !st->has_right) {
+			uint32_t t;
+			rc = qd_root(d, (const char *)st->pname, st->pname_n, &t);
+		}
+	}
 	if (rc) {
 		qd_free(d, v);
 		return rc;

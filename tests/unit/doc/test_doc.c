@@ -508,6 +508,72 @@ static void test_observer(void)
 	qc_doc_free(d);
 }
 
+/* mutated updates: never a crash; on error the document is unchanged */
+static void test_mutations(void)
+{
+	t_current = "mutations";
+	const char *seeds[] = {
+		"01 03 01 00 04 01 01 74 01 61 81 01 00 01 84 01 01 01 63 01 01 01 01 01",
+		"01 04 09 00 06 01 01 74 04 62 6f 6c 64 04 74 72 75 65 84 09 00 02 68 69 86 09 02 04 62 6f 6c 64 04 6e 75 6c 6c"
+		" 85 09 03 0d 7b 22 69 6d 61 67 65 22 3a 22 78 22 7d 00",
+		"01 04 0c 00 07 01 01 78 03 01 70 07 00 0c 00 06 04 00 0c 01 01 71 28 00 0c 00 01 6b 01 77 01 76 00",
+		"01 02 08 00 07 01 01 61 00 08 00 08 00 02 77 01 70 77 01 71 01 08 01 00 01",
+		"01 03 07 00 04 01 01 74 02 61 62 0a 01 84 07 02 01 64 00",
+		"02 01 02 00 04 01 01 74 01 42 01 01 00 04 01 01 74 01 41 00",
+		"01 01 02 00 28 01 01 6d 01 6b 01 76 02 01 69 7d 2a 01 79 74 02 01 02 00",
+	};
+	uint64_t r = 12345;
+	int applied = 0, refused = 0;
+	for (int iter = 0; iter < (getenv("MUT_ITERS") ? atoi(getenv("MUT_ITERS")) : 20000); iter++) {
+		size_t n;
+		uint8_t *u = t_hex(seeds[iter % 7], &n);
+		int muts = 1 + (int)(r % 3);
+		for (int m = 0; m < muts && n > 0; m++) {
+			r ^= r << 13;
+			r ^= r >> 7;
+			r ^= r << 17;
+			size_t pos = (size_t)(r % n);
+			switch ((r >> 20) % 4) {
+			case 0: u[pos] ^= (uint8_t)(1u << ((r >> 8) % 8)); break;
+			case 1: u[pos] = (uint8_t)(r >> 32); break;
+			case 2: n = pos; break; /* truncate */
+			default: u[pos] = (uint8_t)((r >> 40) % 12); break;
+			}
+		}
+		qc_doc *d = mkdoc(5, (int)(iter & 1));
+		CHECK_EQ_INT(apply_hex(d, "01 01 07 00 04 01 01 74 02 61 62 00"), 0);
+		uint8_t *before, *after;
+		size_t bn, an;
+		qc_doc_encode_state(d, NULL, 0, &before, &bn);
+		int rc = qc_doc_apply_update(d, u, n);
+		if (rc < 0 && rc != QC_ERR_LIMIT) {
+			refused++;
+			qc_doc_encode_state(d, NULL, 0, &after, &an);
+			CHECK(an == bn && memcmp(after, before, bn) == 0);
+			if (!(an == bn && memcmp(after, before, bn) == 0)) { char *h = t_tohex(u, n); fprintf(stderr, "rc %d: %s\n", rc, h); free(h); }
+			qc_free(d, after);
+		} else {
+			applied++;
+			char *j;
+			size_t jn;
+			CHECK(qc_doc_json(d, &j, &jn) == 0 || 1);
+			if (j)
+				qc_free(d, j);
+			/* what we encode must be valid and load again */
+			qc_doc_encode_state(d, NULL, 0, &after, &an);
+			CHECK_EQ_INT(qc_update_validate(after, an), 0);
+			qc_doc *e = mkdoc(6, (int)(iter & 1));
+			CHECK_EQ_INT(qc_doc_apply_update(e, after, an), 0);
+			qc_doc_free(e);
+			qc_free(d, after);
+		}
+		qc_free(d, before);
+		qc_doc_free(d);
+		free(u);
+	}
+	CHECK(applied > 100 && refused > 100);
+}
+
 int main(void)
 {
 	test_empty();
@@ -522,6 +588,7 @@ int main(void)
 	test_format_local();
 	test_bad_input();
 	test_observer();
+	test_mutations();
 	printf("test_doc: %d checks, %d failures\n", t_checks, t_failures);
 	return t_failures ? 1 : 0;
 }
