@@ -91,7 +91,9 @@ void qc_doc_free(qc_doc *d)
 	qd_free(d, d->miss_client);
 	qd_free(d, d->miss_clock);
 	txn_free(d);
-	qd_free(d, d->last_update);
+	qd_free(d, d->last_buf);
+	qd_free(d, d->lz_before);
+	qd_free(d, d->lz_ds);
 	d->al.free(d, d->al.ud);
 }
 
@@ -101,12 +103,6 @@ void qc_doc_set_client_id(qc_doc *doc, uint64_t id) { doc->client_id = id & 0xff
 size_t qc_doc_pending_bytes(const qc_doc *doc)
 {
 	return (doc->pending ? doc->npending : 0) + (doc->pending_ds ? doc->npending_ds : 0);
-}
-
-const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len)
-{
-	*len = doc->last_update ? doc->nlast_update : 0;
-	return doc->last_update;
 }
 
 void qc_doc_observe(qc_doc *doc, qc_observer cb, void *ud)
@@ -123,16 +119,11 @@ int qd_txn_begin(qc_doc *d, int local)
 	t->active = 1;
 	t->local = local;
 	t->nds = t->nmerge = t->nchanged = 0;
-	size_t cap = 0;
-	t->before = NULL;
-	if (d->nclients) {
-		t->before = qd_malloc(d, (size_t)d->nclients * sizeof(uint64_t));
-		if (!t->before) {
-			t->active = 0;
-			return QC_ERR_NOMEM;
-		}
+	if (d->nclients > t->capbefore &&
+	    qd_grow(d, (void **)&t->before, sizeof(uint64_t), d->nclients, &t->capbefore)) {
+		t->active = 0;
+		return QC_ERR_NOMEM;
 	}
-	(void)cap;
 	for (uint32_t i = 0; i < d->nclients; i++)
 		t->before[i] = qd_state(d, i);
 	t->nbefore = d->nclients;
@@ -511,18 +502,40 @@ static void txn_gc_merge(qc_doc *d)
 }
 
 /* The update event of d->txn (NULL if it changed nothing). */
+static int encode_update(qc_doc *d, const uint64_t *before, uint32_t nbefore, const qd_dsr *ds, size_t nds,
+			 qc_enc *e);
+
+static int txn_changed_state(qc_doc *d)
+{
+	for (uint32_t s = 0; s < d->nclients; s++)
+		if (qd_state(d, s) != before_state(d, s))
+			return 1;
+	return 0;
+}
+
 static int txn_update(qc_doc *d, qc_enc *e, int *has)
 {
 	qd_txn *t = &d->txn;
-	int changed_state = 0;
 	*has = 0;
-	for (uint32_t s = 0; s < d->nclients; s++)
-		if (qd_state(d, s) != before_state(d, s))
-			changed_state = 1;
-	if (!t->nds && !changed_state)
+	if (!t->nds && !txn_changed_state(d))
 		return QC_OK;
-	uint64_t *cl = NULL, *ck = NULL;
-	if (t->nbefore) {
+	int rc = encode_update(d, t->before, t->nbefore, t->ds, t->nds, e);
+	*has = rc == QC_OK;
+	return rc;
+}
+
+static int encode_update(qc_doc *d, const uint64_t *before, uint32_t nbefore, const qd_dsr *ds, size_t nds,
+			 qc_enc *e)
+{
+	qd_txn tt;
+	tt.before = (uint64_t *)before;
+	tt.nbefore = nbefore;
+	tt.ds = (qd_dsr *)ds;
+	tt.nds = nds;
+	qd_txn *t = &tt;
+	uint64_t scl[32], sck[32];
+	uint64_t *cl = scl, *ck = sck;
+	if (t->nbefore > 32) {
 		cl = qd_malloc(d, t->nbefore * sizeof(uint64_t));
 		ck = qd_malloc(d, t->nbefore * sizeof(uint64_t));
 		if (!cl || !ck) {
@@ -536,10 +549,42 @@ static int txn_update(qc_doc *d, qc_enc *e, int *has)
 		ck[s] = t->before[s];
 	}
 	int rc = qd_encode(d, cl, ck, t->nbefore, 1, e, 1, t->ds, t->nds);
-	qd_free(d, cl);
-	qd_free(d, ck);
-	*has = rc == QC_OK;
+	if (cl != scl) {
+		qd_free(d, cl);
+		qd_free(d, ck);
+	}
 	return rc;
+}
+
+static int keep_last(qc_doc *d, const uint8_t *src, size_t n)
+{
+	if (d->caplast < n) {
+		uint8_t *nb = qd_realloc(d, d->last_buf, n);
+		if (!nb)
+			return QC_ERR_NOMEM;
+		d->last_buf = nb;
+		d->caplast = n;
+	}
+	memcpy(d->last_buf, src, n);
+	d->last_update = d->last_buf;
+	d->nlast_update = n;
+	return QC_OK;
+}
+
+/* qc_doc_last_update: encode the pending update event on demand */
+const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len)
+{
+	qc_doc *d = (qc_doc *)doc;
+	if (d->lz_pending) {
+		d->lz_pending = 0;
+		qc_enc e;
+		qc_enc_init(&e);
+		if (encode_update(d, d->lz_before, d->lz_nbefore, d->lz_ds, d->lz_nds, &e) == QC_OK)
+			keep_last(d, e.data, e.len);
+		qc_enc_free(&e);
+	}
+	*len = d->last_update ? d->nlast_update : 0;
+	return d->last_update;
 }
 
 int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_dsr *ds, size_t nds,
@@ -610,17 +655,35 @@ int qd_txn_end(qc_doc *d)
 			d->client_id = qd_new_client_id(d);
 	}
 	/* the update event */
-	qd_free(d, d->last_update);
-	d->last_update = NULL;
 	d->nlast_update = 0;
-	qc_enc e1, e2;
-	qc_enc_init(&e1);
-	qc_enc_init(&e2);
-	int has1 = 0, has2 = 0;
-	int rc1 = txn_update(d, &e1, &has1);
-	if (rc == QC_OK)
-		rc = rc1;
-	if (have2) {
+	d->last_update = NULL;
+	d->lz_pending = 0;
+	if (!have2) {
+		/* encoded on demand by qc_doc_last_update */
+		if (rc == QC_OK && (t->nds || txn_changed_state(d))) {
+			if (t->nbefore > d->lz_capbefore &&
+			    qd_grow(d, (void **)&d->lz_before, sizeof(uint64_t), t->nbefore, &d->lz_capbefore))
+				rc = QC_ERR_NOMEM;
+			else if (t->nds > d->lz_capds && qd_grow(d, (void **)&d->lz_ds, sizeof(qd_dsr), t->nds, &d->lz_capds))
+				rc = QC_ERR_NOMEM;
+			if (rc == QC_OK) {
+				if (t->nbefore)
+					memcpy(d->lz_before, t->before, t->nbefore * sizeof(uint64_t));
+				if (t->nds)
+					memcpy(d->lz_ds, t->ds, t->nds * sizeof(qd_dsr));
+				d->lz_nbefore = t->nbefore;
+				d->lz_nds = t->nds;
+				d->lz_pending = 1;
+			}
+		}
+	} else {
+		qc_enc e1, e2;
+		qc_enc_init(&e1);
+		qc_enc_init(&e2);
+		int has1 = 0, has2 = 0;
+		int rc1 = txn_update(d, &e1, &has1);
+		if (rc == QC_OK)
+			rc = rc1;
 		qd_txn t1 = *t;
 		*t = t2;
 		txn_gc_merge(d);
@@ -632,32 +695,23 @@ int qd_txn_end(qc_doc *d)
 		qd_free(d, t->merge);
 		qd_free(d, t->changed);
 		*t = t1;
-	}
-	if (rc == QC_OK && (has1 || has2)) {
-		const uint8_t *src = has1 ? e1.data : e2.data;
-		size_t n = has1 ? e1.len : e2.len;
-		uint8_t *merged = NULL;
-		if (has1 && has2) {
-			const uint8_t *ins[2] = {e1.data, e2.data};
-			size_t lens[2] = {e1.len, e2.len};
-			rc = qc_update_merge(ins, lens, 2, &merged, &n);
-			src = merged;
-		}
-		if (rc == QC_OK) {
-			d->last_update = qd_malloc(d, n ? n : 1);
-			if (d->last_update) {
-				memcpy(d->last_update, src, n);
-				d->nlast_update = n;
-			} else {
-				rc = QC_ERR_NOMEM;
+		if (rc == QC_OK && (has1 || has2)) {
+			const uint8_t *src = has1 ? e1.data : e2.data;
+			size_t n = has1 ? e1.len : e2.len;
+			uint8_t *merged = NULL;
+			if (has1 && has2) {
+				const uint8_t *ins[2] = {e1.data, e2.data};
+				size_t lens[2] = {e1.len, e2.len};
+				rc = qc_update_merge(ins, lens, 2, &merged, &n);
+				src = merged;
 			}
+			if (rc == QC_OK)
+				rc = keep_last(d, src, n);
+			free(merged);
 		}
-		free(merged);
+		qc_enc_free(&e1);
+		qc_enc_free(&e2);
 	}
-	qc_enc_free(&e1);
-	qc_enc_free(&e2);
-	qd_free(d, t->before);
-	t->before = NULL;
 	t->nbefore = 0;
 	t->active = 0;
 	t->nds = t->nmerge = t->nchanged = 0;
@@ -1722,9 +1776,9 @@ int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 {
 	if (!d || (!u && n))
 		return QC_ERR_INVALID;
-	qd_free(d, d->last_update);
 	d->last_update = NULL;
 	d->nlast_update = 0;
+	d->lz_pending = 0;
 	int rc = qc_update_validate(u, n);
 	if (rc)
 		return rc;

@@ -26,7 +26,7 @@ static int local_begin(qc_doc *d, uint32_t *own)
 
 static void clear_last(qc_doc *d)
 {
-	qd_free(d, d->last_update);
+	d->lz_pending = 0;
 	d->last_update = NULL;
 	d->nlast_update = 0;
 }
@@ -330,7 +330,7 @@ static int find_position(qc_doc *d, uint32_t type, uint64_t index, int use_marke
 			if (count < R->len) {
 				if (R->ref == REF_STRING) {
 					int in_pair;
-					qd_utf8_off(d->blob + R->coff, R->cbytes, count, &in_pair);
+					qd_item_off(d->blob, R, count, &in_pair);
 					if (in_pair) {
 						if (rounded)
 							*rounded = 1;
@@ -661,7 +661,7 @@ int qc_text_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 			if (len < R->len) {
 				if (R->ref == REF_STRING) {
 					int in_pair;
-					qd_utf8_off(d->blob + R->coff, R->cbytes, len, &in_pair);
+					qd_item_off(d->blob, R, len, &in_pair);
 					if (in_pair) {
 						len++;
 						start_len++;
@@ -745,7 +745,7 @@ int qc_text_format(qc_doc *d, const char *root, uint64_t index, uint64_t len, co
 				} else {
 					if (len < R->len && R->ref == REF_STRING) {
 						int in_pair;
-						qd_utf8_off(d->blob + R->coff, R->cbytes, len, &in_pair);
+						qd_item_off(d->blob, R, len, &in_pair);
 						len += (uint64_t)in_pair;
 					}
 					if (len < R->len) {

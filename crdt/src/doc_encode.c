@@ -33,7 +33,10 @@ void qd_write_content(const qc_doc *d, qc_enc *e, const qd_item *I, uint64_t off
 		qc_write_varuint(e, I->len - offset);
 		break;
 	case REF_STRING:
-		write_string_from(e, p, I->cbytes, offset);
+		if (I->cbytes == I->len)
+			qc_write_varbytes(e, p + offset, I->cbytes - offset);
+		else
+			write_string_from(e, p, I->cbytes, offset);
 		break;
 	case REF_ANY:
 	case REF_JSON: {

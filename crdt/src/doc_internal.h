@@ -113,6 +113,7 @@ typedef struct qd_txn {
 	int local;
 	uint64_t *before; /* state per client slot at start (valid < nbefore) */
 	uint32_t nbefore;
+	size_t capbefore;
 	qd_dsr *ds;
 	size_t nds, capds;
 	qd_mid *merge;
@@ -169,7 +170,15 @@ struct qc_doc {
 
 	qd_txn txn;
 	uint8_t *last_update;
-	size_t nlast_update;
+	size_t nlast_update, caplast;
+	uint8_t *last_buf; /* last_update is NULL or this buffer (kept for reuse) */
+	/* the last update is encoded on demand: what it needs is kept here */
+	int lz_pending;
+	uint64_t *lz_before;
+	uint32_t lz_nbefore;
+	size_t lz_capbefore;
+	qd_dsr *lz_ds;
+	size_t lz_nds, lz_capds;
 
 	qc_observer obs;
 	void *obs_ud;
@@ -245,6 +254,15 @@ int qd_any_to_jsstring(qd_buf *b, qc_dec *d);
 int qd_json_to_jsstring(qd_buf *b, const char *s, size_t n);
 /* UTF-8 helpers */
 size_t qd_utf8_off(const uint8_t *s, size_t n, uint64_t units, int *in_pair);
+/* byte offset of `units` UTF-16 units into a string item (ASCII fast path) */
+static inline size_t qd_item_off(const uint8_t *blob, const qd_item *I, uint64_t units, int *in_pair)
+{
+	if (I->cbytes == I->len) {
+		*in_pair = 0;
+		return (size_t)units;
+	}
+	return qd_utf8_off(blob + I->coff, I->cbytes, units, in_pair);
+}
 
 /* reading */
 int qd_type_json(const qc_doc *d, uint32_t type, qd_buf *b, int depth);

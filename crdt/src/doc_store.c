@@ -467,7 +467,7 @@ static int split_at(qc_doc *d, uint32_t it, uint32_t pos, uint64_t diff, uint32_
 	switch (L->ref) {
 	case REF_STRING: {
 		int in_pair;
-		size_t b = qd_utf8_off(d->blob + L->coff, L->cbytes, diff, &in_pair);
+		size_t b = qd_item_off(d->blob, L, diff, &in_pair);
 		if (in_pair) {
 			/* as ContentString.splice: both halves become U+FFFD */
 			size_t rest = L->cbytes - b - 4;
