@@ -106,7 +106,8 @@ const SEQ_COLS = [
   ['diff ms', 'diffMs', fmtMs],
   ['mem after replay', 'memAfterReplay', fmtB],
   ['mem after load', 'memAfterLoad', fmtB],
-  ['peak RSS Δ', 'peakRssDelta', fmtB]
+  ['peak RSS Δ', 'peakRssDelta', fmtB],
+  ['peak alloc (quire)', 'peakBytes', fmtB]
 ]
 const CONC_COLS = [
   ['DAG replay ms', 'dagReplayMs', fmtMs],
@@ -137,7 +138,7 @@ for (const row of results) {
     })
     md.push(`| ${label}${r.errors?.length ? ' ⚠' : ''} | ` + cells.join(' | ') + ' |')
   }
-  if (row.quireSnapshotIdenticalToYjs !== undefined) md.push('', `quire's v1 snapshot byte-identical to Yjs's: **${row.quireSnapshotIdenticalToYjs ? 'yes' : 'no'}**` + (q?.mergeAllMs != null ? `; quire merges all ${q.mergeAllCount} stream updates in ${fmtMs(q.mergeAllMs)} ms` : ''))
+  if (row.quireSnapshotIdenticalToYjs !== undefined) md.push('', `quire's v1 snapshot byte-identical to Yjs's: **${row.quireSnapshotIdenticalToYjs ? 'yes' : 'no'}**` + (q?.mergeAllMs != null ? `; quire merges the first ${q.mergeAllCount} stream updates in ${fmtMs(q.mergeAllMs)} ms` : ''))
   const errs = Object.entries(row.libs).filter(([, r]) => r.errors?.length).map(([l, r]) => `${l}: ${r.errors.join('; ')}`)
   if (errs.length) md.push('', '⚠ check errors: ' + errs.join(' | '))
 }
