@@ -649,6 +649,8 @@ int qd_txn_end(qc_doc *d)
 	}
 	qd_free(d, order);
 	txn_gc_merge(d);
+	if (d->blob_garbage > 65536 && d->blob_garbage > d->nblob / 2 && !have2)
+		qd_blob_compact(d); /* on failure the old blob stays */
 	if (!t->local) {
 		uint32_t own = qd_client_slot(d, d->client_id);
 		if (own != QN && qd_state(d, own) != before_state(d, own))

@@ -200,6 +200,7 @@ uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock); /* index in s[] 
 uint32_t qd_find(qc_doc *d, uint32_t slot, uint64_t clock);     /* struct index */
 int qd_item_new(qc_doc *d, uint32_t *out);
 int qd_blob_put(qc_doc *d, const void *p, size_t n, uint32_t *off);
+int qd_blob_compact(qc_doc *d);
 int qd_intern(qc_doc *d, const char *s, size_t n, uint32_t *id);
 uint32_t qd_intern_find(const qc_doc *d, const char *s, size_t n);
 int qd_root(qc_doc *d, const char *name, size_t n, uint32_t *type);

@@ -20,7 +20,7 @@ int qd_grow(qc_doc *d, void **p, size_t elem, size_t need, size_t *cap)
 	while (nc < need) {
 		if (nc > SIZE_MAX / 2 / elem)
 			return QC_ERR_NOMEM;
-		nc *= 2;
+		nc = nc < 4096 ? nc * 2 : nc + nc / 2;
 	}
 	void *np = qd_realloc(d, *p, nc * elem);
 	if (!np)
@@ -492,7 +492,7 @@ static int split_at(qc_doc *d, uint32_t it, uint32_t pos, uint64_t diff, uint32_
 			R.cbytes = (uint32_t)(3 + rest);
 			memcpy(d->blob + L->coff + b, FFFD, 3);
 			L->cbytes = (uint32_t)(b + 3);
-			d->blob_garbage += 1;
+			d->blob_garbage += 1 + rest;
 		} else {
 			R.coff = L->coff + (uint32_t)b;
 			R.cbytes = L->cbytes - (uint32_t)b;
@@ -573,4 +573,59 @@ uint32_t qd_clean_end(qc_doc *d, uint32_t slot, uint64_t clock, int *err)
 			*err = rc;
 	}
 	return it;
+}
+
+/* Rewrite the blob with only the bytes still referenced (deleted content
+ * that GC dropped, and copies left by merges, are garbage). Items are
+ * visited in clock order so neighbours that may merge stay contiguous. */
+int qd_blob_compact(qc_doc *d)
+{
+	size_t need = 0;
+	for (uint32_t i = 0; i < d->nstrs; i++)
+		need += d->strs[i].len;
+	for (uint32_t i = 0; i < d->ntypes; i++)
+		need += d->types[i].name_len;
+	for (uint32_t c = 0; c < d->nclients; c++) {
+		const qd_client *C = &d->clients[c];
+		for (uint32_t k = 0; k < C->n; k++) {
+			const qd_item *I = &d->items[C->s[k]];
+			if (I->ref != REF_GC && I->ref != REF_TYPE && I->ref != REF_DELETED)
+				need += I->cbytes;
+		}
+	}
+	uint8_t *nb = qd_malloc(d, need ? need : 1);
+	if (!nb)
+		return QC_ERR_NOMEM;
+	size_t n = 0;
+#define MOVE(off, len)                                                                             \
+	do {                                                                                       \
+		if (n + (len) > need) {                                                            \
+			qd_free(d, nb);                                                            \
+			return QC_ERR_INVALID;                                                     \
+		}                                                                                  \
+		memcpy(nb + n, d->blob + (off), (len));                                            \
+		(off) = (uint32_t)n;                                                               \
+		n += (len);                                                                        \
+	} while (0)
+	for (uint32_t i = 0; i < d->nstrs; i++)
+		MOVE(d->strs[i].off, d->strs[i].len);
+	for (uint32_t i = 0; i < d->ntypes; i++)
+		if (d->types[i].name_len)
+			MOVE(d->types[i].name_off, d->types[i].name_len);
+	for (uint32_t c = 0; c < d->nclients; c++) {
+		const qd_client *C = &d->clients[c];
+		for (uint32_t k = 0; k < C->n; k++) {
+			qd_item *I = &d->items[C->s[k]];
+			if (I->ref == REF_GC || I->ref == REF_TYPE || I->ref == REF_DELETED || !I->cbytes)
+				continue;
+			MOVE(I->coff, I->cbytes);
+		}
+	}
+#undef MOVE
+	qd_free(d, d->blob);
+	d->blob = nb;
+	d->nblob = n;
+	d->capblob = need ? need : 1;
+	d->blob_garbage = 0;
+	return QC_OK;
 }
