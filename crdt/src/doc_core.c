@@ -533,7 +533,7 @@ static int encode_update(qc_doc *d, const uint64_t *before, uint32_t nbefore, co
 	tt.ds = (qd_dsr *)ds;
 	tt.nds = nds;
 	qd_txn *t = &tt;
-	uint64_t scl[32], sck[32];
+	uint64_t scl[32] = {0}, sck[32] = {0};
 	uint64_t *cl = scl, *ck = sck;
 	if (t->nbefore > 32) {
 		cl = qd_malloc(d, t->nbefore * sizeof(uint64_t));
