@@ -17,7 +17,7 @@ die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 APT_PACKAGES=(
   build-essential cmake pkg-config
   libh2o-evloop-dev libwslay-dev liblmdb-dev libsodium-dev libssl-dev
-  lmdb-utils clang
+  lmdb-utils clang zlib1g-dev
 )
 
 # --- apt ------------------------------------------------------------------
@@ -55,13 +55,19 @@ if ((node_major < 20)); then
   die "Node $(node -v) is too old: tests/interop needs Node 20 or newer"
 fi
 
-INTEROP="$ROOT/tests/interop"
-stamp="$INTEROP/node_modules/.package-lock.json"
-if [[ ! -d "$INTEROP/node_modules" || ! -f "$stamp" || "$INTEROP/package-lock.json" -nt "$stamp" ]]; then
-  log "npm ci in tests/interop"
-  (cd "$INTEROP" && npm ci --no-audit --no-fund --loglevel=error)
-else
-  log "npm packages: up to date"
-fi
+# npm packages of the Node test suites (tests/interop: yjs/y-websocket clients;
+# tests/diff: the yjs oracle of the differential test), reinstalled when the
+# lockfile changed.
+for dir in tests/interop tests/diff; do
+  pkg="$ROOT/$dir"
+  [[ -f "$pkg/package-lock.json" ]] || continue
+  stamp="$pkg/node_modules/.package-lock.json"
+  if [[ ! -f "$stamp" || "$pkg/package-lock.json" -nt "$stamp" ]]; then
+    log "npm ci in $dir"
+    (cd "$pkg" && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    log "npm packages in $dir: up to date"
+  fi
+done
 
 log "done"
