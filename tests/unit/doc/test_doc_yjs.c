@@ -85,10 +85,11 @@ static void run_file(const char *path)
 		return;
 	t_current = path;
 	static char line[1 << 20];
-	int local = 0, gc = 1, decl = 0;
+	int local = 0, gc = 1, decl = 0, values = 0;
 	if (fgets(line, sizeof line, f)) {
 		local = strncmp(line, "# local", 7) == 0;
-		if (!local) {
+		values = strncmp(line, "# values", 8) == 0;
+		if (!local && !values) {
 			gc = strstr(line, "gc=0") == NULL;
 			decl = strstr(line, "decl=1") != NULL;
 		}
@@ -99,10 +100,14 @@ static void run_file(const char *path)
 	o.gc = gc;
 	o.max_pending_bytes = 64u << 20;
 	qc_doc *d = qc_doc_new(&o);
-	if (local || decl) {
+	if (local || decl || values) {
 		CHECK_EQ_INT(qc_doc_declare_root(d, "t", QC_ROOT_TEXT), 0);
 		CHECK_EQ_INT(qc_doc_declare_root(d, "a", QC_ROOT_ARRAY), 0);
 		CHECK_EQ_INT(qc_doc_declare_root(d, "m", QC_ROOT_MAP), 0);
+	}
+	if (values) {
+		CHECK_EQ_INT(qc_doc_declare_root(d, "x", QC_ROOT_XML_FRAGMENT), 0);
+		CHECK_EQ_INT(qc_doc_declare_root(d, "b", QC_ROOT_MAP), 0);
 	}
 	int ln = 1;
 	while (fgets(line, sizeof line, f)) {
@@ -161,6 +166,8 @@ static void run_file(const char *path)
 			free(e);
 		} else if (line[0] == 'S' || line[0] == 'V') {
 			uint8_t *e = unhex(line + 2, &n), *o2;
+			if (values && line[0] == 'S') /* the peer's state: load it, then compare */
+				CHECK_EQ_INT(qc_doc_apply_update(d, e, n), 0);
 			size_t on;
 			rc = line[0] == 'S' ? qc_doc_encode_state(d, NULL, 0, &o2, &on) : qc_doc_state_vector(d, &o2, &on);
 			CHECK_EQ_INT(rc, 0);
