@@ -140,9 +140,14 @@ static int cmp_slot_desc(const void *a, const void *b, const qc_doc *d)
 }
 
 /* sorted slots (client id descending) */
-static uint32_t *sorted_slots(const qc_doc *d)
+#define SMALL_CLIENTS 64
+
+/* slots sorted by client id descending; uses buf when it is big enough */
+static uint32_t *sorted_slots(const qc_doc *d, uint32_t *buf)
 {
-	uint32_t *s = d->al.malloc((size_t)(d->nclients ? d->nclients : 1) * sizeof(uint32_t), d->al.ud);
+	uint32_t *s = d->nclients <= SMALL_CLIENTS
+			      ? buf
+			      : d->al.malloc((size_t)(d->nclients ? d->nclients : 1) * sizeof(uint32_t), d->al.ud);
 	if (!s)
 		return NULL;
 	for (uint32_t i = 0; i < d->nclients; i++)
@@ -161,7 +166,8 @@ static uint32_t *sorted_slots(const qc_doc *d)
 
 void qd_write_ds_store(const qc_doc *d, qc_enc *e)
 {
-	uint32_t *slots = sorted_slots(d);
+	uint32_t sbuf[SMALL_CLIENTS];
+	uint32_t *slots = sorted_slots(d, sbuf);
 	if (!slots) {
 		e->oom = 1;
 		return;
@@ -205,13 +211,15 @@ void qd_write_ds_store(const qc_doc *d, qc_enc *e)
 	if (tmp.oom)
 		e->oom = 1;
 	qc_enc_free(&tmp);
-	d->al.free(slots, d->al.ud);
+	if (slots != sbuf)
+		d->al.free(slots, d->al.ud);
 }
 
 static void write_ds_txn(const qc_doc *d, qc_enc *e, const qd_dsr *ds, size_t nds)
 {
 	/* ds is sorted by slot then clock; group by slot, order by id desc */
-	uint32_t *slots = sorted_slots(d);
+	uint32_t sbuf[SMALL_CLIENTS];
+	uint32_t *slots = sorted_slots(d, sbuf);
 	if (!slots) {
 		e->oom = 1;
 		return;
@@ -238,7 +246,8 @@ static void write_ds_txn(const qc_doc *d, qc_enc *e, const qd_dsr *ds, size_t nd
 			qc_write_varuint(e, ds[i].len);
 		}
 	}
-	d->al.free(slots, d->al.ud);
+	if (slots != sbuf)
+		d->al.free(slots, d->al.ud);
 }
 
 /* writeClientsStructs + delete set. With use_sv, clients in the sv are
@@ -246,7 +255,9 @@ static void write_ds_txn(const qc_doc *d, qc_enc *e, const qd_dsr *ds, size_t nd
 int qd_encode(const qc_doc *d, const uint64_t *sv_client, const uint64_t *sv_clock, size_t nsv, int use_sv,
 	      qc_enc *out, int with_ds, const qd_dsr *ds, size_t nds)
 {
-	cw *w = d->al.malloc((size_t)(d->nclients ? d->nclients : 1) * sizeof(cw), d->al.ud);
+	cw wbuf[SMALL_CLIENTS];
+	cw *w = d->nclients <= SMALL_CLIENTS ? wbuf
+					     : d->al.malloc((size_t)(d->nclients ? d->nclients : 1) * sizeof(cw), d->al.ud);
 	if (!w)
 		return QC_ERR_NOMEM;
 	size_t nw = 0;
@@ -283,7 +294,8 @@ int qd_encode(const qc_doc *d, const uint64_t *sv_client, const uint64_t *sv_clo
 		for (uint32_t i = pos + 1; i < c->n; i++)
 			qd_write_item(d, out, c->s[i], 0);
 	}
-	d->al.free(w, d->al.ud);
+	if (w != wbuf)
+		d->al.free(w, d->al.ud);
 	if (with_ds)
 		write_ds_txn(d, out, ds, nds);
 	else
@@ -311,7 +323,8 @@ static int to_doc_mem(const qc_doc *d, qc_enc *e, uint8_t **out, size_t *out_len
 
 int qc_doc_state_vector(const qc_doc *d, uint8_t **out, size_t *out_len)
 {
-	uint32_t *slots = sorted_slots(d);
+	uint32_t sbuf[SMALL_CLIENTS];
+	uint32_t *slots = sorted_slots(d, sbuf);
 	if (!slots)
 		return QC_ERR_NOMEM;
 	qc_enc e;
@@ -327,7 +340,8 @@ int qc_doc_state_vector(const qc_doc *d, uint8_t **out, size_t *out_len)
 		qc_write_varuint(&e, d->clients[slots[k]].id);
 		qc_write_varuint(&e, st);
 	}
-	d->al.free(slots, d->al.ud);
+	if (slots != sbuf)
+		d->al.free(slots, d->al.ud);
 	return to_doc_mem(d, &e, out, out_len);
 }
 

@@ -574,6 +574,68 @@ static void test_mutations(void)
 	CHECK(applied > 100 && refused > 100);
 }
 
+static void test_json_content_and_depth(void)
+{
+	t_current = "ContentJSON";
+	/* client 3: array "a" holds ContentJSON ["1.0", undefined, {"b":1,"a":2}] */
+	qc_enc e;
+	qc_enc_init(&e);
+	const char *vals[] = {"1.0", "undefined", "{\"b\":1, \"a\":2}"};
+	qc_write_varuint(&e, 1);
+	qc_write_varuint(&e, 1);
+	qc_write_varuint(&e, 3);
+	qc_write_varuint(&e, 0);
+	qc_write_u8(&e, 2);
+	qc_write_varuint(&e, 1);
+	qc_write_varstring(&e, "a", 1);
+	qc_write_varuint(&e, 3);
+	for (int i = 0; i < 3; i++)
+		qc_write_varstring(&e, vals[i], strlen(vals[i]));
+	qc_write_u8(&e, 0);
+	qc_doc *d = mkdoc(9, 1);
+	CHECK_EQ_INT(qc_doc_apply_update(d, e.data, e.len), 0);
+	CHECK_JSON(d, "a", "[1,null,{\"b\":1,\"a\":2}]");
+	/* re-encoded as JSON.stringify(JSON.parse(x)) */
+	CHECK_STATE(d, "01 01 03 00 02 01 01 61 03 01 31 09 75 6e 64 65 66 69 6e 65 64 0d 7b 22 62 22 3a 31 2c 22 61 22 3a 32 7d 00");
+	CHECK_EQ_INT(apply_hex(d, "00 01 03 01 01 01"), 0);
+	CHECK_JSON(d, "a", "[1,{\"b\":1,\"a\":2}]");
+	CHECK_STATE(d, "01 03 03 00 02 01 01 61 01 01 31 81 03 00 01 82 03 01 01 0d 7b 22 62 22 3a 31 2c 22 61 22 3a 32 7d 01 03 01 01 01");
+	qc_doc_free(d);
+	qc_enc_free(&e);
+
+	t_current = "deep nesting";
+	/* 3000 nested arrays: rendering stops with QC_ERR_LIMIT, deleting the
+	 * outermost one (iterative) GCs everything */
+	qc_enc_init(&e);
+	int depth = 3000;
+	qc_write_varuint(&e, 1);
+	qc_write_varuint(&e, (uint64_t)depth);
+	qc_write_varuint(&e, 4);
+	qc_write_varuint(&e, 0);
+	qc_write_u8(&e, 7);
+	qc_write_varuint(&e, 1);
+	qc_write_varstring(&e, "a", 1);
+	qc_write_varuint(&e, 0);
+	for (int i = 1; i < depth; i++) {
+		qc_write_u8(&e, 7);
+		qc_write_varuint(&e, 0);
+		qc_write_varuint(&e, 4);
+		qc_write_varuint(&e, (uint64_t)(i - 1));
+		qc_write_varuint(&e, 0);
+	}
+	qc_write_u8(&e, 0);
+	d = mkdoc(9, 1);
+	CHECK_EQ_INT(qc_doc_apply_update(d, e.data, e.len), 0);
+	char *j;
+	size_t jn;
+	CHECK_EQ_INT(qc_doc_root_json(d, "a", &j, &jn), QC_ERR_LIMIT);
+	CHECK_EQ_INT(apply_hex(d, "00 01 04 01 00 01"), 0);
+	CHECK_JSON(d, "a", "[]");
+	CHECK_STATE(d, "01 02 04 00 01 01 01 61 01 00 b7 17 01 04 01 00 b8 17");
+	qc_doc_free(d);
+	qc_enc_free(&e);
+}
+
 int main(void)
 {
 	test_empty();
@@ -589,6 +651,7 @@ int main(void)
 	test_bad_input();
 	test_observer();
 	test_mutations();
+	test_json_content_and_depth();
 	printf("test_doc: %d checks, %d failures\n", t_checks, t_failures);
 	return t_failures ? 1 : 0;
 }
