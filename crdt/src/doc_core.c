@@ -88,8 +88,9 @@ void qc_doc_free(qc_doc *d)
 	qd_free(d, d->mhash);
 	free(d->pending);
 	free(d->pending_ds);
-	qd_free(d, d->miss_client);
-	qd_free(d, d->miss_clock);
+	qd_free(d, d->miss.c);
+	qd_free(d, d->miss.k);
+	qd_free(d, d->miss.h);
 	txn_free(d);
 	qd_free(d, d->last_buf);
 	qd_free(d, d->lz_before);
@@ -533,26 +534,7 @@ static int encode_update(qc_doc *d, const uint64_t *before, uint32_t nbefore, co
 	tt.ds = (qd_dsr *)ds;
 	tt.nds = nds;
 	qd_txn *t = &tt;
-	uint64_t scl[32] = {0}, sck[32] = {0};
-	uint64_t *cl = scl, *ck = sck;
-	if (t->nbefore > 32) {
-		cl = qd_malloc(d, t->nbefore * sizeof(uint64_t));
-		ck = qd_malloc(d, t->nbefore * sizeof(uint64_t));
-		if (!cl || !ck) {
-			qd_free(d, cl);
-			qd_free(d, ck);
-			return QC_ERR_NOMEM;
-		}
-	}
-	for (uint32_t s = 0; s < t->nbefore; s++) {
-		cl[s] = d->clients[s].id;
-		ck[s] = t->before[s];
-	}
-	int rc = qd_encode(d, cl, ck, t->nbefore, 1, e, 1, t->ds, t->nds);
-	if (cl != scl) {
-		qd_free(d, cl);
-		qd_free(d, ck);
-	}
+	int rc = qd_encode(d, t->before, t->nbefore, NULL, e, 1, t->ds, t->nds);
 	return rc;
 }
 
@@ -601,16 +583,20 @@ int qd_txn_end(qc_doc *d)
 	size_t norder = 0;
 	if (!t->local && t->nds) {
 		order = qd_malloc(d, t->nds * sizeof(uint32_t));
-		if (order) {
+		uint8_t *seen = qd_malloc(d, d->nclients ? d->nclients : 1);
+		if (order && seen) {
+			memset(seen, 0, d->nclients);
 			for (size_t i = 0; i < t->nds; i++) {
-				size_t k;
-				for (k = 0; k < norder; k++)
-					if (order[k] == t->ds[i].client)
-						break;
-				if (k == norder)
+				if (!seen[t->ds[i].client]) {
+					seen[t->ds[i].client] = 1;
 					order[norder++] = t->ds[i].client;
+				}
 			}
+		} else {
+			qd_free(d, order);
+			order = NULL;
 		}
+		qd_free(d, seen);
 	}
 	ds_sort_merge(t->ds, &t->nds);
 	/* observers first: they read content that GC is about to drop */
@@ -1140,49 +1126,102 @@ typedef struct ictx {
 	qc_st **rest;
 	size_t *nrest;
 	/* missing sv of this round */
-	uint64_t *mc, *mk;
-	size_t nm, capm;
+	qd_mmap miss;
 	uint64_t *st_client; /* cached state: client id -> clock */
 } ictx;
 
-static cref *cref_of(ictx *x, uint64_t client)
-{
-	for (size_t i = 0; i < x->ncr; i++)
-		if (x->cr[i].client == client && !x->cr[i].gone)
-			return &x->cr[i];
-	return NULL;
-}
-
 static cref *cref_any(ictx *x, uint64_t client)
 {
-	for (size_t i = 0; i < x->ncr; i++)
-		if (x->cr[i].client == client)
-			return &x->cr[i];
+	size_t lo = 0, hi = x->ncr;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->cr[mid].client == client)
+			return &x->cr[mid];
+		if (x->cr[mid].client < client)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
-static int missing_add(ictx *x, uint64_t client, uint64_t clock)
+static cref *cref_of(ictx *x, uint64_t client)
 {
-	for (size_t i = 0; i < x->nm; i++) {
-		if (x->mc[i] == client) {
-			if (x->mk[i] > clock)
-				x->mk[i] = clock;
-			return QC_OK;
+	cref *c = cref_any(x, client);
+	return c && !c->gone ? c : NULL;
+}
+
+/* client -> min clock maps (open addressing over parallel arrays, with the
+ * insertion order kept in the first n slots of an index array) */
+static int mmap_put_min(qc_doc *d, qd_mmap *m, uint64_t client, uint64_t clock)
+{
+	if (m->hcap) {
+		for (size_t i = qd_hash64(client) & (m->hcap - 1);; i = (i + 1) & (m->hcap - 1)) {
+			uint32_t e = m->h[i];
+			if (!e)
+				break;
+			if (m->c[e - 1] == client) {
+				if (m->k[e - 1] > clock)
+					m->k[e - 1] = clock;
+				return QC_OK;
+			}
 		}
 	}
-	if (x->nm >= x->capm) {
-		size_t c1 = x->capm, c2 = x->capm;
-		int rc = qd_grow(x->d, (void **)&x->mc, 8, x->nm + 1, &c1);
+	if (m->n >= m->cap) {
+		size_t c1 = m->cap, c2 = m->cap;
+		int rc = qd_grow(d, (void **)&m->c, 8, m->n + 1, &c1);
 		if (!rc)
-			rc = qd_grow(x->d, (void **)&x->mk, 8, x->nm + 1, &c2);
+			rc = qd_grow(d, (void **)&m->k, 8, m->n + 1, &c2);
 		if (rc)
 			return rc;
-		x->capm = c1 < c2 ? c1 : c2;
+		m->cap = c1 < c2 ? c1 : c2;
 	}
-	x->mc[x->nm] = client;
-	x->mk[x->nm] = clock;
-	x->nm++;
+	m->c[m->n] = client;
+	m->k[m->n] = clock;
+	m->n++;
+	if (m->n * 2 > m->hcap) {
+		size_t hc = m->hcap ? m->hcap * 2 : 16;
+		while (hc < m->n * 2)
+			hc *= 2;
+		uint32_t *h = qd_malloc(d, hc * sizeof(uint32_t));
+		if (!h) {
+			m->n--;
+			return QC_ERR_NOMEM;
+		}
+		memset(h, 0, hc * sizeof(uint32_t));
+		qd_free(d, m->h);
+		m->h = h;
+		m->hcap = hc;
+		for (size_t e = 0; e < m->n; e++) {
+			size_t i = qd_hash64(m->c[e]) & (hc - 1);
+			while (m->h[i])
+				i = (i + 1) & (hc - 1);
+			m->h[i] = (uint32_t)(e + 1);
+		}
+	} else {
+		size_t i = qd_hash64(client) & (m->hcap - 1);
+		while (m->h[i])
+			i = (i + 1) & (m->hcap - 1);
+		m->h[i] = (uint32_t)m->n;
+	}
 	return QC_OK;
+}
+
+static void mmap_free(qc_doc *d, qd_mmap *m)
+{
+	qd_free(d, m->c);
+	qd_free(d, m->k);
+	qd_free(d, m->h);
+	memset(m, 0, sizeof(*m));
+}
+
+static int missing_add(ictx *x, uint64_t client, uint64_t clock) { return mmap_put_min(x->d, &x->miss, client, clock); }
+
+static void mmap_clear(qd_mmap *m)
+{
+	m->n = 0;
+	if (m->h)
+		memset(m->h, 0, m->hcap * sizeof(uint32_t));
 }
 
 static uint64_t state_of(qc_doc *d, uint64_t client) { return qd_state(d, qd_client_slot(d, client)); }
@@ -1511,8 +1550,7 @@ static void ictx_free(qc_doc *d, ictx *x)
 	qd_free(d, x->cr);
 	qd_free(d, x->rest);
 	qd_free(d, x->nrest);
-	qd_free(d, x->mc);
-	qd_free(d, x->mk);
+	mmap_free(d, &x->miss);
 }
 
 /* ---- delete sets ----------------------------------------------------- */
@@ -1670,31 +1708,12 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 	int retry = 0;
 	if (rc == QC_OK) {
 		if (d->pending) {
-			for (size_t i = 0; i < d->nmiss; i++)
-				if (d->miss_clock[i] < state_of(d, d->miss_client[i]))
+			for (size_t i = 0; i < d->miss.n; i++)
+				if (d->miss.k[i] < state_of(d, d->miss.c[i]))
 					retry = 1;
 			if (rest) {
-				for (size_t k = 0; k < x.nm && rc == QC_OK; k++) {
-					size_t i;
-					for (i = 0; i < d->nmiss; i++)
-						if (d->miss_client[i] == x.mc[k])
-							break;
-					if (i < d->nmiss) {
-						if (d->miss_clock[i] > x.mk[k])
-							d->miss_clock[i] = x.mk[k];
-					} else {
-						size_t c1 = d->capmiss, c2 = d->capmiss;
-						rc = qd_grow(d, (void **)&d->miss_client, 8, d->nmiss + 1, &c1);
-						if (!rc)
-							rc = qd_grow(d, (void **)&d->miss_clock, 8, d->nmiss + 1, &c2);
-						if (rc)
-							break;
-						d->capmiss = c1 < c2 ? c1 : c2;
-						d->miss_client[d->nmiss] = x.mc[k];
-						d->miss_clock[d->nmiss] = x.mk[k];
-						d->nmiss++;
-					}
-				}
+				for (size_t k = 0; k < x.miss.n && rc == QC_OK; k++)
+					rc = mmap_put_min(d, &d->miss, x.miss.c[k], x.miss.k[k]);
 				if (rc == QC_OK)
 					rc = merge2(&d->pending, &d->npending, rest, nrest);
 				else
@@ -1705,19 +1724,10 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 			d->pending = rest;
 			d->npending = nrest;
 			rest = NULL;
-			d->nmiss = 0;
-			for (size_t k = 0; k < x.nm && rc == QC_OK; k++) {
-				size_t c1 = d->capmiss, c2 = d->capmiss;
-				rc = qd_grow(d, (void **)&d->miss_client, 8, d->nmiss + 1, &c1);
-				if (!rc)
-					rc = qd_grow(d, (void **)&d->miss_clock, 8, d->nmiss + 1, &c2);
-				if (rc)
-					break;
-				d->capmiss = c1 < c2 ? c1 : c2;
-				d->miss_client[d->nmiss] = x.mc[k];
-				d->miss_clock[d->nmiss] = x.mk[k];
-				d->nmiss++;
-			}
+			qd_mmap t = d->miss;
+			d->miss = x.miss;
+			x.miss = t;
+			mmap_clear(&x.miss);
 		}
 	}
 	free(rest);
@@ -1767,7 +1777,7 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 		size_t pn = d->npending;
 		d->pending = NULL;
 		d->npending = 0;
-		d->nmiss = 0;
+		mmap_clear(&d->miss);
 		rc = apply_inner(d, p, pn);
 		free(p);
 	}
@@ -1795,7 +1805,7 @@ int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 		free(d->pending_ds);
 		d->pending = d->pending_ds = NULL;
 		d->npending = d->npending_ds = 0;
-		d->nmiss = 0;
+		mmap_clear(&d->miss);
 		rc = QC_ERR_LIMIT;
 	}
 	return rc;

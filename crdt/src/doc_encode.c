@@ -252,8 +252,8 @@ static void write_ds_txn(const qc_doc *d, qc_enc *e, const qd_dsr *ds, size_t nd
 
 /* writeClientsStructs + delete set. With use_sv, clients in the sv are
  * written from their sv clock (only if they have more), others from 0. */
-int qd_encode(const qc_doc *d, const uint64_t *sv_client, const uint64_t *sv_clock, size_t nsv, int use_sv,
-	      qc_enc *out, int with_ds, const qd_dsr *ds, size_t nds)
+int qd_encode(const qc_doc *d, const uint64_t *before, uint32_t nbefore, const qc_sv *sv, qc_enc *out, int with_ds,
+	      const qd_dsr *ds, size_t nds)
 {
 	cw wbuf[SMALL_CLIENTS];
 	cw *w = d->nclients <= SMALL_CLIENTS ? wbuf
@@ -265,14 +265,7 @@ int qd_encode(const qc_doc *d, const uint64_t *sv_client, const uint64_t *sv_clo
 		uint64_t st = qd_state(d, s);
 		if (!st)
 			continue;
-		uint64_t from = 0;
-		if (use_sv) {
-			for (size_t k = 0; k < nsv; k++)
-				if (sv_client[k] == d->clients[s].id) {
-					from = sv_clock[k];
-					break;
-				}
-		}
+		uint64_t from = s < nbefore ? before[s] : sv ? qc_sv_get(sv, d->clients[s].id) : 0;
 		if (st > from) {
 			w[nw].id = d->clients[s].id;
 			w[nw].slot = s;
@@ -353,26 +346,9 @@ int qc_doc_encode_state(const qc_doc *d, const uint8_t *sv, size_t sv_len, uint8
 		if ((rc = qc_sv_decode(sv, sv_len, &s)))
 			return rc;
 	}
-	uint64_t *cl = NULL, *ck = NULL;
-	if (s.n) {
-		cl = malloc(s.n * sizeof(uint64_t));
-		ck = malloc(s.n * sizeof(uint64_t));
-		if (!cl || !ck) {
-			free(cl);
-			free(ck);
-			qc_sv_free(&s);
-			return QC_ERR_NOMEM;
-		}
-		for (size_t i = 0; i < s.n; i++) {
-			cl[i] = s.entries[i].client;
-			ck[i] = s.entries[i].clock;
-		}
-	}
 	qc_enc e;
 	qc_enc_init(&e);
-	rc = qd_encode(d, cl, ck, s.n, 1, &e, 0, NULL, 0);
-	free(cl);
-	free(ck);
+	rc = qd_encode(d, NULL, 0, &s, &e, 0, NULL, 0);
 	qc_sv_free(&s);
 	if (rc) {
 		qc_enc_free(&e);

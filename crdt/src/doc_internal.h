@@ -96,7 +96,24 @@ typedef struct qd_mapent {
 
 typedef struct qd_str {
 	uint32_t off, len; /* in blob */
+	uint32_t root;     /* root number if this string names a root, else QN */
 } qd_str;
+
+/* client id -> clock map keeping the minimum, in insertion order */
+typedef struct qd_mmap {
+	uint64_t *c, *k;
+	size_t n, cap;
+	uint32_t *h; /* open addressing: entry index + 1, 0 empty */
+	size_t hcap;
+} qd_mmap;
+
+static inline uint32_t qd_hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	return (uint32_t)x;
+}
 
 typedef struct qd_dsr {
 	uint32_t client; /* slot */
@@ -163,8 +180,7 @@ struct qc_doc {
 	/* pending */
 	uint8_t *pending;
 	size_t npending;
-	uint64_t *miss_client, *miss_clock;
-	size_t nmiss, capmiss;
+	qd_mmap miss; /* pending.missing */
 	uint8_t *pending_ds;
 	size_t npending_ds;
 
@@ -224,8 +240,11 @@ void qd_changed(qc_doc *d, uint32_t type);
 
 /* encoding */
 void qd_write_item(const qc_doc *d, qc_enc *e, uint32_t it, uint64_t offset);
-int qd_encode(const qc_doc *d, const uint64_t *sv_client, const uint64_t *sv_clock, size_t nsv, int use_sv,
-	      qc_enc *out, int with_ds, const qd_dsr *ds, size_t nds);
+/* writeClientsStructs + delete set: clients with a slot below nbefore are
+ * written from before[slot], others from their clock in sv (sorted, may be
+ * NULL) or 0; with_ds: ds (sorted by slot) instead of the store's */
+int qd_encode(const qc_doc *d, const uint64_t *before, uint32_t nbefore, const qc_sv *sv, qc_enc *out, int with_ds,
+	      const qd_dsr *ds, size_t nds);
 void qd_write_ds_store(const qc_doc *d, qc_enc *e);
 void qd_write_content(const qc_doc *d, qc_enc *e, const qd_item *it, uint64_t offset);
 

@@ -257,6 +257,7 @@ int qd_intern(qc_doc *d, const char *s, size_t n, uint32_t *id)
 	}
 	d->strs[d->nstrs].off = off;
 	d->strs[d->nstrs].len = (uint32_t)n;
+	d->strs[d->nstrs].root = QN;
 	uint32_t x = hash_bytes(s, n) & (d->shcap - 1);
 	while (d->shash[x] != QN)
 		x = (x + 1) & (d->shcap - 1);
@@ -284,33 +285,25 @@ int qd_type_new(qc_doc *d, uint8_t tref, uint32_t item, uint32_t *out)
 
 uint32_t qd_root_find(const qc_doc *d, const char *name)
 {
-	size_t n = strlen(name);
-	uint32_t k = qd_intern_find(d, name, n);
-	if (k == QN)
+	uint32_t k = qd_intern_find(d, name, strlen(name));
+	if (k == QN || d->strs[k].root == QN)
 		return QN;
-	for (uint32_t r = 0; r < d->nroots; r++)
-		if (d->types[d->roots[r]].root == r && strlen(d->root_names[r]) == n &&
-		    memcmp(d->root_names[r], name, n) == 0)
-			return d->roots[r];
-	return QN;
+	return d->roots[d->strs[k].root];
 }
 
 int qd_root(qc_doc *d, const char *name, size_t n, uint32_t *type)
 {
-	for (uint32_t r = 0; r < d->nroots; r++) {
-		if (strlen(d->root_names[r]) == n && memcmp(d->root_names[r], name, n) == 0) {
-			*type = d->roots[r];
-			return QC_OK;
-		}
-	}
-	/* names may contain NUL in theory; those never match strlen above and
-	 * get their own root each time, so reject them */
+	/* names with NUL cannot be C strings for qc_doc_roots */
 	if (memchr(name, 0, n))
 		return QC_ERR_INVALID;
 	uint32_t kid;
 	int rc = qd_intern(d, name, n, &kid);
 	if (rc)
 		return rc;
+	if (d->strs[kid].root != QN) {
+		*type = d->roots[d->strs[kid].root];
+		return QC_OK;
+	}
 	if (d->nroots >= d->caproots) {
 		size_t c1 = d->caproots, c2 = d->caproots;
 		if ((rc = qd_grow(d, (void **)&d->roots, sizeof(uint32_t), d->nroots + 1, &c1)))
@@ -332,6 +325,7 @@ int qd_root(qc_doc *d, const char *name, size_t n, uint32_t *type)
 	d->types[t].root = d->nroots;
 	d->roots[d->nroots] = t;
 	d->root_names[d->nroots] = s;
+	d->strs[kid].root = d->nroots;
 	d->nroots++;
 	*type = t;
 	return QC_OK;
