@@ -1786,7 +1786,7 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 
 int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 {
-	if (!d || (!u && n))
+	if (!d || (!u && n) || d->txn.active)
 		return QC_ERR_INVALID;
 	d->last_update = NULL;
 	d->nlast_update = 0;

@@ -50,6 +50,8 @@ static int root_of(qc_doc *d, const char *root, uint8_t tref, uint32_t *t)
 		d->types[*t].tref = tref;
 		d->types[*t].has_formatting = 0;
 		d->types[*t].cur_item = QN;
+	} else if (d->types[*t].tref != tref) {
+		return QC_ERR_INVALID; /* Yjs: defined with a different constructor */
 	}
 	return QC_OK;
 }
@@ -60,10 +62,7 @@ int qc_doc_declare_root(qc_doc *d, const char *root, int kind)
 	    (kind != QC_ROOT_ARRAY && kind != QC_ROOT_MAP && kind != QC_ROOT_TEXT && kind != QC_ROOT_XML_FRAGMENT))
 		return QC_ERR_INVALID;
 	uint32_t t;
-	int rc = root_of(d, root, (uint8_t)kind, &t);
-	if (rc)
-		return rc;
-	return d->types[t].tref == kind ? QC_OK : QC_ERR_INVALID;
+	return root_of(d, root, (uint8_t)kind, &t);
 }
 
 /* Create and integrate an item of our own between left and right. */

@@ -39,7 +39,8 @@ typedef struct qc_alloc {
 } qc_alloc;
 
 typedef struct qc_doc_opts {
-	uint64_t client_id;	  /* this replica's id for local edits (< 2^32); 0: none yet */
+	uint64_t client_id;	  /* this replica's id for local edits (< 2^32); 0: none yet (a
+				     random one is picked at the first local edit) */
 	int gc;			  /* 1 (default via qc_doc_opts_default): GC deleted content like Yjs */
 	size_t max_pending_bytes; /* bound on buffered not-yet-integrable updates; 0: 1 MiB */
 	const qc_alloc *alloc;	  /* NULL: malloc/realloc/free */
@@ -58,11 +59,15 @@ void qc_doc_set_client_id(qc_doc *doc, uint64_t client_id);
 
 /* Applies a v1 update. Structs whose dependencies are missing are kept
  * pending (bounded by max_pending_bytes; past it QC_ERR_LIMIT and the pending
- * set is dropped) and integrated as soon as they can be. */
+ * set is dropped; what could be integrated stays integrated) and integrated
+ * as soon as they can be. */
 int qc_doc_apply_update(qc_doc *doc, const uint8_t *update, size_t len);
 /* The update describing what the last successful qc_doc_apply_update or local
  * edit newly integrated (what Yjs emits as the 'update' event); NULL/0 if
- * nothing changed. Owned by the doc, valid until the next mutating call. */
+ * nothing changed. Owned by the doc, valid until the next mutating call.
+ * Where Yjs emits two events for one remote update (the update, then the
+ * deletions of its Y.Text formatting cleanup) this is their merge.
+ * Encoded on first call. */
 const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len);
 size_t qc_doc_pending_bytes(const qc_doc *doc); /* 0 when nothing is pending */
 
@@ -131,7 +136,10 @@ typedef struct qc_change {
 } qc_change;
 
 /* Called once per transaction that changed something, with the changes to root
- * types in document order (a delta per root); nested types report their root. */
+ * types in document order (a delta per root); nested types report their root
+ * as one entry {root, QC_CHANGE_KEY, len 0, key NULL} when the root itself did
+ * not change. Called before the transaction's GC; the callback may read the
+ * document but not modify it (mutating calls return QC_ERR_INVALID). */
 typedef void (*qc_observer)(void *ud, const qc_change *changes, size_t n);
 void qc_doc_observe(qc_doc *doc, qc_observer cb, void *ud); /* one observer; NULL cb removes */
 
