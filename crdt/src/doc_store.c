@@ -138,6 +138,8 @@ uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock)
 {
 	qd_client *c = &d->clients[slot];
 	const qd_item *items = d->items;
+	if (items[c->s[c->n - 1]].clock <= clock)
+		return c->n - 1; /* the newest struct: the common case */
 	uint32_t h = c->last_hit;
 	if (h < c->n) {
 		const qd_item *it = &items[c->s[h]];
