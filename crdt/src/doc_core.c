@@ -49,6 +49,13 @@ qc_doc *qc_doc_new(const qc_doc_opts *opts)
 	d->max_pending = opts->max_pending_bytes ? opts->max_pending_bytes : (1u << 20);
 	d->free_item = QN;
 	d->rng = UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)(uintptr_t)d;
+	/* the blob is never NULL, so blob + offset is always defined */
+	d->blob = al.malloc(64, al.ud);
+	if (!d->blob) {
+		al.free(d, al.ud);
+		return NULL;
+	}
+	d->capblob = 64;
 	return d;
 }
 

@@ -338,6 +338,57 @@ int qc_doc_state_vector(const qc_doc *d, uint8_t **out, size_t *out_len)
 	return to_doc_mem(d, &e, out, out_len);
 }
 
+/* max(target sv, own state) per client, encoded */
+static int pending_sv(const qc_doc *d, const uint8_t *sv, size_t sv_len, qc_enc *out)
+{
+	qc_sv t = {0};
+	int rc = sv ? qc_sv_decode(sv, sv_len, &t) : QC_OK;
+	if (rc)
+		return rc;
+	size_t n = 0;
+	qc_enc body;
+	qc_enc_init(&body);
+	for (size_t i = 0; i < t.n; i++) {
+		uint64_t k = t.entries[i].clock, own = qd_state(d, qd_client_slot(d, t.entries[i].client));
+		qc_write_varuint(&body, t.entries[i].client);
+		qc_write_varuint(&body, k > own ? k : own);
+		n++;
+	}
+	for (uint32_t s = 0; s < d->nclients; s++) {
+		uint64_t own = qd_state(d, s);
+		if (!own)
+			continue;
+		int found = 0;
+		if (t.n) {
+			uint64_t id = d->clients[s].id;
+			size_t lo = 0, hi = t.n;
+			while (lo < hi) { /* entries sorted by client descending */
+				size_t mid = lo + (hi - lo) / 2;
+				if (t.entries[mid].client == id) {
+					found = 1;
+					break;
+				}
+				if (t.entries[mid].client > id)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+		}
+		if (!found) {
+			qc_write_varuint(&body, d->clients[s].id);
+			qc_write_varuint(&body, own);
+			n++;
+		}
+	}
+	qc_write_varuint(out, n);
+	qc_write_bytes(out, body.data, body.len);
+	if (body.oom)
+		out->oom = 1;
+	qc_enc_free(&body);
+	qc_sv_free(&t);
+	return qc_enc_ok(out) ? QC_OK : QC_ERR_NOMEM;
+}
+
 int qc_doc_encode_state(const qc_doc *d, const uint8_t *sv, size_t sv_len, uint8_t **out, size_t *out_len)
 {
 	qc_sv s = {0};
@@ -366,8 +417,16 @@ int qc_doc_encode_state(const qc_doc *d, const uint8_t *sv, size_t sv_len, uint8
 			lens[k++] = d->npending_ds;
 		}
 		if (d->pending) {
-			static const uint8_t empty_sv[1] = {0};
-			rc = qc_update_diff(d->pending, d->npending, sv ? sv : empty_sv, sv ? sv_len : 1, &diff, &ndiff);
+			/* Yjs diffs the pending structs against the target state vector
+			 * only; we also leave out pending structs the doc already has
+			 * (stale after another path delivered them), which Yjs's merge
+			 * would drop anyway except for an engine-dependent Item/GC tie */
+			qc_enc svx;
+			qc_enc_init(&svx);
+			rc = pending_sv(d, sv, sv_len, &svx);
+			if (rc == QC_OK)
+				rc = qc_update_diff(d->pending, d->npending, svx.data, svx.len, &diff, &ndiff);
+			qc_enc_free(&svx);
 			if (rc) {
 				qc_enc_free(&e);
 				return rc;

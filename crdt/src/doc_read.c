@@ -30,7 +30,8 @@ static int out_buf(const qc_doc *d, qd_buf *b, char **out, size_t *out_len)
 
 int qc_doc_roots(const qc_doc *d, const char *const **names, size_t *n)
 {
-	*names = (const char *const *)d->root_names;
+	static const char *const none[1] = {NULL};
+	*names = d->nroots ? (const char *const *)d->root_names : none;
 	*n = d->nroots;
 	return QC_OK;
 }
