@@ -318,6 +318,48 @@ static void v8_sort(qc_rd **a, size_t n)
 	}
 }
 
+/* Many inputs: Yjs's order (client descending, clock ascending) kept
+ * incrementally. Yjs re-sorts all readers every round with a stable sort;
+ * since only the first reader moves between rounds, re-inserting it before
+ * its equals gives the same order in O(log n). (It differs from Yjs only in
+ * the engine-dependent Item/GC tie, note T.) */
+static int head_cmp(const qc_rd *a, const qc_rd *b)
+{
+	if (a->head.client != b->head.client)
+		return b->head.client > a->head.client ? 1 : -1;
+	if (a->head.clock != b->head.clock)
+		return a->head.clock < b->head.clock ? -1 : 1;
+	return 0;
+}
+
+/* The first sort: stable, i.e. equal heads stay in input order. */
+static int initial_cmp_q(const void *pa, const void *pb)
+{
+	const qc_rd *a = *(qc_rd *const *)pa, *b = *(qc_rd *const *)pb;
+	int c = head_cmp(a, b);
+	return c ? c : (a < b ? -1 : a > b); /* readers live in one array, in input order */
+}
+
+/* act[1..n) is sorted; moves act[0] to its place, before any equal head. */
+static void reinsert_first(qc_rd **act, size_t n)
+{
+	qc_rd *pivot = act[0];
+	size_t lo = 1, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + ((hi - lo) >> 1);
+		if (head_cmp(act[mid], pivot) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(act, act + 1, (lo - 1) * sizeof(*act));
+	act[lo - 1] = pivot;
+}
+
+/* V8's sort reproduced (below) is quadratic in the number of inputs; past
+ * this many the incremental order above is used. */
+#define MERGE_V8_ORDER_MAX 64
+
 static int merge_core(const uint8_t *const *updates, const size_t *lens, size_t count,
 		      uint8_t **out, size_t *out_len)
 {
@@ -325,6 +367,7 @@ static int merge_core(const uint8_t *const *updates, const size_t *lens, size_t 
 
 	qc_rd *rds = calloc(count ? count : 1, sizeof(*rds));
 	qc_rd **act = calloc(count ? count : 1, sizeof(*act));
+	qc_rd **base = act; /* act advances past exhausted readers below */
 	qc_lw w;
 	qc_ds ds = {0};
 	qc_enc e;
@@ -345,16 +388,39 @@ static int merge_core(const uint8_t *const *updates, const size_t *lens, size_t 
 
 	qc_st cur;
 	int has_cur = 0;
-	for (;;) {
-		/* drop exhausted readers, keeping order */
+	int incremental = nact > MERGE_V8_ORDER_MAX;
+	if (incremental) {
 		size_t m = 0;
 		for (size_t i = 0; i < nact; i++)
 			if (act[i]->has_head)
 				act[m++] = act[i];
 		nact = m;
-		if (nact == 0)
-			break;
-		v8_sort(act, nact);
+		qsort(act, nact, sizeof(*act), initial_cmp_q);
+	}
+	for (int first = 1;; first = 0) {
+		if (incremental) {
+			/* only act[0] moved since the last round */
+			if (!first) {
+				if (!act[0]->has_head) {
+					act++;
+					nact--;
+				} else {
+					reinsert_first(act, nact);
+				}
+			}
+			if (nact == 0)
+				break;
+		} else {
+			/* drop exhausted readers, keeping order */
+			size_t m = 0;
+			for (size_t i = 0; i < nact; i++)
+				if (act[i]->has_head)
+					act[m++] = act[i];
+			nact = m;
+			if (nact == 0)
+				break;
+			v8_sort(act, nact);
+		}
 		qc_rd *r = act[0];
 		uint64_t c = r->head.client;
 		if (has_cur) {
@@ -440,7 +506,7 @@ done:
 		for (size_t i = 0; i < count; i++)
 			qc_rd_free(&rds[i]);
 	free(rds);
-	free(act);
+	free(base);
 	qc_ds_free(&ds);
 	qc_enc_free(&e);
 	qc_lw_free(&w);
