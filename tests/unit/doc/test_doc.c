@@ -636,6 +636,27 @@ static void test_json_content_and_depth(void)
 	qc_enc_free(&e);
 }
 
+/* fuzz finding: a pending item made stale by a GC range of the same clocks
+ * must not hide the GC range in the encoded state */
+static void test_stale_pending(void)
+{
+	t_current = "stale pending";
+	qc_doc *a = mkdoc(5, 1);
+	CHECK_EQ_INT(apply_hex(a, "01 01 00 00 04 04 13 01 02 01 01 02 06 01 07 01 84 07 00"), 0);
+	CHECK(qc_doc_pending_bytes(a) > 0);
+	CHECK_EQ_INT(apply_hex(a, "01 02 00 00 00 00 00 fe 78 00"), 0);
+	CHECK_SV(a, "01 00 fe 78");
+	uint8_t *s;
+	size_t sn;
+	CHECK_EQ_INT(qc_doc_encode_state(a, NULL, 0, &s, &sn), 0);
+	qc_doc *b = mkdoc(6, 1);
+	CHECK_EQ_INT(qc_doc_apply_update(b, s, sn), 0);
+	CHECK_SV(b, "01 00 fe 78");
+	qc_free(a, s);
+	qc_doc_free(a);
+	qc_doc_free(b);
+}
+
 int main(void)
 {
 	test_empty();
@@ -652,6 +673,7 @@ int main(void)
 	test_observer();
 	test_mutations();
 	test_json_content_and_depth();
+	test_stale_pending();
 	printf("test_doc: %d checks, %d failures\n", t_checks, t_failures);
 	return t_failures ? 1 : 0;
 }
