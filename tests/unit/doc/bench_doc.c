@@ -220,6 +220,22 @@ int main(int argc, char **argv)
 	}
 	double t1 = now();
 	size_t mem_local = live_bytes;
+	if (trace_path) { /* T1: the same edits without asking for the updates */
+		o.client_id = 1;
+		qc_doc *d2 = qc_doc_new(&o);
+		double ta = now();
+		for (long i = 0; i < edits; i++) {
+			patch *p = &trace[i];
+			if (p->del)
+				qc_text_delete(d2, "text", p->pos, p->del);
+			if (p->n)
+				qc_text_insert(d2, "text", p->pos, p->ins, p->n, NULL);
+		}
+		double tb = now();
+		printf("local edits, no update requested: %.1f ms (%.0f ns/edit)\n", (tb - ta) * 1e3,
+		       (tb - ta) * 1e9 / (double)edits);
+		qc_doc_free(d2);
+	}
 	uint8_t *state;
 	size_t nstate;
 	double t2 = now();
