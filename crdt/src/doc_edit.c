@@ -559,8 +559,6 @@ static int cleanup_gap(qc_doc *d, uint32_t start, uint32_t curr, const aset *sta
 {
 	uint32_t end = start;
 	aset endf = {0}; /* key -> item index as text */
-	uint32_t *endf_items = NULL;
-	size_t nend = 0, capend = 0;
 	int rc = QC_OK;
 	while (end != QN && (!qd_countable(&d->items[end]) || qd_deleted(&d->items[end]))) {
 		const qd_item *E = &d->items[end];
@@ -568,18 +566,13 @@ static int cleanup_gap(qc_doc *d, uint32_t start, uint32_t curr, const aset *sta
 			const char *k, *v;
 			size_t kn, vn;
 			fmt_kv(d, E, &k, &kn, &v, &vn);
-			av *x = aset_get(&endf, k, kn);
 			char idx[16];
 			int il = snprintf(idx, sizeof idx, "%u", end);
 			if ((rc = aset_set(&endf, k, kn, idx, (size_t)il)))
 				break;
-			(void)x;
 		}
 		end = d->items[end].right;
 	}
-	(void)endf_items;
-	(void)nend;
-	(void)capend;
 	int reached = 0;
 	while (rc == QC_OK && start != end && start != QN) {
 		if (curr == start)

@@ -328,9 +328,7 @@ static int any_to_jsstring(qd_buf *b, qc_dec *d, int depth, int in_array)
 		return QC_OK;
 	case 125:
 	case 122: {
-		qc_dec save = *d;
-		(void)save;
-		d->p--;
+		d->p--; /* re-read the tag: integers print the same as in JSON */
 		return qd_any_to_json(b, d, 1, depth) < 0 ? QC_ERR_INVALID : QC_OK;
 	}
 	case 124:
