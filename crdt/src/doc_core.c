@@ -84,6 +84,8 @@ void qc_doc_free(qc_doc *d)
 	qd_free(d, d->chash);
 	qd_free(d, d->items);
 	qd_free(d, d->blob);
+	for (uint32_t i = 0; i < d->ntypes; i++)
+		qd_free(d, d->types[i].cur);
 	qd_free(d, d->types);
 	qd_free(d, d->strs);
 	qd_free(d, d->shash);
@@ -291,7 +293,7 @@ static void item_gc(qc_doc *d, uint32_t it)
 		qd_type *T = &d->types[ty];
 		uint32_t c = T->start;
 		T->start = QN;
-		T->cur_item = QN;
+		T->ncur = 0;
 		while (c != QN) {
 			uint32_t nx = d->items[c].right;
 			gc_convert(d, c, 1, &types);
@@ -373,10 +375,12 @@ static int try_merge_pair(qc_doc *d, uint32_t li, uint32_t ri)
 	R = &d->items[ri];
 	if (L->parent != QN) {
 		qd_type *T = &d->types[L->parent];
-		if (T->cur_item == ri) {
-			T->cur_item = li;
-			if (!qd_deleted(L) && qd_countable(L))
-				T->cur_pos -= llen;
+		for (uint8_t k = 0; k < T->ncur; k++) {
+			if (T->cur[k].item == ri) {
+				T->cur[k].item = li;
+				if (!qd_deleted(L) && qd_countable(L))
+					T->cur[k].pos -= llen;
+			}
 		}
 	}
 	if (R->flags & IF_KEEP)
@@ -616,7 +620,7 @@ int qd_txn_end(qc_doc *d)
 		int live = T->item == QN || !qd_deleted(&d->items[T->item]);
 		/* a remote change drops the position cache */
 		if (!t->local)
-			T->cur_item = QN;
+			T->ncur = 0;
 		if (!t->local && live && is_ytext(T) && T->has_formatting &&
 		    (T->item == QN || d->items[T->item].clock < before_state(d, d->items[T->item].client)))
 			need_cleanup = 1;
@@ -904,7 +908,7 @@ static int integrate_finish(qc_doc *d, uint32_t it)
 	} else if (I->ref == REF_FORMAT) {
 		/* ContentFormat.integrate: search markers are off for rich text */
 		d->types[parent].has_formatting = 1;
-		d->types[parent].cur_item = QN;
+		d->types[parent].ncur = 0;
 	}
 	qd_changed(d, parent);
 	uint32_t pit = d->types[parent].item;

@@ -49,7 +49,7 @@ static int root_of(qc_doc *d, const char *root, uint8_t tref, uint32_t *t)
 		 * _hasFormatting false, empty search markers */
 		d->types[*t].tref = tref;
 		d->types[*t].has_formatting = 0;
-		d->types[*t].cur_item = QN;
+		d->types[*t].ncur = 0;
 	} else if (d->types[*t].tref != tref) {
 		return QC_ERR_INVALID; /* Yjs: defined with a different constructor */
 	}
@@ -267,17 +267,43 @@ static uint32_t cursor_start(qc_doc *d, uint32_t type, uint64_t index, uint64_t 
 {
 	qd_type *T = &d->types[type];
 	*pos = 0;
-	if (T->cur_item == QN || T->has_formatting)
+	if (T->has_formatting)
 		return T->start;
-	uint32_t c = T->cur_item;
-	const qd_item *C = &d->items[c];
-	if (C->ref == REF_DEAD || C->parent != type) {
-		T->cur_item = QN;
-		return T->start;
+	/* the nearest cached position (the start counts as one at 0); the
+	 * last one used first: consecutive edits are usually next to it */
+	int best;
+	if (T->lastcur < T->ncur) {
+		qd_cursor *c = &T->cur[T->lastcur];
+		uint64_t dist = c->pos > index ? c->pos - index : index - c->pos;
+		const qd_item *C = &d->items[c->item];
+		if (dist <= 32 && dist < index && C->ref != REF_DEAD && C->parent == type) {
+			best = T->lastcur;
+			goto found;
+		}
 	}
-	uint64_t p = T->cur_pos;
-	if (p > index && index < p - index)
-		return T->start; /* closer to the start */
+	for (;;) {
+		best = -1;
+		uint64_t bestd = index;
+		for (int k = 0; k < T->ncur; k++) {
+			uint64_t p = T->cur[k].pos;
+			uint64_t dist = p > index ? p - index : index - p;
+			if (dist < bestd) {
+				bestd = dist;
+				best = k;
+			}
+		}
+		if (best < 0)
+			return T->start;
+		const qd_item *C = &d->items[T->cur[best].item];
+		if (C->ref != REF_DEAD && C->parent == type)
+			break;
+		T->cur[best] = T->cur[--T->ncur]; /* stale: drop and look again */
+	}
+found:
+	T->lastcur = (uint8_t)best;
+	T->cur[best].ts = ++d->cur_ts;
+	uint32_t c = T->cur[best].item;
+	uint64_t p = T->cur[best].pos;
 	while (p > index) {
 		uint32_t l = d->items[c].left;
 		if (l == QN)
@@ -290,10 +316,59 @@ static uint32_t cursor_start(qc_doc *d, uint32_t type, uint64_t index, uint64_t 
 	return c;
 }
 
+/* remember a position: refresh a cursor close to it, else add one (or
+ * replace the least recently used) */
 static void cursor_set(qc_doc *d, uint32_t type, uint32_t item, uint64_t pos)
 {
-	d->types[type].cur_item = item;
-	d->types[type].cur_pos = pos;
+	qd_type *T = &d->types[type];
+	if (item == QN || T->has_formatting)
+		return;
+	if (!T->cur) {
+		T->cur = qd_malloc(d, QD_NCUR * sizeof(qd_cursor));
+		if (!T->cur)
+			return;
+	}
+	uint64_t near = T->length / 32 + 16;
+	int k, lru = 0;
+	for (k = 0; k < T->ncur; k++) {
+		uint64_t p = T->cur[k].pos;
+		if ((p > pos ? p - pos : pos - p) <= near)
+			break;
+		if (T->cur[k].ts < T->cur[lru].ts)
+			lru = k;
+	}
+	if (k == T->ncur)
+		k = T->ncur < QD_NCUR ? T->ncur++ : lru;
+	T->cur[k].item = item;
+	T->cur[k].pos = pos;
+	T->cur[k].ts = ++d->cur_ts;
+	T->lastcur = (uint8_t)k;
+}
+
+/* a local edit inserted (delta > 0) or deleted (-delta) units at index */
+static void cursor_shift(qc_doc *d, uint32_t type, uint64_t index, int64_t delta)
+{
+	qd_type *T = &d->types[type];
+	for (int k = 0; k < T->ncur; k++) {
+		uint64_t p = T->cur[k].pos;
+		int drop = 0;
+		if (delta > 0) {
+			if (p == index)
+				drop = 1;
+			else if (p > index)
+				T->cur[k].pos = p + (uint64_t)delta;
+		} else {
+			uint64_t len = (uint64_t)(-delta);
+			if (p > index && p < index + len)
+				drop = 1;
+			else if (p >= index + len)
+				T->cur[k].pos = p - len;
+		}
+		if (drop) {
+			T->cur[k] = T->cur[--T->ncur];
+			k--;
+		}
+	}
 }
 
 /* findPosition (+findNextPosition). A split that would cut a surrogate
@@ -512,8 +587,10 @@ static int text_insert_content(qc_doc *d, const char *root, uint64_t index, uint
 	uint64_t at = p.index;
 	if (rc == QC_OK)
 		rc = local_item(d, own, p.left, p.right, type, QN, ref, bytes, nbytes, len, &it);
-	if (rc == QC_OK)
+	if (rc == QC_OK) {
+		cursor_shift(d, type, at, (int64_t)len);
 		cursor_set(d, type, it, at);
+	}
 	if (rc == QC_OK) {
 		p.right = it;
 		rc = tpos_forward(d, &p);
@@ -642,7 +719,7 @@ int qc_text_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 	int rounded = 0;
 	rc = find_position(d, type, index, 1, &p, &rounded);
 	len += (uint64_t)rounded;
-	uint64_t start_len = len;
+	uint64_t start_len = len, sidx = index - (uint64_t)rounded;
 	aset start_attrs = {0};
 	if (rc == QC_OK)
 		rc = aset_copy(&start_attrs, &p.cur);
@@ -675,9 +752,10 @@ int qc_text_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 	}
 	if (rc == QC_OK && start != QN && d->types[type].has_formatting)
 		rc = cleanup_gap(d, start, p.right, &start_attrs, &p.cur);
-	if (rc == QC_OK)
-		cursor_set(d, type, p.right != QN ? p.right : p.left, index);
-	(void)start_len;
+	if (rc == QC_OK) {
+		cursor_shift(d, type, sidx, -(int64_t)(start_len - len));
+		cursor_set(d, type, p.right != QN ? p.right : p.left, sidx);
+	}
 	aset_free(&start_attrs);
 	aset_free(&p.cur);
 	return local_end(d, rc);
@@ -961,8 +1039,10 @@ int qc_array_insert(qc_doc *d, const char *root, uint64_t index, const char *val
 		uint32_t right = n == QN ? d->types[type].start : d->items[n].right;
 		uint32_t it;
 		rc = local_item(d, own, n, right, type, QN, REF_ANY, e.data, e.len, count, &it);
-		if (rc == QC_OK)
+		if (rc == QC_OK) {
+			cursor_shift(d, type, index, (int64_t)count);
 			cursor_set(d, type, it, index);
+		}
 	}
 	qc_enc_free(&e);
 	return local_end(d, rc);
@@ -1015,8 +1095,11 @@ int qc_array_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 		}
 		n = d->items[n].right;
 	}
-	if (rc == QC_OK && n != QN)
-		cursor_set(d, type, n, index);
+	if (rc == QC_OK) {
+		cursor_shift(d, type, index, -(int64_t)(len - left));
+		if (n != QN)
+			cursor_set(d, type, n, index);
+	}
 	return local_end(d, rc);
 }
 

@@ -82,13 +82,21 @@ typedef struct qd_type {
 	uint32_t map_head, map_tail; /* map entries in first-set order */
 	uint32_t name_off, name_len; /* XmlElement nodeName / XmlHook name in blob */
 	uint64_t length; /* countable, visible length */
-	uint32_t cur_item; /* position cache for local edits: an item and */
-	uint64_t cur_pos;  /* the visible index where it starts (QN: none) */
+	struct qd_cursor *cur; /* position cache for local edits */
+	uint8_t ncur, lastcur;
 	uint8_t tref;
 	uint8_t has_formatting;
 	uint8_t changed; /* in the current transaction (observer bookkeeping) */
 	uint8_t pad;
 } qd_type;
+
+/* A known position: an item and the visible index where it starts. */
+#define QD_NCUR 8
+typedef struct qd_cursor {
+	uint32_t item;
+	uint32_t ts;
+	uint64_t pos;
+} qd_cursor;
 
 typedef struct qd_mapent {
 	uint32_t type, key, item, next;
@@ -200,6 +208,7 @@ struct qc_doc {
 	void *obs_ud;
 
 	uint64_t rng;
+	uint32_t cur_ts;
 };
 
 /* allocation */

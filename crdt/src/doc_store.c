@@ -279,7 +279,8 @@ int qd_type_new(qc_doc *d, uint8_t tref, uint32_t item, uint32_t *out)
 	t->start = QN;
 	t->root = QN;
 	t->map_head = t->map_tail = QN;
-	t->cur_item = QN;
+	t->cur = NULL;
+	t->ncur = 0;
 	t->tref = tref;
 	*out = d->ntypes++;
 	return QC_OK;
