@@ -493,6 +493,23 @@ static void obs(void *ud, const qc_change *c, size_t n)
 	}
 }
 
+static qc_doc *reent_doc;
+static int reent_rc = 1;
+static void obs_reenter(void *ud, const qc_change *c, size_t n)
+{
+	(void)ud;
+	(void)c;
+	(void)n;
+	/* observers may read but not modify */
+	char *t;
+	size_t tn;
+	if (qc_doc_text(reent_doc, "t", &t, &tn) == 0)
+		qc_free(reent_doc, t);
+	reent_rc = qc_text_insert(reent_doc, "t", 0, "x", 1, NULL);
+	if (reent_rc == QC_ERR_INVALID)
+		reent_rc = qc_doc_apply_update(reent_doc, (const uint8_t *)"\0\0", 2);
+}
+
 static void test_observer(void)
 {
 	t_current = "observer";
@@ -505,6 +522,31 @@ static void test_observer(void)
 	CHECK_EQ_INT(qc_map_set(d, "m", "k", "1"), 0);
 	CHECK(strcmp(obs_log, "m:3:0::k;") == 0);
 	CHECK_EQ_INT(obs_calls, 3);
+	/* remote changes are reported too; nested ones as {root, KEY, NULL} */
+	CHECK_EQ_INT(apply_hex(d, "01 01 04 00 07 01 01 61 01 00"), 0);
+	CHECK(strcmp(obs_log, "a:1:1::;") == 0);
+	CHECK_EQ_INT(apply_hex(d, "01 01 04 01 28 00 04 00 01 78 01 77 01 76 00"), 0);
+	CHECK(strcmp(obs_log, "a:3:0::;") == 0);
+	qc_doc_free(d);
+
+	t_current = "observer re-entry";
+	d = mkdoc(1, 1);
+	reent_doc = d;
+	qc_doc_observe(d, obs_reenter, NULL);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "ab", 2, NULL), 0);
+	CHECK_EQ_INT(reent_rc, QC_ERR_INVALID);
+	CHECK_TEXT(d, "t", "ab");
+	qc_doc_free(d);
+
+	t_current = "root classes";
+	d = mkdoc(1, 1);
+	CHECK_EQ_INT(qc_map_set(d, "m", "k", "1"), 0);
+	CHECK(qc_text_insert(d, "m", 0, "x", 1, NULL) < 0);
+	CHECK(qc_doc_declare_root(d, "m", QC_ROOT_TEXT) < 0);
+	CHECK_EQ_INT(qc_doc_declare_root(d, "m", QC_ROOT_MAP), 0);
+	CHECK_EQ_INT(qc_doc_declare_root(d, "x", QC_ROOT_XML_FRAGMENT), 0);
+	CHECK_JSON(d, "x", "\"\"");
+	CHECK(qc_doc_declare_root(d, "y", 99) < 0);
 	qc_doc_free(d);
 }
 
