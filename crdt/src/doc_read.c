@@ -608,6 +608,21 @@ static int wrap_segment(qd_buf *b, const attrs *a, const char *s, size_t n)
 	return QC_OK;
 }
 
+/* Yjs's YXmlText.toString: toDelta(), then each delta op wrapped in its
+ * attributes' tags. toDelta closes the pending string op at every visible
+ * format item and before every embed/type, but only pushes a string op when
+ * the string is non-empty (an embed/type is always an op of its own); ops are
+ * never merged, so a format item that leaves the attributes unchanged still
+ * splits the string. */
+static int xmltext_flush(qd_buf *b, const attrs *a, qd_buf *seg)
+{
+	if (seg->n == 0)
+		return QC_OK;
+	int rc = wrap_segment(b, a, seg->p, seg->n);
+	seg->n = 0;
+	return rc;
+}
+
 static int xmltext_tostring(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
 {
 	attrs a = {0};
@@ -622,14 +637,12 @@ static int xmltext_tostring(const qc_doc *d, uint32_t type, qd_buf *b, int depth
 			qd_buf_put(&seg, (const char *)d->blob + I->coff, I->cbytes);
 			break;
 		case REF_FORMAT:
-			rc = wrap_segment(b, &a, seg.p, seg.n);
-			seg.n = 0;
+			rc = xmltext_flush(b, &a, &seg);
 			attrs_update(&a, d->blob + I->coff, I->cbytes);
 			break;
 		case REF_TYPE:
 		case REF_EMBED: {
-			rc = wrap_segment(b, &a, seg.p, seg.n);
-			seg.n = 0;
+			rc = xmltext_flush(b, &a, &seg);
 			qd_buf x = {0};
 			if (rc == QC_OK) {
 				if (I->ref == REF_TYPE)
@@ -646,8 +659,8 @@ static int xmltext_tostring(const qc_doc *d, uint32_t type, qd_buf *b, int depth
 			break;
 		}
 	}
-	if (rc == QC_OK && seg.n)
-		rc = wrap_segment(b, &a, seg.p, seg.n);
+	if (rc == QC_OK)
+		rc = xmltext_flush(b, &a, &seg);
 	free(seg.p);
 	free(a.v);
 	return rc;
