@@ -203,19 +203,20 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		return;
 	}
 	int err = qc_doc_apply_update(r->doc, u, n);
-	if (err == QC_ERR_LIMIT) {
-		stats.rejected_malformed++;
-		log_info("room %.*s: conn %llu: too many updates waiting for missing dependencies", (int)r->name_len,
-			 r->name, (unsigned long long)c->id);
-		conn_close(c, 1008, "too many pending updates");
-		return;
-	}
-	if (err != QC_OK) {
+	if (err != QC_OK && err != QC_ERR_LIMIT) {
 		stats.rejected_malformed++;
 		log_info("room %.*s: conn %llu: malformed update (%zu bytes): %s", (int)r->name_len, r->name,
 			 (unsigned long long)c->id, n, qc_strerror(err));
 		conn_close(c, err == QC_ERR_NOMEM ? 1011 : 1007, "malformed update");
 		return;
+	}
+	if (err == QC_ERR_LIMIT) {
+		/* The pending set was dropped; what did integrate is stored below
+		 * like any update. The client re-sends the rest after reconnecting. */
+		stats.rejected_malformed++;
+		log_info("room %.*s: conn %llu: too many updates waiting for missing dependencies", (int)r->name_len,
+			 r->name, (unsigned long long)c->id);
+		conn_close(c, 1008, "too many pending updates");
 	}
 	/* store and relay what was newly integrated (nothing for a duplicate or
 	 * an update still waiting for its dependencies) */

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startServer } from './lib/server.mjs'
 import {
-  connectProvider, openRaw, waitFor, waitStored, roomName, withDeadline, sleep
+  Y, connectProvider, destroyAll, encUpdate, fetchDoc, openRaw, waitFor, waitStored, roomName, withDeadline, sleep
 } from './lib/yclient.mjs'
 
 async function metric (server, name) {
@@ -76,6 +76,43 @@ test('the server sends WebSocket pings (--ping-interval 1)', { timeout: 30000 },
     assert.equal(raw.closeInfo, null, 'a client that answers pings stays connected')
     raw.close()
   } finally {
+    await server.stop()
+  }
+})
+
+test('updates waiting for a missing dependency are bounded (1 MiB): close 1008, nothing lost', { timeout: 60000 }, async () => {
+  const server = await startServer()
+  const room = roomName('pending')
+  let a, b
+  try {
+    // a bystander with stored content
+    a = await connectProvider(server, room)
+    a.doc.getText('t').insert(0, 'kept')
+    await waitStored(server, room, a.doc)
+
+    // an update that depends on a struct nobody sent: it stays pending
+    const src = new Y.Doc(); src.clientID = 4242
+    src.getText('t').insert(0, 'x')
+    const before = Y.encodeStateVector(src)
+    src.getText('t').insert(1, 'y'.repeat(1200 * 1024))
+    const orphan = Y.encodeStateAsUpdate(src, before) // 1.2 MiB, needs (4242, 0)
+    const raw = await openRaw(server, room)
+    await raw.next()
+    raw.send(encUpdate(orphan))
+    const info = await withDeadline(raw.closed, 10000, 'close after too many pending updates')
+    assert.equal(info.code, 1008, `close code ${info.code} "${info.reason}"`)
+    assert.match(info.reason, /pending/)
+
+    // the room carries on: stored document unchanged, a newcomer syncs
+    server.assertAlive()
+    const stored = await fetchDoc(server, room)
+    assert.equal(stored.getText('t').toString(), 'kept')
+    b = await connectProvider(server, room)
+    assert.equal(b.doc.getText('t').toString(), 'kept')
+    a.doc.getText('t').insert(4, '!')
+    await waitFor(() => b.doc.getText('t').toString() === 'kept!', { message: 'edit relayed after the refusal' })
+  } finally {
+    destroyAll(a, b)
     await server.stop()
   }
 })
