@@ -17,6 +17,8 @@
  *   sv <id>                     qc_doc_state_vector
  *   state <id> [sv]             qc_doc_encode_state (all, or the diff against sv)
  *   json <id>                   qc_doc_json (hex of the UTF-8 JSON)
+ *   declare <id> <root> <kind>  qc_doc_declare_root (kind: 0 array, 1 map, 2 text,
+ *                               4 xml fragment), where yjs calls getText etc.
  *   rootjson <id> <root>        qc_doc_root_json
  *   roots <id>                  root names: hex words separated by ','
  *   text <id> <root>            qc_doc_text
@@ -465,6 +467,16 @@ static int dispatch(char **w, int nw)
 	if (nw < 3 || !unhex(w[2], &n1))
 		return 0;
 	const char *root = w[2];
+	if (strcmp(c, "declare") == 0) {
+		if (nw < 4 || !parse_u64(w[3], &a) || a > 4)
+			return 0;
+		int rc = qc_doc_declare_root(doc, root, (int)a);
+		if (rc < 0)
+			err(rc, "");
+		else
+			puts("ok");
+		return 1;
+	}
 	if (strcmp(c, "rootjson") == 0) {
 		char *out = NULL;
 		size_t on = 0;
