@@ -131,6 +131,8 @@ test('a reloaded page shows the whole document', async () => {
   await bob.page.keyboard.press('Control+End')
   // (Alice's caret label may sit inside the line's text)
   await bob.page.locator('.cm-line', { hasText: /^The end\..*\(signed, Bob\)$/ }).waitFor({ state: 'visible' })
+  // the word count is refreshed 150 ms after the last change: wait for it
+  await bob.page.waitForFunction(() => /^3,?\d{3} words$/.test(document.querySelector('[data-testid=word-count]').textContent), null, { timeout: 10000 }).catch(() => {})
   assert.match(await bob.page.textContent('[data-testid=word-count]'), /^3,?\d{3} words$/)
 })
 
