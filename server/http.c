@@ -538,6 +538,7 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "# TYPE quire_messages_rejected_total counter\n"
 	    "quire_messages_rejected_total{reason=\"malformed\"} %llu\n"
 	    "quire_messages_rejected_total{reason=\"unknown_type\"} %llu\n"
+	    "quire_messages_rejected_total{reason=\"readonly\"} %llu\n"
 	    "# HELP quire_slow_consumers_closed_total Connections closed for an outbound backlog.\n"
 	    "# TYPE quire_slow_consumers_closed_total counter\nquire_slow_consumers_closed_total %llu\n"
 	    "# HELP quire_store_commits_total LMDB write transactions committed.\n"
@@ -554,7 +555,8 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    (unsigned long long)srv.ws_refused, (unsigned long long)srv.auth_refused,
 	    (unsigned long long)srv.token_expired_closes, (unsigned long long)rs.updates_received,
 	    (unsigned long long)rs.updates_relayed, (unsigned long long)rs.rejected_malformed,
-	    (unsigned long long)rs.rejected_unknown, (unsigned long long)srv.closed_slow,
+	    (unsigned long long)rs.rejected_unknown, (unsigned long long)rs.rejected_readonly,
+	    (unsigned long long)srv.closed_slow,
 	    (unsigned long long)ss.commits, (unsigned long long)ss.updates, (unsigned long long)ss.bytes,
 	    (unsigned long long)ss.compactions, (unsigned long long)ss.failures);
 	send_text(req, 200, "OK", "text/plain; version=0.0.4", body, n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);

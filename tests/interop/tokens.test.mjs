@@ -307,6 +307,7 @@ describe('read-only connections', () => {
 
   test('a raw ro client gets the y-protocols permission-denied message', async () => {
     const doc = roomName('ro-raw')
+    const refusedBefore = await readonlyRefusals(server)
     const c = await openRaw(server, doc, { path: wsPath(doc, quireToken(A, doc, { scope: 'ro' })) })
     try {
       await c.next()
@@ -318,6 +319,7 @@ describe('read-only connections', () => {
       assert.equal(decoding.readVarUint(dec), MSG_AUTH)
       assert.equal(decoding.readVarUint(dec), 0, 'permission denied')
       assert.match(decoding.readVarString(dec), /read-only/)
+      assert.equal(await readonlyRefusals(server), refusedBefore + 1, 'counted in /metrics')
       // still connected and syncing
       c.send(encSyncStep1(new Uint8Array([0])))
       await c.nextMatching((x) => { const v = decodeMessage(x); return v.type === 0 && v.syncType === 1 }, 5000, 'sync step 2')
@@ -329,6 +331,13 @@ describe('read-only connections', () => {
     assert.equal(stored.getText('t').toString(), '')
   })
 })
+
+async function readonlyRefusals (server) {
+  const body = await (await fetch(`${server.httpUrl}/metrics`)).text()
+  const m = /^quire_messages_rejected_total\{reason="readonly"\} (\d+)$/m.exec(body)
+  assert.ok(m, 'the readonly refusal counter is exported')
+  return Number(m[1])
+}
 
 async function fetchStored (server, doc) {
   const res = await fetch(`${server.httpUrl}/api/docs/${doc}/update`, {
