@@ -13,6 +13,7 @@
  * "peakRssDelta" is the process's peak RSS growth over the loaded trace.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "counted.h"
 #include "quire/doc.h"
 #include "quire/update.h"
 #include "trace.h"
@@ -27,53 +28,8 @@ static const char *const ROOT = "text";
 
 /* --- counting allocator ------------------------------------------------------ */
 
-typedef struct counted {
-	size_t live, peak;
-} counted;
-typedef union hdr {
-	size_t size;
-	max_align_t align;
-} hdr;
-static void *c_malloc(size_t size, void *ud)
-{
-	counted *c = ud;
-	hdr *h = malloc(sizeof(hdr) + size);
-	if (!h)
-		return NULL;
-	h->size = size;
-	c->live += size;
-	if (c->live > c->peak)
-		c->peak = c->live;
-	return h + 1;
-}
-static void c_free(void *p, void *ud)
-{
-	counted *c = ud;
-	if (!p)
-		return;
-	hdr *h = (hdr *)p - 1;
-	c->live -= h->size;
-	free(h);
-}
-static void *c_realloc(void *p, size_t size, void *ud)
-{
-	counted *c = ud;
-	if (!p)
-		return c_malloc(size, ud);
-	hdr *h = (hdr *)p - 1;
-	size_t old = h->size;
-	hdr *n = realloc(h, sizeof(hdr) + size);
-	if (!n)
-		return NULL;
-	n->size = size;
-	c->live = c->live - old + size;
-	if (c->live > c->peak)
-		c->peak = c->live;
-	return n + 1;
-}
-
 static counted mem;
-static qc_alloc counting = {c_malloc, c_realloc, c_free, &mem};
+static qc_alloc counting = {counted_malloc, counted_realloc, counted_free, &mem};
 
 static qc_doc *new_doc(uint64_t client, int gc)
 {

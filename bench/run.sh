@@ -21,7 +21,7 @@ else
   cmake --build "$BUILD" -j "$JOBS" --target quire_crdt >/dev/null
   QBENCH="$BUILD/bench-qbench"
   cc -std=c11 -O2 -g -I"$ROOT/crdt/include" -I"$ROOT/tests/diff" \
-     "$ROOT/bench/qbench.c" "$ROOT/tests/diff/trace.c" "$BUILD/libquire_crdt.a" -lz -o "$QBENCH"
+     "$ROOT/bench/qbench.c" "$ROOT/tests/diff/trace.c" "$ROOT/tests/diff/counted.c" "$BUILD/libquire_crdt.a" -lz -lm -o "$QBENCH"
 fi
 
 cd "$ROOT/bench"

@@ -43,6 +43,7 @@
  * counting allocator; "mem <id>" answers "ok <live> <peak>" in bytes.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "counted.h"
 #include "quire/doc.h"
 #include "quire/update.h"
 
@@ -55,10 +56,6 @@
 
 #define MAX_WORDS 64
 
-typedef struct counted {
-	size_t live, peak;
-} counted;
-
 typedef struct slot {
 	qc_doc *doc;
 	counted mem;
@@ -67,53 +64,6 @@ typedef struct slot {
 
 static slot *slots;
 static size_t nslots;
-
-/* --- counting allocator (header stores the size) ---------------------------- */
-
-typedef union hdr {
-	size_t size;
-	max_align_t align;
-} hdr;
-
-static void *c_malloc(size_t size, void *ud)
-{
-	counted *c = ud;
-	hdr *h = malloc(sizeof(hdr) + size);
-	if (!h)
-		return NULL;
-	h->size = size;
-	c->live += size;
-	if (c->live > c->peak)
-		c->peak = c->live;
-	return h + 1;
-}
-
-static void c_free(void *p, void *ud)
-{
-	counted *c = ud;
-	if (!p)
-		return;
-	hdr *h = (hdr *)p - 1;
-	c->live -= h->size;
-	free(h);
-}
-
-static void *c_realloc(void *p, size_t size, void *ud)
-{
-	counted *c = ud;
-	if (!p)
-		return c_malloc(size, ud);
-	hdr *h = (hdr *)p - 1;
-	size_t old = h->size;
-	hdr *n = realloc(h, sizeof(hdr) + size);
-	if (!n)
-		return NULL;
-	n->size = size;
-	c->live = c->live - old + size;
-	if (c->live > c->peak)
-		c->peak = c->live;
-	return n + 1;
-}
 
 /* --- output ------------------------------------------------------------------- */
 
@@ -291,9 +241,9 @@ static int cmd_new(char **w, int nw)
 	if (s->doc)
 		qc_doc_free(s->doc);
 	memset(s, 0, sizeof *s);
-	s->alloc.malloc = c_malloc;
-	s->alloc.realloc = c_realloc;
-	s->alloc.free = c_free;
+	s->alloc.malloc = counted_malloc;
+	s->alloc.realloc = counted_realloc;
+	s->alloc.free = counted_free;
 	s->alloc.ud = &s->mem;
 	qc_doc_opts o;
 	qc_doc_opts_default(&o);
