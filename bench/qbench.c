@@ -128,20 +128,6 @@ static int text_ok(qc_doc *d, const trace *t, const char *what)
 	return ok;
 }
 
-/* code-point position → UTF-16 units (identity unless the trace has astral chars) */
-static uint64_t u16_pos(qc_doc *d, const trace *t, uint64_t cp)
-{
-	if (!t->astral)
-		return cp;
-	char *s = NULL;
-	size_t n = 0;
-	if (qc_doc_text(d, ROOT, &s, &n) < 0)
-		return cp;
-	uint64_t u = trace_cp_to_u16(s, n, cp);
-	qc_free(d, s);
-	return u;
-}
-
 static void patches(qc_doc *d, const trace *t, const tr_txn *x, ubuf *out)
 {
 	for (size_t k = 0; k < x->npatches; k++) {
@@ -149,7 +135,7 @@ static void patches(qc_doc *d, const trace *t, const tr_txn *x, ubuf *out)
 		const uint8_t *u;
 		size_t n;
 		if (p->del) {
-			uint64_t a = u16_pos(d, t, p->pos), b = u16_pos(d, t, p->pos + p->del);
+			uint64_t a = trace_u16_pos(d, ROOT, t, p->pos), b = trace_u16_pos(d, ROOT, t, p->pos + p->del);
 			if (qc_text_delete(d, ROOT, a, b - a) != QC_OK) {
 				add_error("qc_text_delete failed");
 				return;
@@ -158,7 +144,7 @@ static void patches(qc_doc *d, const trace *t, const tr_txn *x, ubuf *out)
 				ubuf_push(out, u, n);
 		}
 		if (p->ins_len) {
-			if (qc_text_insert(d, ROOT, u16_pos(d, t, p->pos), p->ins, p->ins_len, NULL) != QC_OK) {
+			if (qc_text_insert(d, ROOT, trace_u16_pos(d, ROOT, t, p->pos), p->ins, p->ins_len, NULL) != QC_OK) {
 				add_error("qc_text_insert failed");
 				return;
 			}

@@ -3,6 +3,8 @@
  * checksums documented in tests/traces/README.md. */
 #include "trace.h"
 
+#include "quire/doc.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -508,4 +510,17 @@ void trace_sha256_hex(const void *p, size_t n, char hex[65])
 		sha_block(h, tail + 64);
 	for (int k = 0; k < 8; k++)
 		snprintf(hex + 8 * k, 9, "%08x", h[k]);
+}
+
+uint64_t trace_u16_pos(qc_doc *doc, const char *root, const trace *t, uint64_t cp)
+{
+	if (!t->astral)
+		return cp;
+	char *s = NULL;
+	size_t n = 0;
+	if (qc_doc_text(doc, root, &s, &n) < 0)
+		return cp;
+	uint64_t u = trace_cp_to_u16(s, n, cp);
+	qc_free(doc, s);
+	return u;
 }

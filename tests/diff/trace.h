@@ -49,4 +49,9 @@ void trace_sha256_hex(const void *p, size_t n, char hex[65]);
 /* Number of UTF-16 units in the first cp code points of UTF-8 s (length n). */
 uint64_t trace_cp_to_u16(const char *s, size_t n, uint64_t cp);
 
+/* A trace position (code points) as a UTF-16 index into the doc's text root;
+ * the identity unless the trace inserts astral characters. */
+struct qc_doc;
+uint64_t trace_u16_pos(struct qc_doc *doc, const char *root, const trace *t, uint64_t cp);
+
 #endif

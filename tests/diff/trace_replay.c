@@ -129,20 +129,6 @@ static int text_is(qc_doc *doc, const char *name, const char *what, const char *
 	return ok;
 }
 
-/* Converts a code-point position to UTF-16 units against the doc's text. */
-static uint64_t u16_pos(qc_doc *doc, const trace *t, uint64_t cp)
-{
-	if (!t->astral)
-		return cp;
-	char *s = NULL;
-	size_t n = 0;
-	if (qc_doc_text(doc, ROOT, &s, &n) < 0)
-		return cp;
-	uint64_t u = trace_cp_to_u16(s, n, cp);
-	qc_free(doc, s);
-	return u;
-}
-
 typedef struct ubuf {
 	uint8_t **u;
 	size_t *n;
@@ -182,7 +168,7 @@ static int local_patch(qc_doc *doc, const trace *t, const tr_patch *p, ubuf *out
 	const uint8_t *u;
 	size_t n;
 	if (p->del) {
-		uint64_t a = u16_pos(doc, t, p->pos), b = u16_pos(doc, t, p->pos + p->del);
+		uint64_t a = trace_u16_pos(doc, ROOT, t, p->pos), b = trace_u16_pos(doc, ROOT, t, p->pos + p->del);
 		rc = qc_text_delete(doc, ROOT, a, b - a);
 		if (rc < 0)
 			return rc;
@@ -190,7 +176,7 @@ static int local_patch(qc_doc *doc, const trace *t, const tr_patch *p, ubuf *out
 			return QC_ERR_NOMEM;
 	}
 	if (p->ins_len) {
-		rc = qc_text_insert(doc, ROOT, u16_pos(doc, t, p->pos), p->ins, p->ins_len, NULL);
+		rc = qc_text_insert(doc, ROOT, trace_u16_pos(doc, ROOT, t, p->pos), p->ins, p->ins_len, NULL);
 		if (rc < 0)
 			return rc;
 		if (out && (u = qc_doc_last_update(doc, &n)) != NULL && !ubuf_push(out, u, n))
