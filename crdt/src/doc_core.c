@@ -430,7 +430,12 @@ static void ds_sort_merge(qd_dsr *r, size_t *n)
 {
 	if (*n < 2)
 		return;
-	qsort(r, *n, sizeof(*r), cmp_dsr);
+	for (size_t i = 1; i < *n; i++) {
+		if (cmp_dsr(&r[i - 1], &r[i]) > 0) {
+			qsort(r, *n, sizeof(*r), cmp_dsr);
+			break;
+		}
+	}
 	size_t j = 1;
 	for (size_t i = 1; i < *n; i++) {
 		qd_dsr *L = &r[j - 1];
@@ -469,12 +474,16 @@ uint64_t qd_new_client_id(qc_doc *d)
 static void txn_gc_merge(qc_doc *d)
 {
 	qd_txn *t = &d->txn;
+	uint32_t hint = QN;
 	if (d->gc) {
 		for (size_t k = t->nds; k-- > 0;) {
 			qd_dsr *r = &t->ds[k];
 			qd_client *c = &d->clients[r->client];
 			uint64_t end = r->clock + r->len;
-			for (uint32_t si = qd_find_pos(d, r->client, r->clock); si < c->n; si++) {
+			if (k + 1 == t->nds || t->ds[k + 1].client != r->client)
+				hint = QN;
+			hint = qd_find_pos_near(d, r->client, r->clock, hint);
+			for (uint32_t si = hint; si < c->n; si++) {
 				qd_item *I = &d->items[c->s[si]];
 				if (I->clock >= end)
 					break;
@@ -486,7 +495,10 @@ static void txn_gc_merge(qc_doc *d)
 	for (size_t k = t->nds; k-- > 0;) {
 		qd_dsr *r = &t->ds[k];
 		qd_client *c = &d->clients[r->client];
-		uint32_t most = qd_find_pos(d, r->client, r->clock + r->len - 1) + 1;
+		if (k + 1 == t->nds || t->ds[k + 1].client != r->client)
+			hint = QN;
+		hint = qd_find_pos_near(d, r->client, r->clock + r->len - 1, hint);
+		uint32_t most = hint + 1;
 		if (most > c->n - 1)
 			most = c->n - 1;
 		for (int64_t si = most; si > 0 && d->items[c->s[si]].clock >= r->clock;)
@@ -1571,6 +1583,7 @@ static int apply_ds(qc_doc *d, const qc_ds *ds, uint8_t **rest, size_t *rest_len
 {
 	int rc = QC_OK;
 	qc_ds un = {0};
+	uint32_t hint_slot = QN, hint = QN;
 	*rest = NULL;
 	*rest_len = 0;
 	for (size_t i = 0; i < ds->n && rc == QC_OK; i++) {
@@ -1578,6 +1591,10 @@ static int apply_ds(qc_doc *d, const qc_ds *ds, uint8_t **rest, size_t *rest_len
 		uint32_t slot = qd_client_slot(d, r->client);
 		uint64_t state = qd_state(d, slot);
 		uint64_t clock = r->clock, end = r->clock + r->len;
+		if (slot != hint_slot) {
+			hint_slot = slot;
+			hint = QN;
+		}
 		if (clock < state) {
 			if (state < end) {
 				qc_ds_range x = {r->client, state, end - state, un.n};
@@ -1586,7 +1603,7 @@ static int apply_ds(qc_doc *d, const qc_ds *ds, uint8_t **rest, size_t *rest_len
 				un.r[un.n++] = x;
 			}
 			qd_client *c = &d->clients[slot];
-			uint32_t idx = qd_find_pos(d, slot, clock);
+			uint32_t idx = hint = qd_find_pos_near(d, slot, clock, hint);
 			uint32_t s = c->s[idx];
 			if (!qd_deleted(&d->items[s]) && d->items[s].clock < clock) {
 				uint32_t rr;
@@ -1654,6 +1671,7 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size
 {
 	qc_rd rd;
 	int rc = qc_rd_init(&rd, u, n, 0);
+	rd.track_clients = 1;
 	qc_st *v = NULL;
 	size_t nv = 0, cap = 0;
 	while (rc == QC_OK) {
@@ -1669,7 +1687,7 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size
 		v[nv++] = rd.head;
 	}
 	if (rc == QC_OK)
-		rc = qc_ds_read(&rd.d, ds, NULL);
+		rc = qc_rd_end(&rd, ds, NULL);
 	qc_rd_free(&rd);
 	/* semantic checks that integration relies on, before anything changes:
 	 * references to the item's own client must point below its clock (Yjs
@@ -1802,9 +1820,8 @@ int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 	d->last_update = NULL;
 	d->nlast_update = 0;
 	d->lz_pending = 0;
-	int rc = qc_update_validate(u, n);
-	if (rc)
-		return rc;
+	int rc;
+	/* apply_inner reads and checks the whole update before it changes anything */
 	if ((rc = qd_txn_begin(d, 0)))
 		return rc;
 	rc = apply_inner(d, u, n);

@@ -222,6 +222,7 @@ uint32_t qd_client_slot(const qc_doc *d, uint64_t id);     /* QN if absent */
 int qd_client_get(qc_doc *d, uint64_t id, uint32_t *slot); /* creates */
 uint64_t qd_state(const qc_doc *d, uint32_t slot);
 uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock); /* index in s[] */
+uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hint);
 uint32_t qd_find(qc_doc *d, uint32_t slot, uint64_t clock);     /* struct index */
 int qd_item_new(qc_doc *d, uint32_t *out);
 int qd_blob_put(qc_doc *d, const void *p, size_t n, uint32_t *off);

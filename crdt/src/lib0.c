@@ -229,9 +229,24 @@ int qc_read_varstring(qc_dec *d, const char **s, size_t *n)
 
 /* ---- UTF-8 ------------------------------------------------------------ */
 
-int qc_utf8_valid(const uint8_t *s, size_t n)
+/* ASCII prefix length, eight bytes at a time. */
+static size_t ascii_prefix(const uint8_t *s, size_t n)
 {
 	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (w & UINT64_C(0x8080808080808080))
+			break;
+	}
+	while (i < n && s[i] < 0x80)
+		i++;
+	return i;
+}
+
+int qc_utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = ascii_prefix(s, n);
 	while (i < n) {
 		uint8_t c = s[i];
 		if (c < 0x80) {
@@ -271,8 +286,9 @@ int qc_utf8_valid(const uint8_t *s, size_t n)
 
 uint64_t qc_utf16_len(const uint8_t *s, size_t n)
 {
-	uint64_t units = 0;
-	for (size_t i = 0; i < n; i++) {
+	size_t i = ascii_prefix(s, n);
+	uint64_t units = i;
+	for (; i < n; i++) {
 		uint8_t c = s[i];
 		if ((c & 0xc0) != 0x80)
 			units += c >= 0xf0 ? 2 : 1; /* lead byte; 4-byte seq = 2 units */

@@ -80,6 +80,10 @@ typedef struct qc_ds {
 /* Read a delete set and append its ranges (clients with 0 ranges vanish, as
  * in Yjs readDeleteSet). ds may be NULL to only validate/count. */
 int qc_ds_read(qc_dec *d, qc_ds *ds, size_t *count);
+/* After qc_rd_next returned 0: reads the delete set (appending to ds if not
+ * NULL, counting into ranges if not NULL), then requires the end of the input
+ * and, with track_clients, no client section twice. */
+int qc_rd_end(qc_rd *r, qc_ds *ds, size_t *ranges);
 void qc_ds_free(qc_ds *ds);
 /* Sort by client desc then clock asc and coalesce (Yjs sortAndMergeDeleteSet). */
 void qc_ds_sort_merge(qc_ds *ds);

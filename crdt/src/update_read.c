@@ -861,6 +861,20 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int qc_rd_end(qc_rd *r, qc_ds *ds, size_t *ranges)
+{
+	int rc = qc_ds_read(&r->d, ds, ranges);
+	if (rc == 0 && qc_dec_left(&r->d) != 0)
+		rc = QC_ERR_TRAILING;
+	if (rc == 0 && r->nclients > 1) {
+		qsort(r->clients, r->nclients, sizeof(uint64_t), cmp_u64);
+		for (size_t i = 1; i < r->nclients; i++)
+			if (r->clients[i] == r->clients[i - 1])
+				rc = QC_ERR_INVALID;
+	}
+	return rc;
+}
+
 /* Full strict pass; optionally counts structs and delete-set ranges. */
 static int scan(const uint8_t *u, size_t n, size_t *structs, size_t *ranges)
 {
@@ -874,15 +888,7 @@ static int scan(const uint8_t *u, size_t n, size_t *structs, size_t *ranges)
 	while ((rc = qc_rd_next(&r)) == 1)
 		ns++;
 	if (rc == 0)
-		rc = qc_ds_read(&r.d, NULL, ranges);
-	if (rc == 0 && qc_dec_left(&r.d) != 0)
-		rc = QC_ERR_TRAILING;
-	if (rc == 0 && r.nclients > 1) {
-		qsort(r.clients, r.nclients, sizeof(uint64_t), cmp_u64);
-		for (size_t i = 1; i < r.nclients; i++)
-			if (r.clients[i] == r.clients[i - 1])
-				rc = QC_ERR_INVALID;
-	}
+		rc = qc_rd_end(&r, NULL, ranges);
 	qc_rd_free(&r);
 	if (rc == 0 && structs)
 		*structs = ns;
