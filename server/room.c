@@ -203,6 +203,14 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		return;
 	}
 	int err = qc_doc_apply_update(r->doc, u, n);
+	if (err == QC_ERR_CLOCK) {
+		/* valid Yjs, but beyond the 32-bit clocks the document keeps */
+		stats.rejected_malformed++;
+		log_info("room %.*s: conn %llu: update with a clock above 2^32-1 (%zu bytes)", (int)r->name_len,
+			 r->name, (unsigned long long)c->id, n);
+		conn_close(c, 1008, "clock limit");
+		return;
+	}
 	if (err != QC_OK && err != QC_ERR_LIMIT) {
 		stats.rejected_malformed++;
 		log_info("room %.*s: conn %llu: malformed update (%zu bytes): %s", (int)r->name_len, r->name,

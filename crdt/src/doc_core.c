@@ -551,14 +551,7 @@ static int txn_update(qc_doc *d, qc_enc *e, int *has)
 static int encode_update(qc_doc *d, const uint64_t *before, uint32_t nbefore, const qd_dsr *ds, size_t nds,
 			 qc_enc *e)
 {
-	qd_txn tt;
-	tt.before = (uint64_t *)before;
-	tt.nbefore = nbefore;
-	tt.ds = (qd_dsr *)ds;
-	tt.nds = nds;
-	qd_txn *t = &tt;
-	int rc = qd_encode(d, t->before, t->nbefore, NULL, e, 1, t->ds, t->nds);
-	return rc;
+	return qd_encode(d, before, nbefore, NULL, e, 1, ds, nds);
 }
 
 static int keep_last(qc_doc *d, const uint8_t *src, size_t n)
@@ -587,6 +580,11 @@ const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len)
 		if (encode_update(d, d->lz_before, d->lz_nbefore, d->lz_ds, d->lz_nds, &e) == QC_OK)
 			keep_last(d, e.data, e.len);
 		qc_enc_free(&e);
+		if (d->lz_capds > 1024) {
+			qd_free(d, d->lz_ds);
+			d->lz_ds = NULL;
+			d->lz_capds = d->lz_nds = 0;
+		}
 	}
 	*len = d->last_update ? d->nlast_update : 0;
 	return d->last_update;
@@ -594,6 +592,9 @@ const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len)
 
 int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_dsr *ds, size_t nds,
 		      const uint64_t *before, uint32_t nbefore); /* doc_edit.c */
+
+/* Scratch buffers above this many entries are freed after use. */
+#define TRIM_KEEP 1024
 
 static int is_ytext(const qd_type *T) { return T->tref == QT_TEXT || T->tref == QT_XML_TEXT; }
 
@@ -672,20 +673,23 @@ int qd_txn_end(qc_doc *d)
 	if (!have2) {
 		/* encoded on demand by qc_doc_last_update */
 		if (rc == QC_OK && (t->nds || txn_changed_state(d))) {
-			if (t->nbefore > d->lz_capbefore &&
-			    qd_grow(d, (void **)&d->lz_before, sizeof(uint64_t), t->nbefore, &d->lz_capbefore))
-				rc = QC_ERR_NOMEM;
-			else if (t->nds > d->lz_capds && qd_grow(d, (void **)&d->lz_ds, sizeof(qd_dsr), t->nds, &d->lz_capds))
-				rc = QC_ERR_NOMEM;
-			if (rc == QC_OK) {
-				if (t->nbefore)
-					memcpy(d->lz_before, t->before, t->nbefore * sizeof(uint64_t));
-				if (t->nds)
-					memcpy(d->lz_ds, t->ds, t->nds * sizeof(qd_dsr));
-				d->lz_nbefore = t->nbefore;
-				d->lz_nds = t->nds;
-				d->lz_pending = 1;
-			}
+			/* hand the transaction's buffers over (the old ones become the
+			 * next transaction's) */
+			uint64_t *b = d->lz_before;
+			size_t bc = d->lz_capbefore;
+			d->lz_before = t->before;
+			d->lz_capbefore = t->capbefore;
+			d->lz_nbefore = t->nbefore;
+			t->before = b;
+			t->capbefore = bc;
+			qd_dsr *r = d->lz_ds;
+			size_t rcap = d->lz_capds;
+			d->lz_ds = t->ds;
+			d->lz_capds = t->capds;
+			d->lz_nds = t->nds;
+			t->ds = r;
+			t->capds = rcap;
+			d->lz_pending = 1;
 		}
 	} else {
 		qc_enc e1, e2;
@@ -726,6 +730,22 @@ int qd_txn_end(qc_doc *d)
 	t->nbefore = 0;
 	t->active = 0;
 	t->nds = t->nmerge = t->nchanged = 0;
+	/* a large transaction's scratch is not kept for the next one */
+	if (t->capds > TRIM_KEEP) {
+		qd_free(d, t->ds);
+		t->ds = NULL;
+		t->capds = 0;
+	}
+	if (t->capmerge > TRIM_KEEP) {
+		qd_free(d, t->merge);
+		t->merge = NULL;
+		t->capmerge = 0;
+	}
+	if (t->capchanged > TRIM_KEEP) {
+		qd_free(d, t->changed);
+		t->changed = NULL;
+		t->capchanged = 0;
+	}
 	return rc;
 }
 
@@ -1667,6 +1687,10 @@ static int merge2(uint8_t **a, size_t *an, uint8_t *b, size_t bn)
 	return QC_OK;
 }
 
+/* An update with this many structs (a document load, typically) is followed by
+ * qd_trim: the arenas are fitted to what the document holds. */
+#define TRIM_AFTER 1024
+
 static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size_t *nout, qc_ds *ds)
 {
 	qc_rd rd;
@@ -1694,6 +1718,10 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size
 	 * would throw half-way through), root names must not contain NUL */
 	for (size_t i = 0; i < nv && rc == QC_OK; i++) {
 		const qc_st *st = &v[i];
+		if (st->len > QD_CLOCK_MAX || st->clock > QD_CLOCK_MAX - st->len) {
+			rc = QC_ERR_CLOCK; /* clocks are stored in 32 bits */
+			break;
+		}
 		if (st->kind != QC_ST_ITEM)
 			continue;
 		if ((st->has_origin && st->oc == st->client && st->ok >= st->clock) ||
@@ -1715,6 +1743,8 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size
 		qd_free(d, v);
 		return rc;
 	}
+	if (nv >= TRIM_AFTER)
+		d->trim = 1;
 	*out = v;
 	*nout = nv;
 	return QC_OK;
@@ -1828,6 +1858,10 @@ int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 	int rc2 = qd_txn_end(d);
 	if (rc == QC_OK)
 		rc = rc2;
+	if (d->trim) {
+		d->trim = 0;
+		qd_trim(d);
+	}
 	if (rc == QC_OK && qc_doc_pending_bytes(d) > d->max_pending) {
 		free(d->pending);
 		free(d->pending_ds);

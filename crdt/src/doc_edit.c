@@ -70,6 +70,8 @@ static int local_item(qc_doc *d, uint32_t own, uint32_t left, uint32_t right, ui
 		      uint8_t ref, const void *content, size_t cbytes, uint64_t len, uint32_t *out)
 {
 	uint32_t off = 0;
+	if (len > QD_CLOCK_MAX - qd_state(d, own))
+		return QC_ERR_CLOCK;
 	int rc = qd_blob_put(d, content, cbytes, &off);
 	if (rc)
 		return rc;

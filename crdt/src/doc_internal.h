@@ -53,9 +53,15 @@ enum {
 	QT_UNKNOWN = 7,
 };
 
-typedef struct qd_item {
-	uint64_t clock, len;
-	uint64_t ock, rck; /* origin / right origin clocks */
+/* Clocks are stored in 32 bits, as yrs does: a client's state (clock + len of
+ * its last struct) is at most QD_CLOCK_MAX; updates that go beyond are refused
+ * with QC_ERR_CLOCK before anything changes, local edits likewise. So no sum
+ * clock + len of a stored item wraps. */
+#define QD_CLOCK_MAX UINT32_MAX
+
+typedef struct qd_item { /* 56 bytes */
+	uint32_t clock, len;
+	uint32_t ock, rck; /* origin / right origin clocks */
 	uint32_t client;   /* client slot */
 	uint32_t ocl, rcl; /* origin / right origin client slots (QN: none) */
 	uint32_t left, right;
@@ -125,7 +131,7 @@ static inline uint32_t qd_hash64(uint64_t x)
 
 typedef struct qd_dsr {
 	uint32_t client; /* slot */
-	uint64_t clock, len;
+	uint32_t clock, len; /* deleted items only, so below QD_CLOCK_MAX */
 } qd_dsr;
 
 typedef struct qd_mid {
@@ -203,6 +209,8 @@ struct qc_doc {
 	size_t lz_capbefore;
 	qd_dsr *lz_ds;
 	size_t lz_nds, lz_capds;
+	/* after a large apply: shrink arenas to fit (see qd_trim) */
+	int trim;
 
 	qc_observer obs;
 	void *obs_ud;
@@ -227,6 +235,7 @@ uint32_t qd_find(qc_doc *d, uint32_t slot, uint64_t clock);     /* struct index 
 int qd_item_new(qc_doc *d, uint32_t *out);
 int qd_blob_put(qc_doc *d, const void *p, size_t n, uint32_t *off);
 int qd_blob_compact(qc_doc *d);
+void qd_trim(qc_doc *d); /* fit the arenas to their contents */
 int qd_intern(qc_doc *d, const char *s, size_t n, uint32_t *id);
 uint32_t qd_intern_find(const qc_doc *d, const char *s, size_t n);
 int qd_root(qc_doc *d, const char *name, size_t n, uint32_t *type);

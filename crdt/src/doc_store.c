@@ -217,6 +217,33 @@ uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hin
 	return lo;
 }
 
+static void fit(qc_doc *d, void **p, size_t elem, size_t n, size_t *cap)
+{
+	if (!*p || *cap <= n + n / 16 + 4)
+		return;
+	void *np = qd_realloc(d, *p, (n ? n : 1) * elem);
+	if (np) { /* a failed shrink leaves the block as it was */
+		*p = np;
+		*cap = n ? n : 1;
+	}
+}
+
+void qd_trim(qc_doc *d)
+{
+	size_t c = d->capitems;
+	fit(d, (void **)&d->items, sizeof(qd_item), d->nitems, &c);
+	d->capitems = (uint32_t)c;
+	if (d->blob_garbage > d->nblob / 4)
+		qd_blob_compact(d); /* on failure the old blob stays */
+	fit(d, (void **)&d->blob, 1, d->nblob, &d->capblob);
+	for (uint32_t i = 0; i < d->nclients; i++) {
+		qd_client *cl = &d->clients[i];
+		c = cl->cap;
+		fit(d, (void **)&cl->s, sizeof(uint32_t), cl->n, &c);
+		cl->cap = (uint32_t)c;
+	}
+}
+
 uint32_t qd_find(qc_doc *d, uint32_t slot, uint64_t clock)
 {
 	return d->clients[slot].s[qd_find_pos(d, slot, clock)];

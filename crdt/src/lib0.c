@@ -16,6 +16,7 @@ const char *qc_strerror(int err)
 	case QC_ERR_LIMIT: return "limit exceeded";
 	case QC_ERR_NOMEM: return "out of memory";
 	case QC_ERR_TRAILING: return "trailing bytes";
+	case QC_ERR_CLOCK: return "clock above 2^32-1";
 	default: return "unknown error";
 	}
 }

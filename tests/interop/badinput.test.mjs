@@ -41,6 +41,19 @@ const CASES = [
     send: () => encUpdate(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))
   },
   {
+    // valid Yjs: a GC run of 2^32-1 clocks, then "x" at clock 2^32-1 into root "t";
+    // documents keep 32-bit clocks, so the whole update is refused
+    name: 'update taking a clock past 2^32-1',
+    code: 1008,
+    reason: 'clock limit',
+    send: () => encUpdate(new Uint8Array([
+      0x01, 0x02, 0x7b, 0x00, // one section, two structs, client 123, clock 0
+      0x00, 0xff, 0xff, 0xff, 0xff, 0x0f, // GC, length 2^32-1
+      0x04, 0x01, 0x01, 0x74, 0x01, 0x78, // string item, parent root "t", content "x"
+      0x00 // empty delete set
+    ]))
+  },
+  {
     name: `message over --max-message (${MAX_MESSAGE + 4464} bytes)`,
     code: 1009,
     send: () => { const b = new Uint8Array(MAX_MESSAGE + 4464); b[0] = 0x00; b[1] = 0x02; return b }
@@ -68,6 +81,7 @@ describe('bad input over WebSocket', () => {
         bad.send(c.send())
         const info = await withDeadline(bad.closed, 5000, `server to close the offending connection (${c.name})`)
         assert.equal(info.code, c.code, `close code for ${c.name}: expected ${c.code}, got ${info.code} "${info.reason}"`)
+        if (c.reason) assert.equal(String(info.reason), c.reason)
 
         // The server is alive, the room still syncs, nothing was stored.
         server.assertAlive()

@@ -26,6 +26,7 @@ enum {
 	QC_ERR_LIMIT = -5,     /* a configured limit (depth, count, size) exceeded */
 	QC_ERR_NOMEM = -6,     /* allocation failed */
 	QC_ERR_TRAILING = -7,  /* bytes left after a complete value */
+	QC_ERR_CLOCK = -8,     /* a client's clock would pass 2^32-1 (quire's documents keep 32-bit clocks) */
 };
 
 /* Human-readable name of an error code (static string). */

@@ -478,6 +478,49 @@ static void test_bad_input(void)
 	qc_doc_free(d);
 }
 
+/* One client section of GC structs: (client, clock, len). */
+static int apply_gc(qc_doc *d, uint64_t client, uint64_t clock, uint64_t len)
+{
+	qc_enc e;
+	qc_enc_init(&e);
+	qc_write_varuint(&e, 1); /* sections */
+	qc_write_varuint(&e, 1); /* structs */
+	qc_write_varuint(&e, client);
+	qc_write_varuint(&e, clock);
+	qc_write_u8(&e, 0); /* GC */
+	qc_write_varuint(&e, len);
+	qc_write_varuint(&e, 0); /* empty delete set */
+	int rc = qc_doc_apply_update(d, e.data, e.len);
+	qc_enc_free(&e);
+	return rc;
+}
+
+/* Clocks are kept in 32 bits (as in yrs): a client's state may reach
+ * 2^32 - 1; anything beyond is refused before the doc changes. */
+static void test_clock_limit(void)
+{
+	t_current = "clock limit";
+	qc_doc *d = mkdoc(1, 1);
+	CHECK_EQ_INT(apply_gc(d, 7, 0, UINT64_C(1) << 32), QC_ERR_CLOCK);
+	CHECK_SV(d, "00");
+	CHECK_EQ_INT(apply_gc(d, 9, (UINT64_C(1) << 32) + 5, 1), QC_ERR_CLOCK); /* not kept as pending */
+	CHECK(qc_doc_pending_bytes(d) == 0);
+	CHECK_EQ_INT(apply_gc(d, 7, 0, 0xffffffffu), QC_OK);
+	CHECK_SV(d, "01 07 ff ff ff ff 0f");
+	CHECK_EQ_INT(apply_gc(d, 7, 0xffffffffu, 1), QC_ERR_CLOCK);
+	CHECK_SV(d, "01 07 ff ff ff ff 0f");
+	/* local edits by a client at the limit are refused too */
+	qc_doc_set_client_id(d, 7);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "x", 1, NULL), QC_ERR_CLOCK);
+	CHECK_TEXT(d, "t", "");
+	CHECK_SV(d, "01 07 ff ff ff ff 0f");
+	/* other clients are unaffected */
+	qc_doc_set_client_id(d, 8);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "ok", 2, NULL), QC_OK);
+	CHECK_TEXT(d, "t", "ok");
+	qc_doc_free(d);
+}
+
 static int obs_calls;
 static char obs_log[512];
 static void obs(void *ud, const qc_change *c, size_t n)
@@ -712,6 +755,7 @@ int main(void)
 	test_rich();
 	test_format_local();
 	test_bad_input();
+	test_clock_limit();
 	test_observer();
 	test_mutations();
 	test_json_content_and_depth();
