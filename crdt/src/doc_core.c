@@ -48,6 +48,7 @@ qc_doc *qc_doc_new(const qc_doc_opts *opts)
 	d->gc = opts->gc;
 	d->max_pending = opts->max_pending_bytes ? opts->max_pending_bytes : (1u << 20);
 	d->free_item = QN;
+	d->cs_slot = QN;
 	d->rng = UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)(uintptr_t)d;
 	/* the blob is never NULL, so blob + offset is always defined */
 	d->blob = al.malloc(64, al.ud);
@@ -495,6 +496,8 @@ static void txn_gc_merge(qc_doc *d)
 	for (size_t k = t->nds; k-- > 0;) {
 		qd_dsr *r = &t->ds[k];
 		qd_client *c = &d->clients[r->client];
+		if (r->clock >= before_state(d, r->client))
+			continue; /* new structs: the pass below merges all of them */
 		if (k + 1 == t->nds || t->ds[k + 1].client != r->client)
 			hint = QN;
 		hint = qd_find_pos_near(d, r->client, r->clock + r->len - 1, hint);
@@ -1706,8 +1709,15 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size
 		}
 		if (r == 0)
 			break;
-		if (nv >= cap && (rc = qd_grow(d, (void **)&v, sizeof(qc_st), nv + 1, &cap)))
-			break;
+		/* room for the rest of this client's section at once (a struct
+		 * takes at least two bytes, so a lying count cannot inflate it) */
+		if (nv >= cap) {
+			size_t more = qc_dec_left(&rd.d) / 2;
+			if (rd.structs_left < more)
+				more = (size_t)rd.structs_left;
+			if ((rc = qd_grow(d, (void **)&v, sizeof(qc_st), nv + 1 + more, &cap)))
+				break;
+		}
 		v[nv++] = rd.head;
 	}
 	if (rc == QC_OK)
@@ -1743,8 +1753,18 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size
 		qd_free(d, v);
 		return rc;
 	}
-	if (nv >= TRIM_AFTER)
+	if (nv >= TRIM_AFTER) {
 		d->trim = 1;
+		size_t bytes = 0;
+		for (size_t i = 0; i < nv; i++)
+			if (v[i].kind == QC_ST_ITEM && v[i].ref != 1 /* Deleted */)
+				bytes += (size_t)(v[i].content_end - v[i].content);
+		rc = qd_reserve(d, nv, bytes);
+		if (rc) {
+			qd_free(d, v);
+			return rc;
+		}
+	}
 	*out = v;
 	*nout = nv;
 	return QC_OK;

@@ -171,6 +171,7 @@ struct qc_doc {
 	uint32_t nclients, capclients;
 	uint32_t *chash; /* client id -> slot (open addressing, QN empty) */
 	uint32_t chcap;
+	uint32_t cs_slot; /* slot of the last qd_client_slot answer, or QN */
 
 	qd_type *types;
 	uint32_t ntypes, captypes;
@@ -236,6 +237,7 @@ int qd_item_new(qc_doc *d, uint32_t *out);
 int qd_blob_put(qc_doc *d, const void *p, size_t n, uint32_t *off);
 int qd_blob_compact(qc_doc *d);
 void qd_trim(qc_doc *d); /* fit the arenas to their contents */
+int qd_reserve(qc_doc *d, size_t items, size_t blob_bytes);
 int qd_intern(qc_doc *d, const char *s, size_t n, uint32_t *id);
 uint32_t qd_intern_find(const qc_doc *d, const char *s, size_t n);
 int qd_root(qc_doc *d, const char *name, size_t n, uint32_t *type);

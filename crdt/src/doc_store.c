@@ -66,13 +66,17 @@ uint32_t qd_client_slot(const qc_doc *d, uint64_t id)
 {
 	if (!d->chcap)
 		return QN;
+	/* slots never move, so the last answer stays valid (a lookup cache
+	 * only, hence the cast) */
+	if (d->cs_slot != QN && d->clients[d->cs_slot].id == id)
+		return d->cs_slot;
 	uint32_t m = d->chcap - 1;
 	for (uint32_t h = hash64(id) & m;; h = (h + 1) & m) {
 		uint32_t s = d->chash[h];
 		if (s == QN)
 			return QN;
 		if (d->clients[s].id == id)
-			return s;
+			return ((qc_doc *)d)->cs_slot = s;
 	}
 }
 
@@ -153,14 +157,11 @@ uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock)
 			}
 		}
 	}
-	uint32_t lo = 0, hi = c->n - 1;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo + 1) / 2;
-		if (items[c->s[mid]].clock <= clock)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
+	/* clocks grow roughly linearly along the array: start from the
+	 * interpolated position and gallop */
+	const qd_item *last = &items[c->s[c->n - 1]];
+	uint64_t guess = (uint64_t)clock * (c->n - 1) / last->clock;
+	uint32_t lo = qd_find_pos_near(d, slot, clock, (uint32_t)guess);
 	c->last_hit = lo;
 	return lo;
 }
@@ -226,6 +227,29 @@ static void fit(qc_doc *d, void **p, size_t elem, size_t n, size_t *cap)
 		*p = np;
 		*cap = n ? n : 1;
 	}
+}
+
+/* Room for n more items and b more content bytes, allocated once (a load
+ * would otherwise grow the arenas a dozen times). */
+int qd_reserve(qc_doc *d, size_t n, size_t b)
+{
+	size_t need = (size_t)d->nitems + n;
+	if (need > d->capitems && need < UINT32_MAX - 2) {
+		qd_item *p = qd_realloc(d, d->items, need * sizeof(qd_item));
+		if (!p)
+			return QC_ERR_NOMEM;
+		d->items = p;
+		d->capitems = (uint32_t)need;
+	}
+	need = d->nblob + b;
+	if (need > d->capblob && need <= UINT32_MAX) {
+		uint8_t *p = qd_realloc(d, d->blob, need);
+		if (!p)
+			return QC_ERR_NOMEM;
+		d->blob = p;
+		d->capblob = need;
+	}
+	return QC_OK;
 }
 
 void qd_trim(qc_doc *d)
