@@ -325,31 +325,7 @@ static qc_doc *dag_replay(const trace *t)
 		const tr_txn *x = &t->txns[i];
 		qc_doc *d = docs[x->agent];
 		uint8_t *h = have + (size_t)x->agent * t->ntxns;
-		size_t sp = 0, nt = 0;
-		for (size_t k = 0; k < x->nparents; k++) {
-			size_t p = t->parents[x->first_parent + k];
-			if (!h[p]) {
-				h[p] = 1;
-				stack[sp++] = p;
-			}
-		}
-		while (sp) {
-			size_t j = stack[--sp];
-			todo[nt++] = j;
-			for (size_t k = 0; k < t->txns[j].nparents; k++) {
-				size_t p = t->parents[t->txns[j].first_parent + k];
-				if (!h[p]) {
-					h[p] = 1;
-					stack[sp++] = p;
-				}
-			}
-		}
-		for (size_t a = 1; a < nt; a++)
-			for (size_t b = a; b > 0 && todo[b - 1] > todo[b]; b--) {
-				size_t tmp = todo[b];
-				todo[b] = todo[b - 1];
-				todo[b - 1] = tmp;
-			}
+		size_t nt = trace_missing_ancestors(t, i, h, stack, todo);
 		for (size_t k = 0; k < nt; k++)
 			for (size_t m = 0; m < per[todo[k]].len; m++)
 				qc_doc_apply_update(d, per[todo[k]].u[m], per[todo[k]].n[m]);

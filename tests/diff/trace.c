@@ -524,3 +524,36 @@ uint64_t trace_u16_pos(qc_doc *doc, const char *root, const trace *t, uint64_t c
 	qc_free(doc, s);
 	return u;
 }
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+size_t trace_missing_ancestors(const trace *t, size_t i, uint8_t *have, size_t *stack, size_t *todo)
+{
+	size_t sp = 0, nt = 0;
+	const tr_txn *x = &t->txns[i];
+	for (size_t k = 0; k < x->nparents; k++) {
+		size_t p = t->parents[x->first_parent + k];
+		if (!have[p]) {
+			have[p] = 1;
+			stack[sp++] = p;
+		}
+	}
+	while (sp) {
+		size_t j = stack[--sp];
+		todo[nt++] = j;
+		const tr_txn *y = &t->txns[j];
+		for (size_t k = 0; k < y->nparents; k++) {
+			size_t p = t->parents[y->first_parent + k];
+			if (!have[p]) {
+				have[p] = 1;
+				stack[sp++] = p;
+			}
+		}
+	}
+	qsort(todo, nt, sizeof *todo, cmp_size);
+	return nt;
+}

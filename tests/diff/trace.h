@@ -49,6 +49,12 @@ void trace_sha256_hex(const void *p, size_t n, char hex[65]);
 /* Number of UTF-16 units in the first cp code points of UTF-8 s (length n). */
 uint64_t trace_cp_to_u16(const char *s, size_t n, uint64_t cp);
 
+/* The ancestors of txn i (through the parents DAG) that are not marked in
+ * have (one byte per txn): marks them, writes them to todo in ascending index
+ * order (a topological order) and returns how many. stack and todo need room
+ * for ntxns entries. */
+size_t trace_missing_ancestors(const trace *t, size_t i, uint8_t *have, size_t *stack, size_t *todo);
+
 /* A trace position (code points) as a UTF-16 index into the doc's text root;
  * the identity unless the trace inserts astral characters. */
 struct qc_doc;

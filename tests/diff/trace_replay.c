@@ -315,34 +315,8 @@ static void replay_concurrent(const char *name, const trace *t)
 		CHECK(x->agent < na, "txn %zu: agent %u >= numAgents %u", i, x->agent, na);
 		qc_doc *d = docs[x->agent];
 		uint8_t *h = have[x->agent];
-		/* collect the missing ancestors */
-		size_t sp = 0, nt = 0;
-		for (size_t k = 0; k < x->nparents; k++) {
-			size_t pidx = t->parents[x->first_parent + k];
-			if (!h[pidx]) {
-				h[pidx] = 1;
-				stack[sp++] = pidx;
-			}
-		}
-		while (sp) {
-			size_t j = stack[--sp];
-			todo[nt++] = j;
-			const tr_txn *y = &t->txns[j];
-			for (size_t k = 0; k < y->nparents; k++) {
-				size_t pidx = t->parents[y->first_parent + k];
-				if (!h[pidx]) {
-					h[pidx] = 1;
-					stack[sp++] = pidx;
-				}
-			}
-		}
-		/* ascending index order is a topological order */
-		for (size_t a = 1; a < nt; a++)
-			for (size_t b = a; b > 0 && todo[b - 1] > todo[b]; b--) {
-				size_t tmp = todo[b];
-				todo[b] = todo[b - 1];
-				todo[b - 1] = tmp;
-			}
+		/* the missing ancestors, in a topological order */
+		size_t nt = trace_missing_ancestors(t, i, h, stack, todo);
 		for (size_t k = 0; k < nt; k++) {
 			ubuf *ub = &per[todo[k]];
 			for (size_t m = 0; m < ub->len; m++) {
