@@ -678,20 +678,19 @@ int qd_txn_end(qc_doc *d)
 		if (rc == QC_OK && (t->nds || txn_changed_state(d))) {
 			/* hand the transaction's buffers over (the old ones become the
 			 * next transaction's) */
-			uint64_t *b = d->lz_before;
-			size_t bc = d->lz_capbefore;
-			d->lz_before = t->before;
-			d->lz_capbefore = t->capbefore;
+#define SWAP(T, a, b)                \
+	do {                         \
+		T t_ = (a);          \
+		(a) = (b);           \
+		(b) = t_;            \
+	} while (0)
+			SWAP(uint64_t *, d->lz_before, t->before);
+			SWAP(size_t, d->lz_capbefore, t->capbefore);
+			SWAP(qd_dsr *, d->lz_ds, t->ds);
+			SWAP(size_t, d->lz_capds, t->capds);
+#undef SWAP
 			d->lz_nbefore = t->nbefore;
-			t->before = b;
-			t->capbefore = bc;
-			qd_dsr *r = d->lz_ds;
-			size_t rcap = d->lz_capds;
-			d->lz_ds = t->ds;
-			d->lz_capds = t->capds;
 			d->lz_nds = t->nds;
-			t->ds = r;
-			t->capds = rcap;
 			d->lz_pending = 1;
 		}
 	} else {

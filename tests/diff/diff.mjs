@@ -892,9 +892,25 @@ async function main () {
       seed: { type: 'string' },
       replay: { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
-      'max-failures': { type: 'string' }
+      'max-failures': { type: 'string' },
+      help: { type: 'boolean', short: 'h' }
     }
   })
+  if (values.help) {
+    console.log(`usage: node tests/diff/diff.mjs [--qdoc PATH] [--cases N] [--long] [--seed S]
+                                [--max-failures N] [--replay FILE] [--verbose]
+
+Differential test of quire's crdt against yjs (see the comment at the top of
+this file for what is compared).
+  --qdoc PATH         the qdoc driver (default: build/tests/diff/qdoc or
+                      build-bench/tests/diff/qdoc) [QUIRE_QDOC]
+  --cases N           number of cases (3000; --long: 30000) [QUIRE_DIFF_CASES]
+  --seed S            base seed (1); case k uses seed S+k [QUIRE_DIFF_SEED]
+  --max-failures N    stop after N failing cases (5)
+  --replay FILE       rerun one shrunk failure written to tests/out/
+  --verbose, -v       one line per passing case`)
+    return
+  }
   const qbin = values.qdoc ?? process.env.QUIRE_QDOC ??
     [join(REPO, 'build/tests/diff/qdoc'), join(REPO, 'build-bench/tests/diff/qdoc')].find(existsSync)
   if (!qbin || !existsSync(qbin)) {
