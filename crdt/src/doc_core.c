@@ -80,7 +80,7 @@ void qc_doc_free(qc_doc *d)
 	if (!d)
 		return;
 	for (uint32_t i = 0; i < d->nclients; i++)
-		qd_free(d, d->clients[i].s);
+		qd_free(d, d->clients[i].v);
 	qd_free(d, d->clients);
 	qd_free(d, d->chash);
 	qd_free(d, d->items);
@@ -401,19 +401,18 @@ static uint32_t merge_lefts(qc_doc *d, uint32_t slot, uint32_t pos)
 	qd_client *c = &d->clients[slot];
 	uint32_t i = pos;
 	for (; i > 0; i--) {
-		if (!try_merge_pair(d, c->s[i - 1], c->s[i]))
+		if (!try_merge_pair(d, qd_cs(c, i - 1), qd_cs(c, i)))
 			break;
 	}
 	uint32_t merged = pos - i;
 	if (merged) {
 		for (uint32_t k = i + 1; k <= pos; k++) {
-			uint32_t r = c->s[k];
+			uint32_t r = qd_cs(c, k);
 			d->items[r].ref = REF_DEAD;
 			d->items[r].right = d->free_item;
 			d->free_item = r;
 		}
-		memmove(c->s + i + 1, c->s + pos + 1, (size_t)(c->n - pos - 1) * sizeof(uint32_t));
-		c->n -= merged;
+		qd_cs_remove(c, i + 1, merged);
 		c->last_hit = 0;
 	}
 	return merged;
@@ -485,11 +484,11 @@ static void txn_gc_merge(qc_doc *d)
 				hint = QN;
 			hint = qd_find_pos_near(d, r->client, r->clock, hint);
 			for (uint32_t si = hint; si < c->n; si++) {
-				qd_item *I = &d->items[c->s[si]];
+				qd_item *I = &d->items[qd_cs(c, si)];
 				if (I->clock >= end)
 					break;
 				if (I->ref != REF_GC && (I->flags & IF_DELETED) && !(I->flags & IF_KEEP))
-					item_gc(d, c->s[si]);
+					item_gc(d, qd_cs(c, si));
 			}
 		}
 	}
@@ -504,7 +503,7 @@ static void txn_gc_merge(qc_doc *d)
 		uint32_t most = hint + 1;
 		if (most > c->n - 1)
 			most = c->n - 1;
-		for (int64_t si = most; si > 0 && d->items[c->s[si]].clock >= r->clock;)
+		for (int64_t si = most; si > 0 && d->items[qd_cs(c, si)].clock >= r->clock;)
 			si -= 1 + (int64_t)merge_lefts(d, r->client, (uint32_t)si);
 	}
 	for (uint32_t s = 0; s < d->nclients; s++) {
@@ -911,16 +910,7 @@ static int integrate_item(qc_doc *d, uint32_t it)
 
 static int store_append(qc_doc *d, uint32_t slot, uint32_t it)
 {
-	qd_client *c = &d->clients[slot];
-	if (c->n >= c->cap) {
-		size_t cap = c->cap;
-		int rc = qd_grow(d, (void **)&c->s, sizeof(uint32_t), (size_t)c->n + 1, &cap);
-		if (rc)
-			return rc;
-		c->cap = (uint32_t)(cap > UINT32_MAX ? UINT32_MAX : cap);
-	}
-	c->s[c->n++] = it;
-	return QC_OK;
+	return qd_cs_append(d, &d->clients[slot], it);
 }
 
 /* Finish Item.integrate after linking: store, content integrate, parent
@@ -1626,7 +1616,7 @@ static int apply_ds(qc_doc *d, const qc_ds *ds, uint8_t **rest, size_t *rest_len
 			}
 			qd_client *c = &d->clients[slot];
 			uint32_t idx = hint = qd_find_pos_near(d, slot, clock, hint);
-			uint32_t s = c->s[idx];
+			uint32_t s = qd_cs(c, idx);
 			if (!qd_deleted(&d->items[s]) && d->items[s].clock < clock) {
 				uint32_t rr;
 				if ((rc = qd_split(d, s, clock - d->items[s].clock, &rr)))
@@ -1634,7 +1624,7 @@ static int apply_ds(qc_doc *d, const qc_ds *ds, uint8_t **rest, size_t *rest_len
 				idx++;
 			}
 			while (idx < d->clients[slot].n) {
-				s = d->clients[slot].s[idx++];
+				s = qd_cs(&d->clients[slot], idx++);
 				qd_item *I = &d->items[s];
 				if (I->clock >= end)
 					break;

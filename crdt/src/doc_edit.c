@@ -938,7 +938,7 @@ int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_
 			continue;
 		qd_client *c = &d->clients[s];
 		for (uint32_t i = qd_find_pos(d, s, b); i < c->n; i++) {
-			const qd_item *I = &d->items[c->s[i]];
+			const qd_item *I = &d->items[qd_cs(c, i)];
 			if (I->ref == REF_FORMAT && !qd_deleted(I) && I->parent != QN)
 				ADD_FULL(I->parent);
 		}
@@ -952,7 +952,7 @@ int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_
 				continue;
 			qd_client *c = &d->clients[r->client];
 			for (uint32_t i = qd_find_pos(d, r->client, r->clock); i < c->n && rc == QC_OK; i++) {
-				uint32_t it = c->s[i];
+				uint32_t it = qd_cs(c, i);
 				const qd_item *I = &d->items[it];
 				if (I->clock >= r->clock + r->len)
 					break;

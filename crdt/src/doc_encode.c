@@ -177,7 +177,7 @@ void qd_write_ds_store(const qc_doc *d, qc_enc *e)
 	for (uint32_t k = 0; k < d->nclients; k++) {
 		const qd_client *c = &d->clients[slots[k]];
 		for (uint32_t i = 0; i < c->n; i++)
-			if (qd_deleted(&d->items[c->s[i]])) {
+			if (qd_deleted(&d->items[qd_cs(c, i)])) {
 				nc++;
 				break;
 			}
@@ -190,13 +190,13 @@ void qd_write_ds_store(const qc_doc *d, qc_enc *e)
 		uint64_t nr = 0;
 		tmp.len = 0;
 		for (uint32_t i = 0; i < c->n; i++) {
-			const qd_item *I = &d->items[c->s[i]];
+			const qd_item *I = &d->items[qd_cs(c, i)];
 			if (!qd_deleted(I))
 				continue;
 			uint64_t clock = I->clock, len = I->len;
-			while (i + 1 < c->n && qd_deleted(&d->items[c->s[i + 1]])) {
+			while (i + 1 < c->n && qd_deleted(&d->items[qd_cs(c, i + 1)])) {
 				i++;
-				len += d->items[c->s[i]].len;
+				len += d->items[qd_cs(c, i)].len;
 			}
 			qc_write_varuint(&tmp, clock);
 			qc_write_varuint(&tmp, len);
@@ -283,9 +283,9 @@ int qd_encode(const qc_doc *d, const uint64_t *before, uint32_t nbefore, const q
 		qc_write_varuint(out, c->n - pos);
 		qc_write_varuint(out, c->id);
 		qc_write_varuint(out, clock);
-		qd_write_item(d, out, c->s[pos], clock - d->items[c->s[pos]].clock);
+		qd_write_item(d, out, qd_cs(c, pos), clock - d->items[qd_cs(c, pos)].clock);
 		for (uint32_t i = pos + 1; i < c->n; i++)
-			qd_write_item(d, out, c->s[i], 0);
+			qd_write_item(d, out, qd_cs(c, i), 0);
 	}
 	if (w != wbuf)
 		d->al.free(w, d->al.ud);

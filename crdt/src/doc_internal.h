@@ -74,12 +74,21 @@ typedef struct qd_item { /* 56 bytes */
 	uint16_t pad;
 } qd_item;
 
+/* A client's struct store: its struct indices sorted by clock, contiguous
+ * from 0, n of them. Kept as a gap buffer: v holds entries [0, gap), then a
+ * hole of glen unused slots, then entries [gap, n); cap slots in all. An
+ * insertion or removal in the middle moves the hole there (edits cluster, so
+ * the move is short) instead of shifting the whole tail; appends go to the
+ * physical end. Read entries with qd_cs. */
 typedef struct qd_client {
 	uint64_t id;
-	uint32_t *s; /* struct indices sorted by clock, contiguous from 0 */
+	uint32_t *v;
 	uint32_t n, cap;
+	uint32_t gap, glen;
 	uint32_t last_hit;
 } qd_client;
+
+static inline uint32_t qd_cs(const qd_client *c, uint32_t i) { return c->v[i < c->gap ? i : i + c->glen]; }
 
 typedef struct qd_type {
 	uint32_t item;  /* the item holding the type, QN for roots */
@@ -233,6 +242,8 @@ uint64_t qd_state(const qc_doc *d, uint32_t slot);
 uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock); /* index in s[] */
 uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hint);
 uint32_t qd_find(qc_doc *d, uint32_t slot, uint64_t clock);     /* struct index */
+int qd_cs_append(qc_doc *d, qd_client *c, uint32_t it);
+void qd_cs_remove(qd_client *c, uint32_t pos, uint32_t count); /* entries [pos, pos + count) */
 int qd_item_new(qc_doc *d, uint32_t *out);
 int qd_blob_put(qc_doc *d, const void *p, size_t n, uint32_t *off);
 int qd_blob_compact(qc_doc *d);
@@ -293,6 +304,17 @@ int qd_json_array_to_any(const char *s, size_t n, qc_enc *out, uint64_t *count);
 /* String(value) as JS would convert (for XML attributes); from Any bytes. */
 int qd_any_to_jsstring(qd_buf *b, qc_dec *d);
 int qd_json_to_jsstring(qd_buf *b, const char *s, size_t n);
+/* Binary content as JSON.stringify ({"0":b0,...}) and String() (b0,b1,...) give it */
+void qd_bytes_json(qd_buf *b, const uint8_t *p, size_t n);
+void qd_bytes_jsstring(qd_buf *b, const uint8_t *p, size_t n);
+/* JS property order of object keys: array indices ascending, then the rest by seq */
+typedef struct qd_keyord {
+	uint64_t idx;
+	size_t seq;
+	int is_idx;
+} qd_keyord;
+void qd_keyord_init(qd_keyord *o, const uint8_t *k, size_t n, size_t seq);
+int qd_keyord_cmp(const qd_keyord *x, const qd_keyord *y);
 /* UTF-8 helpers */
 size_t qd_utf8_off(const uint8_t *s, size_t n, uint64_t units, int *in_pair);
 /* byte offset of `units` UTF-16 units into a string item (ASCII fast path) */

@@ -7,25 +7,23 @@
 
 #define MAX_RENDER_DEPTH 512
 
-static int out_buf(const qc_doc *d, qd_buf *b, char **out, size_t *out_len)
+/* Hand a rendering (that ended with rc) out in the doc's allocator; b is
+ * freed in any case. */
+static int out_buf(const qc_doc *d, qd_buf *b, int rc, char **out, size_t *out_len)
 {
-	if (b->oom) {
-		free(b->p);
-		return QC_ERR_NOMEM;
+	char *p = NULL;
+	if (rc == QC_OK && (b->oom || !(p = d->al.malloc(b->n + 1, d->al.ud))))
+		rc = QC_ERR_NOMEM;
+	if (rc == QC_OK) {
+		if (b->n)
+			memcpy(p, b->p, b->n);
+		p[b->n] = 0;
+		*out = p;
+		if (out_len)
+			*out_len = b->n;
 	}
-	char *p = d->al.malloc(b->n + 1, d->al.ud);
-	if (!p) {
-		free(b->p);
-		return QC_ERR_NOMEM;
-	}
-	if (b->n)
-		memcpy(p, b->p, b->n);
-	p[b->n] = 0;
 	free(b->p);
-	*out = p;
-	if (out_len)
-		*out_len = b->n;
-	return QC_OK;
+	return rc;
 }
 
 int qc_doc_roots(const qc_doc *d, const char *const **names, size_t *n)
@@ -51,7 +49,7 @@ int qc_doc_text(const qc_doc *d, const char *root, char **out, size_t *out_len)
 	uint32_t t = qd_root_find(d, root);
 	if (t != QN)
 		text_plain(d, t, &b);
-	return out_buf(d, &b, out, out_len);
+	return out_buf(d, &b, QC_OK, out, out_len);
 }
 
 uint64_t qc_doc_length(const qc_doc *d, const char *root)
@@ -64,18 +62,29 @@ uint64_t qc_doc_length(const qc_doc *d, const char *root)
 
 static size_t utf8_w(uint8_t c) { return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4; }
 
+/* the code point of a 4-byte UTF-8 sequence */
+static uint32_t utf8_cp4(const uint8_t *s)
+{
+	return ((uint32_t)(s[0] & 7) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) | ((uint32_t)(s[2] & 0x3f) << 6) |
+	       (s[3] & 0x3f);
+}
+
+/* ',' before every element of a list but the first */
+static void put_sep(qd_buf *b, int *first)
+{
+	if (!*first)
+		qd_buf_putc(b, ',');
+	*first = 0;
+}
+
 /* each UTF-16 unit of s as a JSON string element (ContentString in arrays) */
 static void string_units_json(qd_buf *b, const uint8_t *s, size_t n, int *first)
 {
 	for (size_t i = 0; i < n;) {
 		size_t w = utf8_w(s[i]);
-		if (!*first)
-			qd_buf_putc(b, ',');
-		*first = 0;
+		put_sep(b, first);
 		if (w == 4) {
-			uint32_t cp = ((uint32_t)(s[i] & 7) << 18) | ((uint32_t)(s[i + 1] & 0x3f) << 12) |
-				      ((uint32_t)(s[i + 2] & 0x3f) << 6) | (s[i + 3] & 0x3f);
-			cp -= 0x10000;
+			uint32_t cp = utf8_cp4(s + i) - 0x10000;
 			char t[32];
 			int k = snprintf(t, sizeof t, "\"\\u%04x\",\"\\u%04x\"", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
 			qd_buf_put(b, t, (size_t)k);
@@ -86,74 +95,98 @@ static void string_units_json(qd_buf *b, const uint8_t *s, size_t n, int *first)
 	}
 }
 
+/* ---- content elements of ANY and JSON items (one at a time from dc) ---- */
+
+/* The next element of JSON content: its JSON text, or undefined (*undef). */
+static int json_elem(qc_dec *dc, const uint8_t **s, size_t *n, int *undef)
+{
+	int rc = qc_read_varbytes(dc, s, n);
+	*undef = rc == QC_OK && *n == 9 && memcmp(*s, "undefined", 9) == 0;
+	return rc;
+}
+
+/* The next element as JSON, as qd_any_to_json renders it (in_array:
+ * undefined as null; else undefined writes nothing and gives 0). */
+static int elem_json(qc_dec *dc, uint8_t ref, qd_buf *b, int in_array)
+{
+	if (ref == REF_ANY)
+		return qd_any_to_json(b, dc, in_array, 0);
+	const uint8_t *s;
+	size_t n;
+	int undef, rc = json_elem(dc, &s, &n, &undef);
+	if (rc)
+		return rc;
+	if (!undef)
+		qd_buf_put(b, (const char *)s, n);
+	else if (in_array)
+		qd_buf_puts(b, "null");
+	return !undef || in_array;
+}
+
+/* The next element as JS String(x). */
+static int elem_jsstring(qc_dec *dc, uint8_t ref, qd_buf *b)
+{
+	if (ref == REF_ANY)
+		return qd_any_to_jsstring(b, dc);
+	const uint8_t *s;
+	size_t n;
+	int undef, rc = json_elem(dc, &s, &n, &undef);
+	if (rc)
+		return rc;
+	if (!undef)
+		return qd_json_to_jsstring(b, (const char *)s, n);
+	qd_buf_puts(b, "undefined");
+	return QC_OK;
+}
+
+/* dc at the last element of an ANY or JSON item (the map value of a key) */
+static int at_last_elem(const qc_doc *d, const qd_item *I, qc_dec *dc)
+{
+	qc_dec_init(dc, d->blob + I->coff, I->cbytes);
+	for (uint64_t i = 0; i + 1 < I->len; i++) {
+		const uint8_t *s;
+		size_t n;
+		int rc = I->ref == REF_ANY ? qc_any_copy(dc, NULL, 0) : qc_read_varbytes(dc, &s, &n);
+		if (rc)
+			return rc;
+	}
+	return QC_OK;
+}
+
 /* Render the values of one item as JSON elements (array context). */
 static int item_values_json(const qc_doc *d, const qd_item *I, qd_buf *b, int *first, int depth)
 {
 	const uint8_t *p = d->blob + I->coff;
 	int rc;
 	switch (I->ref) {
-	case REF_ANY: {
-		qc_dec dc;
-		qc_dec_init(&dc, p, I->cbytes);
-		for (uint64_t i = 0; i < I->len; i++) {
-			if (!*first)
-				qd_buf_putc(b, ',');
-			*first = 0;
-			if ((rc = qd_any_to_json(b, &dc, 1, 0)) < 0)
-				return rc;
-		}
-		return QC_OK;
-	}
+	case REF_ANY:
 	case REF_JSON: {
 		qc_dec dc;
 		qc_dec_init(&dc, p, I->cbytes);
 		for (uint64_t i = 0; i < I->len; i++) {
-			const uint8_t *s;
-			size_t n;
-			if ((rc = qc_read_varbytes(&dc, &s, &n)))
+			put_sep(b, first);
+			if ((rc = elem_json(&dc, I->ref, b, 1)) < 0)
 				return rc;
-			if (!*first)
-				qd_buf_putc(b, ',');
-			*first = 0;
-			if (n == 9 && memcmp(s, "undefined", 9) == 0)
-				qd_buf_puts(b, "null");
-			else
-				qd_buf_put(b, (const char *)s, n);
 		}
 		return QC_OK;
 	}
 	case REF_STRING:
 		string_units_json(b, p, I->cbytes, first);
 		return QC_OK;
-	case REF_BINARY: {
-		if (!*first)
-			qd_buf_putc(b, ',');
-		*first = 0;
-		qd_buf_putc(b, '{');
-		for (size_t i = 0; i < I->cbytes; i++) {
-			char t[32];
-			int k = snprintf(t, sizeof t, "%s\"%zu\":%u", i ? "," : "", i, p[i]);
-			qd_buf_put(b, t, (size_t)k);
-		}
-		qd_buf_putc(b, '}');
+	case REF_BINARY:
+		put_sep(b, first);
+		qd_bytes_json(b, p, I->cbytes);
 		return QC_OK;
-	}
 	case REF_EMBED:
-		if (!*first)
-			qd_buf_putc(b, ',');
-		*first = 0;
+		put_sep(b, first);
 		qd_buf_put(b, (const char *)p, I->cbytes);
 		return QC_OK;
 	case REF_DOC:
-		if (!*first)
-			qd_buf_putc(b, ',');
-		*first = 0;
+		put_sep(b, first);
 		qd_buf_puts(b, "{}");
 		return QC_OK;
 	case REF_TYPE:
-		if (!*first)
-			qd_buf_putc(b, ',');
-		*first = 0;
+		put_sep(b, first);
 		return qd_type_json(d, I->coff, b, depth + 1);
 	default:
 		return QC_OK;
@@ -166,26 +199,12 @@ static int item_last_json(const qc_doc *d, const qd_item *I, qd_buf *b, int dept
 	const uint8_t *p = d->blob + I->coff;
 	int rc;
 	switch (I->ref) {
-	case REF_ANY: {
-		qc_dec dc;
-		qc_dec_init(&dc, p, I->cbytes);
-		for (uint64_t i = 0; i + 1 < I->len; i++)
-			if ((rc = qc_any_copy(&dc, NULL, 0)))
-				return rc;
-		return qd_any_to_json(b, &dc, 0, 0);
-	}
+	case REF_ANY:
 	case REF_JSON: {
 		qc_dec dc;
-		qc_dec_init(&dc, p, I->cbytes);
-		const uint8_t *s = NULL;
-		size_t n = 0;
-		for (uint64_t i = 0; i < I->len; i++)
-			if ((rc = qc_read_varbytes(&dc, &s, &n)))
-				return rc;
-		if (n == 9 && memcmp(s, "undefined", 9) == 0)
-			return 0;
-		qd_buf_put(b, (const char *)s, n);
-		return 1;
+		if ((rc = at_last_elem(d, I, &dc)))
+			return rc;
+		return elem_json(&dc, I->ref, b, 0);
 	}
 	case REF_STRING: {
 		/* find start of the last code point */
@@ -196,10 +215,8 @@ static int item_last_json(const qc_doc *d, const qd_item *I, qd_buf *b, int dept
 		while (s0 > 0 && (p[s0] & 0xc0) == 0x80)
 			s0--;
 		if (utf8_w(p[s0]) == 4) {
-			uint32_t cp = ((uint32_t)(p[s0] & 7) << 18) | ((uint32_t)(p[s0 + 1] & 0x3f) << 12) |
-				      ((uint32_t)(p[s0 + 2] & 0x3f) << 6) | (p[s0 + 3] & 0x3f);
 			char t[16];
-			int k = snprintf(t, sizeof t, "\"\\u%04x\"", 0xdc00 + ((cp - 0x10000) & 0x3ff));
+			int k = snprintf(t, sizeof t, "\"\\u%04x\"", 0xdc00 + ((utf8_cp4(p + s0) - 0x10000) & 0x3ff));
 			qd_buf_put(b, t, (size_t)k);
 		} else {
 			qd_json_string(b, (const char *)p + s0, I->cbytes - s0);
@@ -222,48 +239,30 @@ static int item_last_json(const qc_doc *d, const qd_item *I, qd_buf *b, int dept
 static int item_last_jsstring(const qc_doc *d, const qd_item *I, qd_buf *b, int depth);
 
 typedef struct kent {
+	qd_keyord ord;
 	uint32_t key, item;
-	uint64_t idx;
-	int is_idx;
-	size_t seq;
 	const qc_doc *d;
 } kent;
 
-static int key_index(const uint8_t *k, size_t n, uint64_t *v)
+static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
-	if (n == 0 || n > 10 || (n > 1 && k[0] == '0'))
-		return 0;
-	uint64_t x = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (k[i] < '0' || k[i] > '9')
-			return 0;
-		x = x * 10 + (uint64_t)(k[i] - '0');
-	}
-	if (x > UINT64_C(4294967294))
-		return 0;
-	*v = x;
-	return 1;
+	size_t n = an < bn ? an : bn;
+	int c = n ? memcmp(a, b, n) : 0;
+	if (c)
+		return c;
+	return an < bn ? -1 : an > bn;
 }
 
 static int cmp_kent_js(const void *a, const void *b)
 {
-	const kent *x = a, *y = b;
-	if (x->is_idx != y->is_idx)
-		return x->is_idx ? -1 : 1;
-	if (x->is_idx && x->idx != y->idx)
-		return x->idx < y->idx ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	return qd_keyord_cmp(&((const kent *)a)->ord, &((const kent *)b)->ord);
 }
 
 static int cmp_kent_name(const void *a, const void *b)
 {
 	const kent *x = a, *y = b;
 	const qd_str *s1 = &x->d->strs[x->key], *s2 = &y->d->strs[y->key];
-	size_t n = s1->len < s2->len ? s1->len : s2->len;
-	int c = n ? memcmp(x->d->blob + s1->off, y->d->blob + s2->off, n) : 0;
-	if (c)
-		return c;
-	return s1->len < s2->len ? -1 : s1->len > s2->len;
+	return cmp_bytes(x->d->blob + s1->off, s1->len, y->d->blob + s2->off, s2->len);
 }
 
 /* visible map entries of a type; order: 0 JS object order, 1 sorted by name */
@@ -286,9 +285,8 @@ static kent *map_entries(const qc_doc *d, uint32_t type, size_t *n, int order)
 		kent *x = &v[k];
 		x->key = d->ments[e].key;
 		x->item = it;
-		x->seq = k;
 		x->d = d;
-		x->is_idx = key_index(d->blob + d->strs[x->key].off, d->strs[x->key].len, &x->idx);
+		qd_keyord_init(&x->ord, d->blob + d->strs[x->key].off, d->strs[x->key].len, k);
 		k++;
 	}
 	if (k > 1)
@@ -314,9 +312,7 @@ static int map_json(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
 			break;
 		}
 		if (r > 0) {
-			if (!first)
-				qd_buf_putc(b, ',');
-			first = 0;
+			put_sep(b, &first);
 			qd_json_string(b, (const char *)d->blob + d->strs[v[i].key].off, d->strs[v[i].key].len);
 			qd_buf_putc(b, ':');
 			qd_buf_put(b, tmp.p, tmp.n);
@@ -361,37 +357,19 @@ static int item_elems_tostring(const qc_doc *d, const qd_item *I, qd_buf *b, int
 	case REF_STRING:
 		qd_buf_put(b, (const char *)p, I->cbytes);
 		return QC_OK;
-	case REF_ANY: {
-		qc_dec dc;
-		qc_dec_init(&dc, p, I->cbytes);
-		for (uint64_t i = 0; i < I->len; i++)
-			if ((rc = qd_any_to_jsstring(b, &dc)))
-				return rc;
-		return QC_OK;
-	}
+	case REF_ANY:
 	case REF_JSON: {
 		qc_dec dc;
 		qc_dec_init(&dc, p, I->cbytes);
-		for (uint64_t i = 0; i < I->len; i++) {
-			const uint8_t *s;
-			size_t n;
-			if ((rc = qc_read_varbytes(&dc, &s, &n)))
+		for (uint64_t i = 0; i < I->len; i++)
+			if ((rc = elem_jsstring(&dc, I->ref, b)))
 				return rc;
-			if (n == 9 && memcmp(s, "undefined", 9) == 0)
-				qd_buf_puts(b, "undefined");
-			else if ((rc = qd_json_to_jsstring(b, (const char *)s, n)))
-				return rc;
-		}
 		return QC_OK;
 	}
 	case REF_EMBED:
 		return qd_json_to_jsstring(b, (const char *)p, I->cbytes);
 	case REF_BINARY:
-		for (size_t i = 0; i < I->cbytes; i++) {
-			char t[8];
-			int k = snprintf(t, sizeof t, "%s%u", i ? "," : "", p[i]);
-			qd_buf_put(b, t, (size_t)k);
-		}
+		qd_bytes_jsstring(b, p, I->cbytes);
 		return QC_OK;
 	case REF_DOC:
 		qd_buf_puts(b, "[object Object]");
@@ -401,18 +379,15 @@ static int item_elems_tostring(const qc_doc *d, const qd_item *I, qd_buf *b, int
 	}
 }
 
+/* (as before this helper existed: only an ANY item is cut to its last
+ * element; the others render all theirs, as in item_elems_tostring) */
 static int item_last_jsstring(const qc_doc *d, const qd_item *I, qd_buf *b, int depth)
 {
-	if (I->ref == REF_ANY) {
-		qc_dec dc;
-		qc_dec_init(&dc, d->blob + I->coff, I->cbytes);
-		for (uint64_t i = 0; i + 1 < I->len; i++)
-			qc_any_copy(&dc, NULL, 0);
-		return qd_any_to_jsstring(b, &dc);
-	}
-	if (I->ref == REF_TYPE)
-		return type_tostring(d, I->coff, b, depth + 1);
-	return item_elems_tostring(d, I, b, depth);
+	if (I->ref != REF_ANY)
+		return item_elems_tostring(d, I, b, depth);
+	qc_dec dc;
+	int rc = at_last_elem(d, I, &dc);
+	return rc ? rc : elem_jsstring(&dc, I->ref, b);
 }
 
 static void ascii_lower(qd_buf *b, const uint8_t *s, size_t n)
@@ -438,15 +413,6 @@ typedef struct fnode {
 	const uint8_t *val; /* normalised JSON */
 	size_t val_n;
 } fnode;
-
-static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-	size_t n = an < bn ? an : bn;
-	int c = n ? memcmp(a, b, n) : 0;
-	if (c)
-		return c;
-	return an < bn ? -1 : an > bn;
-}
 
 static int cmp_fnode(const void *a, const void *b)
 {
@@ -763,16 +729,7 @@ int qd_type_json(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
 		return map_json(d, type, b, depth);
 	case QT_ARRAY:
 		return array_json(d, type, b, depth);
-	case QT_TEXT: {
-		qd_buf s = {0};
-		text_plain(d, type, &s);
-		qd_json_string(b, s.p ? s.p : "", s.n);
-		if (s.oom)
-			b->oom = 1;
-		free(s.p);
-		return QC_OK;
-	}
-	default: {
+	default: { /* Text, XML: their toString() as a JSON string */
 		qd_buf s = {0};
 		int rc = type_tostring(d, type, &s, depth);
 		if (rc == QC_OK)
@@ -794,11 +751,7 @@ int qc_doc_root_json(const qc_doc *d, const char *root, char **out, size_t *out_
 		qd_buf_puts(&b, "null");
 	else
 		rc = qd_type_json(d, t, &b, 0);
-	if (rc) {
-		free(b.p);
-		return rc;
-	}
-	return out_buf(d, &b, out, out_len);
+	return out_buf(d, &b, rc, out, out_len);
 }
 
 static int root_has_content(const qc_doc *d, uint32_t t)
@@ -815,17 +768,11 @@ int qc_doc_json(const qc_doc *d, char **out, size_t *out_len)
 		uint32_t t = d->roots[r];
 		if (!root_has_content(d, t))
 			continue;
-		if (!first)
-			qd_buf_putc(&b, ',');
-		first = 0;
+		put_sep(&b, &first);
 		qd_json_string(&b, d->root_names[r], strlen(d->root_names[r]));
 		qd_buf_putc(&b, ':');
 		rc = qd_type_json(d, t, &b, 0);
 	}
 	qd_buf_putc(&b, '}');
-	if (rc) {
-		free(b.p);
-		return rc;
-	}
-	return out_buf(d, &b, out, out_len);
+	return out_buf(d, &b, rc, out, out_len);
 }

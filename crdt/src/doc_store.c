@@ -133,7 +133,7 @@ uint64_t qd_state(const qc_doc *d, uint32_t slot)
 	const qd_client *c = &d->clients[slot];
 	if (!c->n)
 		return 0;
-	const qd_item *it = &d->items[c->s[c->n - 1]];
+	const qd_item *it = &d->items[qd_cs(c, c->n - 1)];
 	return it->clock + it->len;
 }
 
@@ -142,16 +142,16 @@ uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock)
 {
 	qd_client *c = &d->clients[slot];
 	const qd_item *items = d->items;
-	if (items[c->s[c->n - 1]].clock <= clock)
+	if (items[qd_cs(c, c->n - 1)].clock <= clock)
 		return c->n - 1; /* the newest struct: the common case */
 	uint32_t h = c->last_hit;
 	if (h < c->n) {
-		const qd_item *it = &items[c->s[h]];
+		const qd_item *it = &items[qd_cs(c, h)];
 		if (it->clock <= clock) {
 			if (clock < it->clock + it->len)
 				return h;
 			if (h + 1 < c->n) {
-				it = &items[c->s[h + 1]];
+				it = &items[qd_cs(c, h + 1)];
 				if (it->clock <= clock && clock < it->clock + it->len)
 					return c->last_hit = h + 1;
 			}
@@ -159,7 +159,7 @@ uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock)
 	}
 	/* clocks grow roughly linearly along the array: start from the
 	 * interpolated position and gallop */
-	const qd_item *last = &items[c->s[c->n - 1]];
+	const qd_item *last = &items[qd_cs(c, c->n - 1)];
 	uint64_t guess = (uint64_t)clock * (c->n - 1) / last->clock;
 	uint32_t lo = qd_find_pos_near(d, slot, clock, (uint32_t)guess);
 	c->last_hit = lo;
@@ -175,7 +175,7 @@ uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hin
 	if (hint >= c->n)
 		return qd_find_pos(d, slot, clock);
 	uint32_t lo, hi; /* answer in [lo, hi] */
-	if (items[c->s[hint]].clock <= clock) {
+	if (items[qd_cs(c, hint)].clock <= clock) {
 		lo = hint;
 		uint32_t step = 1;
 		for (;;) {
@@ -184,7 +184,7 @@ uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hin
 				hi = c->n - 1;
 				break;
 			}
-			if (items[c->s[nx]].clock > clock) {
+			if (items[qd_cs(c, nx)].clock > clock) {
 				hi = nx - 1;
 				break;
 			}
@@ -200,7 +200,7 @@ uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hin
 				break;
 			}
 			uint32_t nx = hi - step;
-			if (items[c->s[nx]].clock <= clock) {
+			if (items[qd_cs(c, nx)].clock <= clock) {
 				lo = nx;
 				break;
 			}
@@ -210,13 +210,15 @@ uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hin
 	}
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo + 1) / 2;
-		if (items[c->s[mid]].clock <= clock)
+		if (items[qd_cs(c, mid)].clock <= clock)
 			lo = mid;
 		else
 			hi = mid - 1;
 	}
 	return lo;
 }
+
+static void cs_close(qd_client *c);
 
 static void fit(qc_doc *d, void **p, size_t elem, size_t n, size_t *cap)
 {
@@ -262,25 +264,98 @@ void qd_trim(qc_doc *d)
 	fit(d, (void **)&d->blob, 1, d->nblob, &d->capblob);
 	for (uint32_t i = 0; i < d->nclients; i++) {
 		qd_client *cl = &d->clients[i];
+		cs_close(cl);
 		c = cl->cap;
-		fit(d, (void **)&cl->s, sizeof(uint32_t), cl->n, &c);
+		fit(d, (void **)&cl->v, sizeof(uint32_t), cl->n, &c);
 		cl->cap = (uint32_t)c;
 	}
 }
 
 uint32_t qd_find(qc_doc *d, uint32_t slot, uint64_t clock)
 {
-	return d->clients[slot].s[qd_find_pos(d, slot, clock)];
+	return qd_cs(&d->clients[slot], qd_find_pos(d, slot, clock));
 }
+
+/* ---- struct store (gap buffer, see qd_client) ------------------------- */
+
+/* Room for `more` slots past the physical end. */
+static int cs_reserve(qc_doc *d, qd_client *c, uint32_t more)
+{
+	size_t used = (size_t)c->n + c->glen;
+	if (used + more <= c->cap)
+		return QC_OK;
+	if (used + more > UINT32_MAX - 1)
+		return QC_ERR_LIMIT;
+	size_t cap = c->cap;
+	int rc = qd_grow(d, (void **)&c->v, sizeof(uint32_t), used + more, &cap);
+	if (rc)
+		return rc;
+	c->cap = (uint32_t)(cap > UINT32_MAX - 1 ? UINT32_MAX - 1 : cap);
+	return QC_OK;
+}
+
+/* Move the hole so that it starts at logical position p. */
+static void cs_move_gap(qd_client *c, uint32_t p)
+{
+	if (!c->glen) {
+		c->gap = p;
+		return;
+	}
+	if (p < c->gap)
+		memmove(c->v + p + c->glen, c->v + p, (size_t)(c->gap - p) * sizeof(uint32_t));
+	else if (p > c->gap)
+		memmove(c->v + c->gap, c->v + c->gap + c->glen, (size_t)(p - c->gap) * sizeof(uint32_t));
+	c->gap = p;
+}
+
+int qd_cs_append(qc_doc *d, qd_client *c, uint32_t it)
+{
+	int rc = cs_reserve(d, c, 1);
+	if (rc)
+		return rc;
+	c->v[c->n + c->glen] = it; /* behind the hole: logical n */
+	c->n++;
+	if (!c->glen)
+		c->gap = c->n;
+	return QC_OK;
+}
+
+/* A hole this large is opened when an insertion finds none. */
+#define CS_HOLE 64
 
 static int client_insert(qc_doc *d, uint32_t slot, uint32_t pos, uint32_t it)
 {
 	qd_client *c = &d->clients[slot];
-	GROW(d, c->s, c->n, c->cap);
-	memmove(c->s + pos + 1, c->s + pos, (size_t)(c->n - pos) * sizeof(uint32_t));
-	c->s[pos] = it;
+	if (!c->glen) {
+		int rc = cs_reserve(d, c, CS_HOLE);
+		if (rc)
+			return rc;
+		memmove(c->v + pos + CS_HOLE, c->v + pos, (size_t)(c->n - pos) * sizeof(uint32_t));
+		c->gap = pos;
+		c->glen = CS_HOLE;
+	} else {
+		cs_move_gap(c, pos);
+	}
+	c->v[c->gap++] = it;
+	c->glen--;
 	c->n++;
 	return QC_OK;
+}
+
+void qd_cs_remove(qd_client *c, uint32_t pos, uint32_t count)
+{
+	cs_move_gap(c, pos + count);
+	c->gap = pos;
+	c->glen += count;
+	c->n -= count;
+}
+
+/* Close the hole (it moves to the physical end). */
+static void cs_close(qd_client *c)
+{
+	cs_move_gap(c, c->n);
+	c->glen = 0;
+	c->gap = c->n;
 }
 
 /* ---- arenas ---------------------------------------------------------- */
@@ -646,7 +721,7 @@ int qd_split(qc_doc *d, uint32_t it, uint64_t diff, uint32_t *right)
 uint32_t qd_clean_start(qc_doc *d, uint32_t slot, uint64_t clock, int *err)
 {
 	uint32_t pos = qd_find_pos(d, slot, clock);
-	uint32_t it = d->clients[slot].s[pos];
+	uint32_t it = qd_cs(&d->clients[slot], pos);
 	qd_item *I = &d->items[it];
 	if (I->clock < clock && I->ref != REF_GC) {
 		uint32_t r;
@@ -664,7 +739,7 @@ uint32_t qd_clean_start(qc_doc *d, uint32_t slot, uint64_t clock, int *err)
 uint32_t qd_clean_end(qc_doc *d, uint32_t slot, uint64_t clock, int *err)
 {
 	uint32_t pos = qd_find_pos(d, slot, clock);
-	uint32_t it = d->clients[slot].s[pos];
+	uint32_t it = qd_cs(&d->clients[slot], pos);
 	qd_item *I = &d->items[it];
 	if (clock != I->clock + I->len - 1 && I->ref != REF_GC) {
 		uint32_t r;
@@ -688,7 +763,7 @@ int qd_blob_compact(qc_doc *d)
 	for (uint32_t c = 0; c < d->nclients; c++) {
 		const qd_client *C = &d->clients[c];
 		for (uint32_t k = 0; k < C->n; k++) {
-			const qd_item *I = &d->items[C->s[k]];
+			const qd_item *I = &d->items[qd_cs(C, k)];
 			if (I->ref != REF_GC && I->ref != REF_TYPE && I->ref != REF_DELETED)
 				need += I->cbytes;
 		}
@@ -715,7 +790,7 @@ int qd_blob_compact(qc_doc *d)
 	for (uint32_t c = 0; c < d->nclients; c++) {
 		const qd_client *C = &d->clients[c];
 		for (uint32_t k = 0; k < C->n; k++) {
-			qd_item *I = &d->items[C->s[k]];
+			qd_item *I = &d->items[qd_cs(C, k)];
 			if (I->ref == REF_GC || I->ref == REF_TYPE || I->ref == REF_DELETED || !I->cbytes)
 				continue;
 			MOVE(I->coff, I->cbytes);

@@ -162,6 +162,35 @@ void qd_json_string(qd_buf *b, const char *s, size_t n)
 	qd_buf_putc(b, '"');
 }
 
+void qd_bytes_json(qd_buf *b, const uint8_t *p, size_t n)
+{
+	qd_buf_putc(b, '{');
+	for (size_t i = 0; i < n; i++) {
+		char t[32];
+		int k = snprintf(t, sizeof t, "%s\"%zu\":%u", i ? "," : "", i, p[i]);
+		qd_buf_put(b, t, (size_t)k);
+	}
+	qd_buf_putc(b, '}');
+}
+
+void qd_bytes_jsstring(qd_buf *b, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char t[8];
+		int k = snprintf(t, sizeof t, "%s%u", i ? "," : "", p[i]);
+		qd_buf_put(b, t, (size_t)k);
+	}
+}
+
+static void put_int(qd_buf *b, int64_t v)
+{
+	char t[32];
+	int n = snprintf(t, sizeof t, "%lld", (long long)v);
+	qd_buf_put(b, t, (size_t)n);
+}
+
+/* ---- Any -> JSON, Any -> String() -------------------------------------- */
+
 static uint64_t be_load(const uint8_t *p, int n)
 {
 	uint64_t v = 0;
@@ -170,114 +199,119 @@ static uint64_t be_load(const uint8_t *p, int n)
 	return v;
 }
 
-/* ---- Any -> JSON -------------------------------------------------------- */
+/* One Any value: its tag and, by tag, its payload. */
+typedef struct any_val {
+	uint8_t tag;
+	int64_t i;        /* 125 integer, 122 bigint64 */
+	double f;         /* 124 float32, 123 float64 */
+	const uint8_t *p; /* 119 string (UTF-8), 116 bytes */
+	size_t n;
+	uint64_t count;   /* 117 array, 118 object: the entries follow in d */
+} any_val;
+
+/* Read the tag and payload of the Any value at d (of an array or object
+ * only the count: its entries follow). */
+static int any_read(qc_dec *d, any_val *v)
+{
+	int rc = qc_read_u8(d, &v->tag);
+	if (rc)
+		return rc;
+	switch (v->tag) {
+	case 127: /* undefined */
+	case 126: /* null */
+	case 121: /* false */
+	case 120: /* true */
+		return QC_OK;
+	case 125:
+		return qc_read_varint(d, &v->i, NULL);
+	case 124:
+	case 123:
+	case 122: {
+		const uint8_t *p;
+		int n = v->tag == 124 ? 4 : 8;
+		if ((rc = qc_read_bytes(d, (size_t)n, &p)))
+			return rc;
+		uint64_t bits = be_load(p, n);
+		if (v->tag == 124) {
+			uint32_t bits32 = (uint32_t)bits;
+			float f;
+			memcpy(&f, &bits32, 4);
+			v->f = f;
+		} else if (v->tag == 123) {
+			memcpy(&v->f, &bits, 8);
+		} else {
+			v->i = (int64_t)bits;
+		}
+		return QC_OK;
+	}
+	case 119: {
+		const char *s;
+		rc = qc_read_varstring(d, &s, &v->n);
+		v->p = (const uint8_t *)s;
+		return rc;
+	}
+	case 116:
+		return qc_read_varbytes(d, &v->p, &v->n);
+	case 117:
+	case 118:
+		return qc_read_varuint(d, &v->count);
+	default:
+		return QC_ERR_INVALID;
+	}
+}
 
 static int any_peek_undefined(const qc_dec *d) { return d->p < d->end && *d->p == 127; }
 
 int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 {
-	uint8_t tag;
+	any_val v;
 	int rc;
 	if (depth > 512)
 		return QC_ERR_LIMIT;
-	if ((rc = qc_read_u8(d, &tag)))
+	if ((rc = any_read(d, &v)))
 		return rc;
-	switch (tag) {
+	switch (v.tag) {
 	case 127:
 		if (in_array)
 			qd_buf_puts(b, "null");
 		return in_array ? 1 : 0;
 	case 126:
 		qd_buf_puts(b, "null");
-		return 1;
+		break;
 	case 121:
 		qd_buf_puts(b, "false");
-		return 1;
+		break;
 	case 120:
 		qd_buf_puts(b, "true");
-		return 1;
-	case 125: {
-		int64_t v;
-		if ((rc = qc_read_varint(d, &v, NULL)))
-			return rc;
-		char t[32];
-		int n = snprintf(t, sizeof t, "%lld", (long long)v);
-		qd_buf_put(b, t, (size_t)n);
-		return 1;
-	}
-	case 124: {
-		const uint8_t *p;
-		if ((rc = qc_read_bytes(d, 4, &p)))
-			return rc;
-		uint32_t bits = (uint32_t)be_load(p, 4);
-		float f;
-		memcpy(&f, &bits, 4);
-		qd_js_number(b, (double)f);
-		return 1;
-	}
-	case 123: {
-		const uint8_t *p;
-		if ((rc = qc_read_bytes(d, 8, &p)))
-			return rc;
-		uint64_t bits = be_load(p, 8);
-		double v;
-		memcpy(&v, &bits, 8);
-		qd_js_number(b, v);
-		return 1;
-	}
-	case 122: {
-		const uint8_t *p;
-		if ((rc = qc_read_bytes(d, 8, &p)))
-			return rc;
-		int64_t v = (int64_t)be_load(p, 8);
-		char t[32];
-		int n = snprintf(t, sizeof t, "%lld", (long long)v);
-		qd_buf_put(b, t, (size_t)n);
-		return 1;
-	}
-	case 119: {
-		const char *s;
-		size_t n;
-		if ((rc = qc_read_varstring(d, &s, &n)))
-			return rc;
-		qd_json_string(b, s, n);
-		return 1;
-	}
-	case 116: {
-		const uint8_t *p;
-		size_t n;
-		if ((rc = qc_read_varbytes(d, &p, &n)))
-			return rc;
-		qd_buf_putc(b, '{');
-		for (size_t i = 0; i < n; i++) {
-			char t[32];
-			int k = snprintf(t, sizeof t, "%s\"%zu\":%u", i ? "," : "", i, p[i]);
-			qd_buf_put(b, t, (size_t)k);
-		}
-		qd_buf_putc(b, '}');
-		return 1;
-	}
-	case 117: {
-		uint64_t count;
-		if ((rc = qc_read_varuint(d, &count)))
-			return rc;
+		break;
+	case 125:
+	case 122:
+		put_int(b, v.i);
+		break;
+	case 124:
+	case 123:
+		qd_js_number(b, v.f);
+		break;
+	case 119:
+		qd_json_string(b, (const char *)v.p, v.n);
+		break;
+	case 116:
+		qd_bytes_json(b, v.p, v.n);
+		break;
+	case 117:
 		qd_buf_putc(b, '[');
-		for (uint64_t i = 0; i < count; i++) {
+		for (uint64_t i = 0; i < v.count; i++) {
 			if (i)
 				qd_buf_putc(b, ',');
 			if ((rc = qd_any_to_json(b, d, 1, depth + 1)) < 0)
 				return rc;
 		}
 		qd_buf_putc(b, ']');
-		return 1;
-	}
+		break;
 	case 118: {
-		uint64_t count;
-		if ((rc = qc_read_varuint(d, &count)))
-			return rc;
 		qd_buf_putc(b, '{');
 		int first = 1;
-		for (uint64_t i = 0; i < count; i++) {
+		for (uint64_t i = 0; i < v.count; i++) {
 			const char *k;
 			size_t kn;
 			if ((rc = qc_read_varstring(d, &k, &kn)))
@@ -295,110 +329,69 @@ int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 				return rc;
 		}
 		qd_buf_putc(b, '}');
-		return 1;
+		break;
 	}
-	default:
-		return QC_ERR_INVALID;
 	}
+	return 1;
 }
 
 /* String(value) for an Any value (XML attribute rendering). */
 static int any_to_jsstring(qd_buf *b, qc_dec *d, int depth, int in_array)
 {
-	uint8_t tag;
+	any_val v;
 	int rc;
 	if (depth > 512)
 		return QC_ERR_LIMIT;
-	if ((rc = qc_read_u8(d, &tag)))
+	if ((rc = any_read(d, &v)))
 		return rc;
-	switch (tag) {
+	switch (v.tag) {
 	case 127:
 		if (!in_array)
 			qd_buf_puts(b, "undefined");
-		return QC_OK;
+		break;
 	case 126:
 		if (!in_array)
 			qd_buf_puts(b, "null");
-		return QC_OK;
+		break;
 	case 121:
 		qd_buf_puts(b, "false");
-		return QC_OK;
+		break;
 	case 120:
 		qd_buf_puts(b, "true");
-		return QC_OK;
+		break;
 	case 125:
-	case 122: {
-		d->p--; /* re-read the tag: integers print the same as in JSON */
-		return qd_any_to_json(b, d, 1, depth) < 0 ? QC_ERR_INVALID : QC_OK;
-	}
+	case 122:
+		put_int(b, v.i);
+		break;
 	case 124:
-	case 123: {
-		const uint8_t *p;
-		double v;
-		if (tag == 124) {
-			if ((rc = qc_read_bytes(d, 4, &p)))
-				return rc;
-			uint32_t bits = (uint32_t)be_load(p, 4);
-			float f;
-			memcpy(&f, &bits, 4);
-			v = f;
-		} else {
-			if ((rc = qc_read_bytes(d, 8, &p)))
-				return rc;
-			uint64_t bits = be_load(p, 8);
-			memcpy(&v, &bits, 8);
-		}
-		js_number_string(b, v);
-		return QC_OK;
-	}
-	case 119: {
-		const char *s;
-		size_t n;
-		if ((rc = qc_read_varstring(d, &s, &n)))
-			return rc;
-		qd_buf_put(b, s, n);
-		return QC_OK;
-	}
-	case 116: {
-		const uint8_t *p;
-		size_t n;
-		if ((rc = qc_read_varbytes(d, &p, &n)))
-			return rc;
-		for (size_t i = 0; i < n; i++) {
-			char t[8];
-			int k = snprintf(t, sizeof t, "%s%u", i ? "," : "", p[i]);
-			qd_buf_put(b, t, (size_t)k);
-		}
-		return QC_OK;
-	}
-	case 117: {
-		uint64_t count;
-		if ((rc = qc_read_varuint(d, &count)))
-			return rc;
-		for (uint64_t i = 0; i < count; i++) {
+	case 123:
+		js_number_string(b, v.f);
+		break;
+	case 119:
+		qd_buf_put(b, (const char *)v.p, v.n);
+		break;
+	case 116:
+		qd_bytes_jsstring(b, v.p, v.n);
+		break;
+	case 117:
+		for (uint64_t i = 0; i < v.count; i++) {
 			if (i)
 				qd_buf_putc(b, ',');
 			if ((rc = any_to_jsstring(b, d, depth + 1, 1)))
 				return rc;
 		}
-		return QC_OK;
-	}
-	case 118: {
-		uint64_t count;
-		if ((rc = qc_read_varuint(d, &count)))
-			return rc;
-		for (uint64_t i = 0; i < count; i++) {
+		break;
+	case 118:
+		for (uint64_t i = 0; i < v.count; i++) {
 			const char *k;
 			size_t kn;
 			if ((rc = qc_read_varstring(d, &k, &kn)) || (rc = qc_any_copy(d, NULL, 0)))
 				return rc;
 		}
 		qd_buf_puts(b, "[object Object]");
-		return QC_OK;
+		break;
 	}
-	default:
-		return QC_ERR_INVALID;
-	}
+	return QC_OK;
 }
 
 int qd_any_to_jsstring(qd_buf *b, qc_dec *d) { return any_to_jsstring(b, d, 0, 0); }
@@ -424,6 +417,19 @@ static int hexv(uint8_t c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* The value of the 4 hex digits at p (the XXXX of \uXXXX), -1 if not hex. */
+static int32_t hex4(const uint8_t *p)
+{
+	int32_t v = 0;
+	for (int i = 0; i < 4; i++) {
+		int h = hexv(p[i]);
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
 }
 
 static void put_utf8(qc_enc *e, uint32_t cp)
@@ -493,29 +499,16 @@ static int jstring(jp *j, qc_enc *out)
 			qc_write_u8(out, '\t');
 			break;
 		case 'u': {
-			uint32_t cp = 0;
-			if (j->end - j->p < 4)
+			int32_t hi = j->end - j->p < 4 ? -1 : hex4(j->p);
+			if (hi < 0)
 				return QC_ERR_INVALID;
-			for (int i = 0; i < 4; i++) {
-				int h = hexv(j->p[i]);
-				if (h < 0)
-					return QC_ERR_INVALID;
-				cp = cp * 16 + (uint32_t)h;
-			}
+			uint32_t cp = (uint32_t)hi;
 			j->p += 4;
 			if (cp >= 0xd800 && cp <= 0xdbff && j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
-				uint32_t lo = 0;
-				int ok = 1;
-				for (int i = 0; i < 4; i++) {
-					int h = hexv(j->p[2 + i]);
-					if (h < 0)
-						ok = 0;
-					else
-						lo = lo * 16 + (uint32_t)h;
-				}
-				if (ok && lo >= 0xdc00 && lo <= 0xdfff) {
+				int32_t lo = hex4(j->p + 2);
+				if (lo >= 0xdc00 && lo <= 0xdfff) {
 					j->p += 6;
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
 				}
 			}
 			if (cp >= 0xd800 && cp <= 0xdfff)
@@ -530,35 +523,35 @@ static int jstring(jp *j, qc_enc *out)
 	return QC_ERR_INVALID;
 }
 
+/* Skip a run of decimal digits; 0 if there is none. */
+static int jdigits(jp *j)
+{
+	const uint8_t *s = j->p;
+	while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+		j->p++;
+	return j->p != s;
+}
+
 static int jnumber(jp *j, double *v)
 {
 	const uint8_t *s = j->p;
 	if (j->p < j->end && *j->p == '-')
 		j->p++;
-	if (j->p >= j->end)
-		return QC_ERR_INVALID;
-	if (*j->p == '0')
+	if (j->p < j->end && *j->p == '0')
 		j->p++;
-	else if (*j->p >= '1' && *j->p <= '9')
-		while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-			j->p++;
-	else
+	else if (!jdigits(j))
 		return QC_ERR_INVALID;
 	if (j->p < j->end && *j->p == '.') {
 		j->p++;
-		if (j->p >= j->end || *j->p < '0' || *j->p > '9')
+		if (!jdigits(j))
 			return QC_ERR_INVALID;
-		while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-			j->p++;
 	}
 	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
 		j->p++;
 		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
 			j->p++;
-		if (j->p >= j->end || *j->p < '0' || *j->p > '9')
+		if (!jdigits(j))
 			return QC_ERR_INVALID;
-		while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-			j->p++;
 	}
 	size_t n = (size_t)(j->p - s);
 	char tmp[512];
@@ -611,37 +604,67 @@ static void write_any_number(qc_enc *e, double d)
 	}
 }
 
-typedef struct jent {
-	size_t koff, klen, voff, vlen; /* in a scratch encoder */
-	size_t seq;
-	uint64_t idx;
-	int is_idx, dead;
-} jent;
-
-static int is_index_key(const uint8_t *k, size_t n, uint64_t *v)
+/* After the '[' or '{' at j->p: skip it; 1 if the container is empty (its
+ * closing bracket consumed too), else 0. */
+static int jopen(jp *j, uint8_t close)
 {
+	j->p++;
+	jws(j);
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* After a member: 1 if a ',' follows, 0 at the closing bracket (either
+ * consumed), else QC_ERR_INVALID. */
+static int jnext(jp *j, uint8_t close)
+{
+	jws(j);
+	if (j->p < j->end && (*j->p == ',' || *j->p == close))
+		return *j->p++ == ',';
+	return QC_ERR_INVALID;
+}
+
+/* JS property order of object keys: array indices (canonical decimals of
+ * 0 .. 2^32-2) ascending, then the other keys in insertion order. */
+void qd_keyord_init(qd_keyord *o, const uint8_t *k, size_t n, size_t seq)
+{
+	o->seq = seq;
+	o->is_idx = 0;
 	if (n == 0 || n > 10 || (n > 1 && k[0] == '0'))
-		return 0;
+		return;
 	uint64_t x = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (k[i] < '0' || k[i] > '9')
-			return 0;
+			return;
 		x = x * 10 + (uint64_t)(k[i] - '0');
 	}
 	if (x > UINT64_C(4294967294))
-		return 0;
-	*v = x;
-	return 1;
+		return;
+	o->idx = x;
+	o->is_idx = 1;
 }
 
-static int cmp_jent_order(const void *a, const void *b)
+int qd_keyord_cmp(const qd_keyord *x, const qd_keyord *y)
 {
-	const jent *x = a, *y = b;
 	if (x->is_idx != y->is_idx)
 		return x->is_idx ? -1 : 1;
 	if (x->is_idx && x->idx != y->idx)
 		return x->idx < y->idx ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+typedef struct jent {
+	size_t koff, klen, voff, vlen; /* in a scratch encoder */
+	qd_keyord ord;
+	int dead;
+} jent;
+
+static int cmp_jent_order(const void *a, const void *b)
+{
+	return qd_keyord_cmp(&((const jent *)a)->ord, &((const jent *)b)->ord);
 }
 
 static int jvalue(jp *j, qc_enc *out, int depth);
@@ -653,12 +676,8 @@ static int jobject(jp *j, qc_enc *out, int depth)
 	jent *ents = NULL;
 	size_t n = 0, cap = 0;
 	int rc = QC_OK;
-	j->p++; /* { */
-	jws(j);
-	if (j->p < j->end && *j->p == '}') {
-		j->p++;
-	} else {
-		for (;;) {
+	if (!jopen(j, '}')) {
+		do {
 			jws(j);
 			qc_enc k;
 			qc_enc_init(&k);
@@ -695,21 +714,9 @@ static int jobject(jp *j, qc_enc *out, int depth)
 			if ((rc = jvalue(j, &sc, depth + 1)))
 				break;
 			e->vlen = sc.len - e->voff;
-			e->seq = n;
 			e->dead = 0;
 			n++;
-			jws(j);
-			if (j->p < j->end && *j->p == ',') {
-				j->p++;
-				continue;
-			}
-			if (j->p < j->end && *j->p == '}') {
-				j->p++;
-				break;
-			}
-			rc = QC_ERR_INVALID;
-			break;
-		}
+		} while ((rc = jnext(j, '}')) > 0);
 	}
 	if (rc == QC_OK && !qc_enc_ok(&sc))
 		rc = QC_ERR_NOMEM;
@@ -728,7 +735,7 @@ static int jobject(jp *j, qc_enc *out, int depth)
 			}
 		}
 		for (size_t a = 0; a < n; a++)
-			ents[a].is_idx = is_index_key(sc.data + ents[a].koff, ents[a].klen, &ents[a].idx);
+			qd_keyord_init(&ents[a].ord, sc.data + ents[a].koff, ents[a].klen, a);
 		if (n > 1)
 			qsort(ents, n, sizeof(*ents), cmp_jent_order);
 		size_t live = 0;
@@ -748,8 +755,36 @@ static int jobject(jp *j, qc_enc *out, int depth)
 	return rc;
 }
 
+static int jarray(jp *j, qc_enc *out, int depth)
+{
+	qc_enc sc;
+	qc_enc_init(&sc);
+	uint64_t n = 0;
+	int rc = QC_OK;
+	if (!jopen(j, ']')) {
+		do {
+			if ((rc = jvalue(j, &sc, depth + 1)))
+				break;
+			n++;
+		} while ((rc = jnext(j, ']')) > 0);
+	}
+	if (rc == QC_OK) {
+		qc_write_u8(out, 117);
+		qc_write_varuint(out, n);
+		qc_write_bytes(out, sc.data, sc.len);
+		if (sc.oom)
+			out->oom = 1;
+	}
+	qc_enc_free(&sc);
+	return rc;
+}
+
 static int jvalue(jp *j, qc_enc *out, int depth)
 {
+	static const struct {
+		const char *text;
+		uint8_t tag;
+	} lits[] = {{"true", 120}, {"false", 121}, {"null", 126}};
 	if (depth > QC_MAX_ANY_DEPTH)
 		return QC_ERR_LIMIT;
 	jws(j);
@@ -759,43 +794,8 @@ static int jvalue(jp *j, qc_enc *out, int depth)
 	int rc;
 	if (c == '{')
 		return jobject(j, out, depth);
-	if (c == '[') {
-		j->p++;
-		qc_enc sc;
-		qc_enc_init(&sc);
-		uint64_t n = 0;
-		rc = QC_OK;
-		jws(j);
-		if (j->p < j->end && *j->p == ']') {
-			j->p++;
-		} else {
-			for (;;) {
-				if ((rc = jvalue(j, &sc, depth + 1)))
-					break;
-				n++;
-				jws(j);
-				if (j->p < j->end && *j->p == ',') {
-					j->p++;
-					continue;
-				}
-				if (j->p < j->end && *j->p == ']') {
-					j->p++;
-					break;
-				}
-				rc = QC_ERR_INVALID;
-				break;
-			}
-		}
-		if (rc == QC_OK) {
-			qc_write_u8(out, 117);
-			qc_write_varuint(out, n);
-			qc_write_bytes(out, sc.data, sc.len);
-			if (sc.oom)
-				out->oom = 1;
-		}
-		qc_enc_free(&sc);
-		return rc;
-	}
+	if (c == '[')
+		return jarray(j, out, depth);
 	if (c == '"') {
 		qc_enc s;
 		qc_enc_init(&s);
@@ -809,20 +809,13 @@ static int jvalue(jp *j, qc_enc *out, int depth)
 		qc_enc_free(&s);
 		return rc;
 	}
-	if (c == 't' && j->end - j->p >= 4 && memcmp(j->p, "true", 4) == 0) {
-		j->p += 4;
-		qc_write_u8(out, 120);
-		return QC_OK;
-	}
-	if (c == 'f' && j->end - j->p >= 5 && memcmp(j->p, "false", 5) == 0) {
-		j->p += 5;
-		qc_write_u8(out, 121);
-		return QC_OK;
-	}
-	if (c == 'n' && j->end - j->p >= 4 && memcmp(j->p, "null", 4) == 0) {
-		j->p += 4;
-		qc_write_u8(out, 126);
-		return QC_OK;
+	for (size_t i = 0; i < sizeof lits / sizeof *lits; i++) {
+		size_t n = strlen(lits[i].text);
+		if ((size_t)(j->end - j->p) >= n && memcmp(j->p, lits[i].text, n) == 0) {
+			j->p += n;
+			qc_write_u8(out, lits[i].tag);
+			return QC_OK;
+		}
 	}
 	double v;
 	if ((rc = jnumber(j, &v)))
@@ -861,7 +854,8 @@ int qd_json_array_to_any(const char *s, size_t n, qc_enc *out, uint64_t *count)
 	return rc;
 }
 
-int qd_json_normalize(const char *s, size_t n, qd_buf *out)
+/* JSON.parse(text), rendered again: as JSON.stringify, or as String(). */
+static int json_rerender(qd_buf *b, const char *s, size_t n, int as_string)
 {
 	qc_enc e;
 	qc_enc_init(&e);
@@ -869,25 +863,19 @@ int qd_json_normalize(const char *s, size_t n, qd_buf *out)
 	if (rc == QC_OK) {
 		qc_dec d;
 		qc_dec_init(&d, e.data, e.len);
-		rc = qd_any_to_json(out, &d, 1, 0);
-		rc = rc < 0 ? rc : QC_OK;
+		if (as_string)
+			rc = qd_any_to_jsstring(b, &d);
+		else if ((rc = qd_any_to_json(b, &d, 1, 0)) > 0)
+			rc = QC_OK;
 	}
 	qc_enc_free(&e);
-	if (rc == QC_OK && out->oom)
-		rc = QC_ERR_NOMEM;
 	return rc;
 }
 
-int qd_json_to_jsstring(qd_buf *b, const char *s, size_t n)
+int qd_json_normalize(const char *s, size_t n, qd_buf *out)
 {
-	qc_enc e;
-	qc_enc_init(&e);
-	int rc = qd_json_to_any(s, n, &e);
-	if (rc == QC_OK) {
-		qc_dec d;
-		qc_dec_init(&d, e.data, e.len);
-		rc = qd_any_to_jsstring(b, &d);
-	}
-	qc_enc_free(&e);
-	return rc;
+	int rc = json_rerender(out, s, n, 0);
+	return rc == QC_OK && out->oom ? QC_ERR_NOMEM : rc;
 }
+
+int qd_json_to_jsstring(qd_buf *b, const char *s, size_t n) { return json_rerender(b, s, n, 1); }
