@@ -195,6 +195,7 @@ struct qc_doc {
 	uint32_t *roots;
 	char **root_names;
 	uint32_t nroots, caproots;
+	uint32_t last_root; /* root number of the last name lookup (a cache) */
 
 	qd_mapent *ments;
 	uint32_t nments, capments;

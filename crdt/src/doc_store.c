@@ -464,11 +464,26 @@ int qd_type_new(qc_doc *d, uint8_t tref, uint32_t item, uint32_t *out)
 	return QC_OK;
 }
 
+/* The root named by the last lookup, if name (n bytes, no NUL) is that name:
+ * callers name the same root over and over. */
+static uint32_t root_cached(const qc_doc *d, const char *name, size_t n)
+{
+	if (d->last_root >= d->nroots)
+		return QN;
+	const char *rn = d->root_names[d->last_root];
+	return strncmp(rn, name, n) == 0 && rn[n] == 0 ? d->roots[d->last_root] : QN;
+}
+
 uint32_t qd_root_find(const qc_doc *d, const char *name)
 {
-	uint32_t k = qd_intern_find(d, name, strlen(name));
+	size_t n = strlen(name);
+	uint32_t t = root_cached(d, name, n);
+	if (t != QN)
+		return t;
+	uint32_t k = qd_intern_find(d, name, n);
 	if (k == QN || d->strs[k].root == QN)
 		return QN;
+	((qc_doc *)d)->last_root = d->strs[k].root; /* a lookup cache only */
 	return d->roots[d->strs[k].root];
 }
 
@@ -477,12 +492,15 @@ int qd_root(qc_doc *d, const char *name, size_t n, uint32_t *type)
 	/* names with NUL cannot be C strings for qc_doc_roots */
 	if (memchr(name, 0, n))
 		return QC_ERR_INVALID;
+	if ((*type = root_cached(d, name, n)) != QN)
+		return QC_OK;
 	uint32_t kid;
 	int rc = qd_intern(d, name, n, &kid);
 	if (rc)
 		return rc;
 	if (d->strs[kid].root != QN) {
-		*type = d->roots[d->strs[kid].root];
+		d->last_root = d->strs[kid].root;
+		*type = d->roots[d->last_root];
 		return QC_OK;
 	}
 	if (d->nroots >= d->caproots) {
