@@ -272,6 +272,17 @@ function resolvePath (doc, path) {
   return node
 }
 
+// the item list of a type, for QUIRE_DIFF_DEBUG output
+function debugItems (t) {
+  const out = []
+  for (let it = t._start; it; it = it.right) {
+    const c = it.content
+    out.push(`${it.id.client}:${it.id.clock}${it.length > 1 ? '+' + it.length : ''}${it.deleted ? '(del)' : ''}` +
+      `${c.constructor.name.replace('Content', '')}${c.key !== undefined ? `[${c.key}=${JSON.stringify(c.value)}]` : ''}${c.str !== undefined ? JSON.stringify(c.str) : ''}`)
+  }
+  return out.join(' ')
+}
+
 // a text's units as a string, embeds as one placeholder unit
 function textUnits (t) {
   return t.toDelta().map((d) => typeof d.insert === 'string' ? d.insert : '\u0001').join('')
@@ -705,6 +716,12 @@ async function runCase (q, spec, stats, givenOps = null) {
       twin.clientID = clients[0]
       let yu = null
       twin.on('update', (u) => { yu = u })
+      if (process.env.QUIRE_DIFF_DEBUG) {
+        const cs = Y.decodeUpdate(unhex(await q.ok(`state ${cid} 00`))).ds
+        const ys = Y.decodeUpdate(Y.encodeStateAsUpdate(docs[0])).ds
+        const fmt = (ds) => JSON.stringify([...ds.clients].map(([c, r]) => [c, r.map((x) => [x.clock, x.len])]))
+        console.log(`before C's ${op.k}: C ds ${fmt(cs)}\n  mirror ds ${fmt(ys)}\n  mirror ${debugItems(docs[0].getText('t'))}`)
+      }
       const u = await execC(q, cid, docs[0], op)
       if (u === null) return false
       execY(twin, op)
@@ -715,10 +732,17 @@ async function runCase (q, spec, stats, givenOps = null) {
         return true
       }
       if (yu && Buffer.compare(Buffer.from(yu), Buffer.from(ub)) === 0) stats.c_local_same++
+      else if (process.env.QUIRE_DIFF_DEBUG) console.log(`C's ${JSON.stringify(op)} update differs from yjs's:\n  yjs ${yu ? hex(yu) : '-'}\n  C   ${hex(ub)}\n  on ${debugItems(twin.getText('t'))}`)
       updates.push(ub)
-      try { Y.applyUpdate(docs[0], ub) } catch (e) {
+      // the C doc made this edit locally, so the mirror must not run yjs's
+      // formatting cleanup for it: yjs cleans up after remote transactions
+      // only, and readUpdate marks its transaction remote, so the flag is set
+      // back before the transaction ends (else the mirror would delete format
+      // items the C doc keeps, and diverge from everyone)
+      try { docs[0].transact((tr) => { Y.applyUpdate(docs[0], ub); tr.local = true }) } catch (e) {
         throw new CaseFail('local', `yjs cannot apply the update of C's ${op.k} (${e.message})`, null, u)
       }
+      if (process.env.QUIRE_DIFF_DEBUG) console.log(`after C's ${op.k}: update ${hex(ub)}\n  mirror ${debugItems(docs[0].getText('t'))}`)
       // the edited root must read the same right away
       const r0 = op.path[0]
       const got = unhexStr(await q.ok(`rootjson ${cid} ${shex(r0)}`))
