@@ -127,6 +127,15 @@ void qc_doc_observe(qc_doc *doc, qc_observer cb, void *ud)
 int qd_txn_begin(qc_doc *d, int local)
 {
 	qd_txn *t = &d->txn;
+	/* the previous update event is gone now; a large one is not kept for reuse */
+	d->last_update = NULL;
+	d->nlast_update = 0;
+	d->lz_pending = 0;
+	if (d->caplast > 65536) {
+		qd_free(d, d->last_buf);
+		d->last_buf = NULL;
+		d->caplast = 0;
+	}
 	t->active = 1;
 	t->local = local;
 	t->nds = t->nmerge = t->nchanged = 0;
