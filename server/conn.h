@@ -20,6 +20,13 @@ typedef struct conn {
 	int closing;
 	int readonly; /* token scope ro: document updates are refused */
 	int64_t token_exp_ms; /* the token's exp (Unix ms); 0 for an anonymous connection */
+	/* outbound bytes (whole frames): out collects, fly is being written; one
+	 * write per flush carries every frame queued since the last one */
+	struct conn_buf {
+		uint8_t *p;
+		size_t n, cap;
+		size_t msgs;
+	} out, fly;
 } conn_t;
 
 /* Queues one binary message (copied). A connection whose backlog exceeds the

@@ -56,14 +56,85 @@ static uint64_t now_ms(void) { return h2o_now(srv.ctx.loop); }
 
 /* --- connections ------------------------------------------------------- */
 
+/* Outbound path. h2o 2.2.5's own wslay send callback writes every chunk
+ * wslay hands it (a frame header, then its payload) with a socket write of
+ * its own and waits for it to complete: two writes per frame, no batching.
+ * quire replaces that callback and frames data messages itself: frames are
+ * appended to c->out, and a flush (at the end of the event-loop turn) writes
+ * everything queued with one write. wslay still frames control messages
+ * (ping, pong, close) and reads; its output goes through the same buffer. */
+
+static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_msg_recv_arg *arg);
+
+static int buf_append(struct conn_buf *b, const void *p, size_t n)
+{
+	if (b->n + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->n + n)
+			cap *= 2;
+		uint8_t *np = realloc(b->p, cap);
+		if (!np)
+			return -1;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+	return 0;
+}
+
+static void on_conn_written(h2o_socket_t *sock, const char *err)
+{
+	h2o_websocket_conn_t *ws = sock->data;
+	conn_t *c = ws->data;
+	c->fly.n = c->fly.msgs = 0;
+	if (c->fly.cap > (64u << 10)) { /* do not keep a large buffer for an idle peer */
+		free(c->fly.p);
+		c->fly.p = NULL;
+		c->fly.cap = 0;
+	}
+	if (err) {
+		on_ws_message(ws, NULL); /* as h2o does: the connection is gone */
+		return;
+	}
+	if (c->out.n) {
+		struct conn_buf t = c->fly;
+		c->fly = c->out;
+		c->out = t;
+		h2o_iovec_t iov = h2o_iovec_init(c->fly.p, c->fly.n);
+		h2o_socket_write(sock, &iov, 1, on_conn_written);
+		return;
+	}
+	h2o_websocket_proceed(ws); /* reading, or the end of a close handshake (may free c) */
+}
+
+/* Starts writing what is queued, unless a write is under way (its completion
+ * continues). */
+static void start_write(conn_t *c)
+{
+	h2o_socket_t *sock = c->ws->sock;
+	if (!sock || !c->out.n || h2o_socket_is_writing(sock))
+		return;
+	struct conn_buf t = c->fly;
+	c->fly = c->out;
+	c->out = t;
+	h2o_iovec_t iov = h2o_iovec_init(c->fly.p, c->fly.n);
+	h2o_socket_write(sock, &iov, 1, on_conn_written);
+}
+
 static void flush_dirty(h2o_timeout_entry_t *entry)
 {
 	(void)entry;
 	while (!h2o_linklist_is_empty(&srv.dirty)) {
 		conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, dirty_link, srv.dirty.next);
 		h2o_linklist_unlink(&c->dirty_link);
-		if (c->ws->sock)
-			h2o_websocket_proceed(c->ws); /* may free c via the closed callback */
+		if (!c->ws->sock)
+			continue; /* the 101 is still being sent; h2o proceeds when it is out */
+		if (wslay_event_want_write(c->ws->ws_ctx) && wslay_event_send(c->ws->ws_ctx) != 0) {
+			on_ws_message(c->ws, NULL);
+			continue;
+		}
+		start_write(c);
 	}
 }
 
@@ -73,6 +144,26 @@ static void mark_dirty(conn_t *c)
 		h2o_linklist_insert(&srv.dirty, &c->dirty_link);
 	if (!h2o_timeout_is_linked(&srv.flush_entry))
 		h2o_timeout_link(srv.ctx.loop, &srv.ctx.zero_timeout, &srv.flush_entry);
+}
+
+/* wslay's send callback: what wslay frames (control frames, and messages
+ * queued before the socket existed) joins the same buffer. */
+static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user_data)
+{
+	(void)flags;
+	h2o_websocket_conn_t *ws = user_data;
+	conn_t *c = ws->data;
+	if (buf_append(&c->out, data, len) != 0) {
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
+	/* once nothing more will be read (a close handshake), h2o closes the
+	 * socket as soon as no write is under way: write now */
+	if (!wslay_event_want_read(ctx))
+		start_write(c);
+	else
+		mark_dirty(c);
+	return (ssize_t)len;
 }
 
 void conn_close(conn_t *c, uint16_t code, const char *reason)
@@ -92,15 +183,41 @@ void conn_send(conn_t *c, const uint8_t *p, size_t n)
 	if (c->closing)
 		return;
 	wslay_event_context_ptr ws = c->ws->ws_ctx;
-	if (wslay_event_get_queued_msg_length(ws) + n > srv.cfg->max_queue ||
-	    wslay_event_get_queued_msg_count(ws) >= MAX_QUEUED_MSGS) {
+	if (wslay_event_get_queued_msg_length(ws) + c->out.n + c->fly.n + n > srv.cfg->max_queue ||
+	    wslay_event_get_queued_msg_count(ws) + c->out.msgs + c->fly.msgs >= MAX_QUEUED_MSGS) {
 		srv.closed_slow++;
 		log_info("conn %llu: outbound backlog over the limit, closing", (unsigned long long)c->id);
 		conn_close(c, 1008, "slow consumer");
 		return;
 	}
-	struct wslay_event_msg msg = {WSLAY_BINARY_FRAME, p, n};
-	if (wslay_event_queue_msg(ws, &msg) != 0) {
+	int failed;
+	if (!c->ws->sock) {
+		/* before the 101 is out: wslay keeps it, and h2o's first proceed
+		 * hands it to ws_send_cb in order */
+		struct wslay_event_msg msg = {WSLAY_BINARY_FRAME, p, n};
+		failed = wslay_event_queue_msg(ws, &msg) != 0;
+	} else {
+		/* RFC 6455 5.2: FIN + binary, unmasked, 7/16/64-bit length */
+		uint8_t h[10];
+		size_t hn = 2;
+		h[0] = 0x82;
+		if (n < 126) {
+			h[1] = (uint8_t)n;
+		} else if (n < 65536) {
+			h[1] = 126;
+			h[2] = (uint8_t)(n >> 8);
+			h[3] = (uint8_t)n;
+			hn = 4;
+		} else {
+			h[1] = 127;
+			for (int i = 0; i < 8; i++)
+				h[2 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+			hn = 10;
+		}
+		failed = buf_append(&c->out, h, hn) != 0 || buf_append(&c->out, p, n) != 0;
+		c->out.msgs++;
+	}
+	if (failed) {
 		conn_close(c, 1011, "send failed");
 		return;
 	}
@@ -117,6 +234,8 @@ static void conn_destroy(conn_t *c)
 	srv.nconns--;
 	h2o_websocket_close(c->ws);
 	log_debug("conn %llu: closed", (unsigned long long)c->id);
+	free(c->out.p);
+	free(c->fly.p);
 	free(c);
 }
 
@@ -489,6 +608,8 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 	c->ws = h2o_upgrade_to_websocket(req, key, c, on_ws_message);
 	/* the request is gone after this point (h2o frees it once the 101 is out) */
 	wslay_event_config_set_max_recv_msg_length(c->ws->ws_ctx, srv.cfg->max_message);
+	c->ws->ws_callbacks.send_callback = ws_send_cb; /* see "Outbound path" */
+	wslay_event_config_set_callbacks(c->ws->ws_ctx, &c->ws->ws_callbacks);
 	h2o_linklist_insert(&srv.conns, &c->all_link);
 	srv.nconns++;
 	srv.ws_accepted++;
