@@ -38,6 +38,30 @@ describe('sync', () => {
     }
   })
 
+  // The server frames messages itself: lengths under 126, up to 65535 (16-bit) and beyond
+  // (64-bit) must all reach a real y-websocket client intact, also in one burst.
+  for (const size of [100, 300, 70000, 300000]) {
+    test(`a newcomer receives a ${size}-character document, and a burst of edits, intact`, { timeout: 30000 }, async () => {
+      const room = roomName(`frame${size}`)
+      const a = await connectProvider(server, room)
+      let b
+      try {
+        const chars = Array.from('abcdefghij😀') // code points: the emoji is 2 UTF-16 units, 4 UTF-8 bytes
+        const text = Array.from({ length: size }, (_, i) => chars[i % chars.length]).join('')
+        a.doc.getText('t').insert(0, text)
+        await waitStored(server, room, a.doc)
+        b = await connectProvider(server, room)
+        await waitFor(() => b.text() === text, { timeout: 15000, message: () => `B's text (${b.text().length} of ${text.length} units)` })
+        // 200 small updates sent back to back are batched into few writes by the server
+        for (let i = 0; i < 200; i++) a.doc.getText('t').insert(i, String(i % 10))
+        await waitFor(() => b.text() === a.text(), { timeout: 15000, message: () => `B to get the burst (${b.text().length} vs ${a.text().length})` })
+        assert.deepEqual(b.closes, [], 'B was never disconnected')
+      } finally {
+        destroyAll(a, b)
+      }
+    })
+  }
+
   test('server sends sync step 1 first and answers step 1 with step 2 (raw bytes)', { timeout: 30000 }, async () => {
     const room = roomName('raw')
     // Empty doc: the very first message is exactly 00 00 01 00 (step1, empty state vector).
