@@ -310,6 +310,12 @@ static void cs_move_gap(qd_client *c, uint32_t p)
 
 int qd_cs_append(qc_doc *d, qd_client *c, uint32_t it)
 {
+	if (c->glen && c->gap == c->n) { /* the hole is at the end: fill it */
+		c->v[c->gap++] = it;
+		c->glen--;
+		c->n++;
+		return QC_OK;
+	}
 	int rc = cs_reserve(d, c, 1);
 	if (rc)
 		return rc;
@@ -348,6 +354,13 @@ void qd_cs_remove(qd_client *c, uint32_t pos, uint32_t count)
 	c->gap = pos;
 	c->glen += count;
 	c->n -= count;
+	if (c->gap == c->n) {
+		c->glen = 0; /* a hole at the end is just free room */
+	} else if (c->glen > 4 * CS_HOLE && c->glen > c->n / 4) {
+		/* removals grew the hole: give the room back to the end */
+		memmove(c->v + c->gap + CS_HOLE, c->v + c->gap + c->glen, (size_t)(c->n - c->gap) * sizeof(uint32_t));
+		c->glen = CS_HOLE;
+	}
 }
 
 /* Close the hole (it moves to the physical end). */
