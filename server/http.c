@@ -83,6 +83,8 @@ static int buf_append(struct conn_buf *b, const void *p, size_t n)
 	return 0;
 }
 
+static void start_write(conn_t *c);
+
 static void on_conn_written(h2o_socket_t *sock, const char *err)
 {
 	h2o_websocket_conn_t *ws = sock->data;
@@ -98,11 +100,7 @@ static void on_conn_written(h2o_socket_t *sock, const char *err)
 		return;
 	}
 	if (c->out.n) {
-		struct conn_buf t = c->fly;
-		c->fly = c->out;
-		c->out = t;
-		h2o_iovec_t iov = h2o_iovec_init(c->fly.p, c->fly.n);
-		h2o_socket_write(sock, &iov, 1, on_conn_written);
+		start_write(c); /* h2o has cleared the writing state before this callback */
 		return;
 	}
 	h2o_websocket_proceed(ws); /* reading, or the end of a close handshake (may free c) */
