@@ -429,6 +429,25 @@ static int find_position(qc_doc *d, uint32_t type, uint64_t index, int use_marke
 	return QC_OK;
 }
 
+/* A range that ends *len units into the item at p->right: an end inside a
+ * surrogate pair moves past it (*len grows by one), and the item is split so
+ * that it ends there. */
+static int cut_right(qc_doc *d, const tpos *p, uint64_t *len)
+{
+	const qd_item *R = &d->items[p->right];
+	if (*len >= R->len)
+		return QC_OK;
+	if (R->ref == REF_STRING) {
+		int in_pair;
+		qd_item_off(d->blob, R, *len, &in_pair);
+		*len += (uint64_t)in_pair;
+	}
+	int err = QC_OK;
+	if (*len < R->len)
+		qd_clean_start(d, R->client, R->clock + *len, &err);
+	return err;
+}
+
 static void minimize_changes(qc_doc *d, tpos *p, const aset *attrs)
 {
 	while (p->right != QN) {
@@ -729,23 +748,11 @@ int qc_text_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 	while (rc == QC_OK && len > 0 && p.right != QN) {
 		qd_item *R = &d->items[p.right];
 		if (!qd_deleted(R) && (R->ref == REF_STRING || R->ref == REF_EMBED || R->ref == REF_TYPE)) {
-			if (len < R->len) {
-				if (R->ref == REF_STRING) {
-					int in_pair;
-					qd_item_off(d->blob, R, len, &in_pair);
-					if (in_pair) {
-						len++;
-						start_len++;
-					}
-				}
-				if (len < R->len) {
-					int err = QC_OK;
-					qd_clean_start(d, R->client, R->clock + len, &err);
-					if ((rc = err))
-						break;
-					R = &d->items[p.right];
-				}
-			}
+			uint64_t asked = len;
+			if ((rc = cut_right(d, &p, &len)))
+				break;
+			start_len += len - asked;
+			R = &d->items[p.right];
 			len -= R->len;
 			if ((rc = qd_item_delete(d, p.right)))
 				break;
@@ -815,18 +822,9 @@ int qc_text_format(qc_doc *d, const char *root, uint64_t index, uint64_t len, co
 						rc = aset_set(&p.cur, k, kn, v, vn);
 					}
 				} else {
-					if (len < R->len && R->ref == REF_STRING) {
-						int in_pair;
-						qd_item_off(d->blob, R, len, &in_pair);
-						len += (uint64_t)in_pair;
-					}
-					if (len < R->len) {
-						int err = QC_OK;
-						qd_clean_start(d, R->client, R->clock + len, &err);
-						if ((rc = err))
-							break;
-						R = &d->items[p.right];
-					}
+					if ((rc = cut_right(d, &p, &len)))
+						break;
+					R = &d->items[p.right];
 					len = len > R->len ? len - R->len : 0;
 				}
 			}

@@ -10,6 +10,7 @@
  *        per patch "pos del nbytes" + a line with the inserted text, newlines
  *        written as \x01; FILE.end holds the expected final text) */
 #define _POSIX_C_SOURCE 200809L
+#include "counted.h"
 #include "quire/doc.h"
 
 #include <stdio.h>
@@ -17,51 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-static size_t live_bytes, peak_bytes;
-
-typedef struct hdr {
-	size_t n;
-	size_t pad;
-} hdr;
-
-static void *cm(size_t n, void *ud)
-{
-	(void)ud;
-	hdr *h = malloc(sizeof(hdr) + n);
-	if (!h)
-		return NULL;
-	h->n = n;
-	live_bytes += n;
-	if (live_bytes > peak_bytes)
-		peak_bytes = live_bytes;
-	return h + 1;
-}
-
-static void cf(void *p, void *ud)
-{
-	(void)ud;
-	if (!p)
-		return;
-	hdr *h = (hdr *)p - 1;
-	live_bytes -= h->n;
-	free(h);
-}
-
-static void *cr(void *p, size_t n, void *ud)
-{
-	if (!p)
-		return cm(n, ud);
-	hdr *h = (hdr *)p - 1;
-	size_t old = h->n;
-	hdr *nh = realloc(h, sizeof(hdr) + n);
-	if (!nh)
-		return NULL;
-	nh->n = n;
-	live_bytes = live_bytes - old + n;
-	if (live_bytes > peak_bytes)
-		peak_bytes = live_bytes;
-	return nh + 1;
-}
+static counted mem;
 
 static double now(void)
 {
@@ -138,7 +95,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	long edits = trace_path ? ntrace : argc > 1 ? atol(argv[1]) : 259778;
-	qc_alloc al = {cm, cr, cf, NULL};
+	qc_alloc al = {counted_malloc, counted_realloc, counted_free, &mem};
 	qc_doc_opts o;
 	qc_doc_opts_default(&o);
 	o.client_id = 1;
@@ -219,7 +176,7 @@ int main(int argc, char **argv)
 		upbytes += n;
 	}
 	double t1 = now();
-	size_t mem_local = live_bytes;
+	size_t mem_local = mem.live;
 	if (trace_path) { /* T1: the same edits without asking for the updates */
 		o.client_id = 1;
 		qc_doc *d2 = qc_doc_new(&o);
@@ -265,14 +222,14 @@ int main(int argc, char **argv)
 			qc_free(d, got);
 		}
 	}
-	size_t base = live_bytes;
+	size_t base = mem.live;
 	o.client_id = 2;
 	qc_doc *l = qc_doc_new(&o);
 	double t4 = now();
 	if (qc_doc_apply_update(l, state, nstate))
 		return 1;
 	double t5 = now();
-	printf("load state into a fresh doc: %.2f ms; memory %zu bytes\n", (t5 - t4) * 1e3, live_bytes - base);
+	printf("load state into a fresh doc: %.2f ms; memory %zu bytes\n", (t5 - t4) * 1e3, mem.live - base);
 	char *a, *b;
 	size_t an, bn;
 	qc_doc_text(d, "text", &a, &an);
