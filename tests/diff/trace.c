@@ -531,28 +531,27 @@ static int cmp_size(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-size_t trace_missing_ancestors(const trace *t, size_t i, uint8_t *have, size_t *stack, size_t *todo)
+/* Marks the unmarked parents of txn j and pushes them on stack. */
+static void push_parents(const trace *t, size_t j, uint8_t *have, size_t *stack, size_t *sp)
 {
-	size_t sp = 0, nt = 0;
-	const tr_txn *x = &t->txns[i];
+	const tr_txn *x = &t->txns[j];
 	for (size_t k = 0; k < x->nparents; k++) {
 		size_t p = t->parents[x->first_parent + k];
 		if (!have[p]) {
 			have[p] = 1;
-			stack[sp++] = p;
+			stack[(*sp)++] = p;
 		}
 	}
+}
+
+size_t trace_missing_ancestors(const trace *t, size_t i, uint8_t *have, size_t *stack, size_t *todo)
+{
+	size_t sp = 0, nt = 0;
+	push_parents(t, i, have, stack, &sp);
 	while (sp) {
 		size_t j = stack[--sp];
 		todo[nt++] = j;
-		const tr_txn *y = &t->txns[j];
-		for (size_t k = 0; k < y->nparents; k++) {
-			size_t p = t->parents[y->first_parent + k];
-			if (!have[p]) {
-				have[p] = 1;
-				stack[sp++] = p;
-			}
-		}
+		push_parents(t, j, have, stack, &sp);
 	}
 	qsort(todo, nt, sizeof *todo, cmp_size);
 	return nt;
