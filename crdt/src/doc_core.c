@@ -536,10 +536,6 @@ static void txn_gc_merge(qc_doc *d)
 	}
 }
 
-/* The update event of d->txn (NULL if it changed nothing). */
-static int encode_update(qc_doc *d, const uint64_t *before, uint32_t nbefore, const qd_dsr *ds, size_t nds,
-			 qc_enc *e);
-
 static int txn_changed_state(qc_doc *d)
 {
 	for (uint32_t s = 0; s < d->nclients; s++)
@@ -554,15 +550,9 @@ static int txn_update(qc_doc *d, qc_enc *e, int *has)
 	*has = 0;
 	if (!t->nds && !txn_changed_state(d))
 		return QC_OK;
-	int rc = encode_update(d, t->before, t->nbefore, t->ds, t->nds, e);
+	int rc = qd_encode(d, t->before, t->nbefore, NULL, e, 1, t->ds, t->nds);
 	*has = rc == QC_OK;
 	return rc;
-}
-
-static int encode_update(qc_doc *d, const uint64_t *before, uint32_t nbefore, const qd_dsr *ds, size_t nds,
-			 qc_enc *e)
-{
-	return qd_encode(d, before, nbefore, NULL, e, 1, ds, nds);
 }
 
 static int keep_last(qc_doc *d, const uint8_t *src, size_t n)
@@ -588,7 +578,7 @@ const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len)
 		d->lz_pending = 0;
 		qc_enc e;
 		qc_enc_init(&e);
-		if (encode_update(d, d->lz_before, d->lz_nbefore, d->lz_ds, d->lz_nds, &e) == QC_OK)
+		if (qd_encode(d, d->lz_before, d->lz_nbefore, NULL, &e, 1, d->lz_ds, d->lz_nds) == QC_OK)
 			keep_last(d, e.data, e.len);
 		qc_enc_free(&e);
 		if (d->lz_capds > 1024) {
@@ -1865,9 +1855,6 @@ int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 {
 	if (!d || (!u && n) || d->txn.active)
 		return QC_ERR_INVALID;
-	d->last_update = NULL;
-	d->nlast_update = 0;
-	d->lz_pending = 0;
 	int rc;
 	/* apply_inner reads and checks the whole update before it changes anything */
 	if ((rc = qd_txn_begin(d, 0)))

@@ -321,8 +321,6 @@ int qd_cs_append(qc_doc *d, qd_client *c, uint32_t it)
 		return rc;
 	c->v[c->n + c->glen] = it; /* behind the hole: logical n */
 	c->n++;
-	if (!c->glen)
-		c->gap = c->n;
 	return QC_OK;
 }
 
