@@ -11,7 +11,10 @@
  *      re-encoding gives the same bytes. The v1 size is compared with the
  *      golden Yjs/yrs size (byte-identical peers); a size mismatch is a
  *      failure only with QUIRE_TRACE_STRICT=1, because quire makes one
- *      transaction per patch where the golden run made one per trace txn.
+ *      transaction per patch where the golden run made one per trace txn;
+ *   4. memory, in exact bytes from a counting allocator: the loaded doc stays
+ *      within 60 B per struct + 24 B per delete range + its text + 16 KiB
+ *      (fitted arenas), the edited doc within twice that.
  * Concurrent traces: one doc per agent (client agent+1). Before each txn the
  *   agent's doc receives the updates of every ancestor txn it lacks (the
  *   parents DAG), then the patches are applied locally at positions that
@@ -27,6 +30,7 @@
  * source). Exit status 0 when every check passed.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "counted.h"
 #include "quire/doc.h"
 #include "quire/update.h"
 #include "trace.h"
@@ -188,9 +192,14 @@ static int local_patch(qc_doc *doc, const trace *t, const tr_patch *p, ubuf *out
 static void replay_sequential(const char *name, const trace *t)
 {
 	const golden *g = find_golden(name);
+	/* the local and the loaded doc count their bytes (checked in 4.) */
+	counted mlocal = {0}, mload = {0};
+	qc_alloc alocal = {counted_malloc, counted_realloc, counted_free, &mlocal};
+	qc_alloc aload = {counted_malloc, counted_realloc, counted_free, &mload};
 	qc_doc_opts o;
 	qc_doc_opts_default(&o);
 	o.client_id = 1;
+	o.alloc = &alocal;
 	qc_doc *doc = qc_doc_new(&o), *remote = NULL, *loaded = NULL;
 	ubuf ups = {0};
 	uint8_t *state = NULL, *state2 = NULL, *sv = NULL, *sv2 = NULL;
@@ -220,6 +229,7 @@ static void replay_sequential(const char *name, const trace *t)
 	double t1 = now_ms();
 	if (!text_is(doc, name, "local replay", t->end, t->end_len))
 		goto out;
+	size_t edited_live = mlocal.live;
 	trace_sha256_hex(t->end, t->end_len, hex);
 	CHECK(!g || strcmp(hex, g->sha256) == 0, "sha256(endContent) %s, README says %s", hex, g->sha256);
 	CHECK(qc_doc_length(doc, ROOT) == t->end_len, "qc_doc_length %" PRIu64 ", want %zu (ASCII)",
@@ -251,7 +261,10 @@ static void replay_sequential(const char *name, const trace *t)
 	CHECK(rc == QC_OK, "encode state: %s", qc_strerror(rc));
 	rc = qc_update_validate(state, state_len);
 	CHECK(rc == QC_OK, "own encoding does not validate: %s", qc_strerror(rc));
-	loaded = qc_doc_new(NULL);
+	qc_doc_opts lo;
+	qc_doc_opts_default(&lo);
+	lo.alloc = &aload;
+	loaded = qc_doc_new(&lo);
 	CHECK(loaded, "qc_doc_new failed");
 	double t6 = now_ms();
 	rc = qc_doc_apply_update(loaded, state, state_len);
@@ -259,11 +272,24 @@ static void replay_sequential(const char *name, const trace *t)
 	CHECK(rc == QC_OK, "load own encoding: %s", qc_strerror(rc));
 	if (!text_is(loaded, name, "load", t->end, t->end_len))
 		goto out;
+	size_t loaded_live = mload.live;
 	rc = qc_doc_state_vector(loaded, &sv2, &sv2_len);
 	CHECK(rc == QC_OK && sv2_len == sv_len && memcmp(sv, sv2, sv_len) == 0, "loaded doc has another state vector");
 	rc = qc_doc_encode_state(loaded, NULL, 0, &state2, &state2_len);
 	CHECK(rc == QC_OK && state2_len == state_len && memcmp(state, state2, state_len) == 0,
 	      "re-encoding the loaded doc differs (%zu vs %zu bytes)", state2_len, state_len);
+	/* 4. memory, exact bytes (deterministic): a loaded doc is its structs
+	 * (56-byte item + 4-byte index each), its text, and the delete set of the
+	 * update event it keeps (12 bytes a range, in a doubling buffer); the
+	 * arenas are fitted after a load. The edited doc grows its arenas
+	 * geometrically, so it may hold up to twice that. */
+	size_t nstructs = 0, nranges = 0;
+	rc = qc_update_counts(state, state_len, &nstructs, &nranges);
+	CHECK(rc == QC_OK, "counting the state's structs: %s", qc_strerror(rc));
+	size_t fitted = nstructs * 60 + nranges * 24 + t->end_len + 16384;
+	CHECK(loaded_live <= fitted, "loaded doc holds %zu bytes, more than %zu (%zu structs, %zu delete ranges)",
+	      loaded_live, fitted, nstructs, nranges);
+	CHECK(edited_live <= 2 * fitted, "edited doc holds %zu bytes, more than %zu", edited_live, 2 * fitted);
 	if (g && g->v1_bytes && state_len != g->v1_bytes) {
 		int strict = getenv("QUIRE_TRACE_STRICT") && atoi(getenv("QUIRE_TRACE_STRICT"));
 		printf("  %s %s: v1 state is %zu bytes, Yjs/yrs golden %zu\n", strict ? "FAIL" : "note", name,
@@ -271,9 +297,10 @@ static void replay_sequential(const char *name, const trace *t)
 		if (strict)
 			failures++;
 	}
-	printf("  ok   %-20s %7zu txns: local %8.1f ms, stream %8.1f ms (%zu upd), encode %6.2f ms (%zu B%s), load %6.2f ms\n",
+	printf("  ok   %-20s %7zu txns: local %8.1f ms, stream %8.1f ms (%zu upd), encode %6.2f ms (%zu B%s), load %6.2f ms\n"
+	       "       %-20s memory: edited %zu B, loaded %zu B (bound %zu B)\n",
 	       name, t->ntxns, t1 - t0, t3 - t2, ups.len, t5 - t4, state_len,
-	       g && g->v1_bytes == state_len ? ", = golden" : "", t7 - t6);
+	       g && g->v1_bytes == state_len ? ", = golden" : "", t7 - t6, "", edited_live, loaded_live, fitted);
 out:
 	ubuf_free(&ups);
 	if (doc) {
