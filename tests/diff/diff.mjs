@@ -35,6 +35,7 @@
 //                      [--replay FILE] [--verbose]
 //   QUIRE_DIFF_CASES=N   number of cases (default 3000; --long: 30000)
 //   QUIRE_DIFF_SEED=S    base seed (default 1); case k uses seed S+k
+//   QUIRE_DIFF_DEBUG=1   print each C local edit whose update differs from yjs's
 // A failure is shrunk (ops removed while it still fails), printed, and
 // written to tests/out/diff-fail-<seed>.json; rerun it with --replay FILE.
 import * as Y from 'yjs'
@@ -968,7 +969,8 @@ this file for what is compared).
   --seed S            base seed (1); case k uses seed S+k [QUIRE_DIFF_SEED]
   --max-failures N    stop after N failing cases (5)
   --replay FILE       rerun one shrunk failure written to tests/out/
-  --verbose, -v       one line per passing case`)
+  --verbose, -v       one line per passing case
+  QUIRE_DIFF_DEBUG=1  print each C local edit whose update differs from yjs's`)
     return
   }
   const qbin = values.qdoc ?? process.env.QUIRE_QDOC ??
