@@ -3,6 +3,7 @@
  * structs and pending deletes. */
 #include "doc_internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -604,11 +605,13 @@ int qd_txn_end(qc_doc *d)
 	qd_txn *t = &d->txn;
 	int rc = QC_OK;
 	/* client order of the delete set as Yjs's Map would keep it */
-	uint32_t *order = NULL;
+	uint32_t *order = NULL, order_small[16];
+	uint8_t seen_small[64];
 	size_t norder = 0;
 	if (!t->local && t->nds) {
-		order = qd_malloc(d, t->nds * sizeof(uint32_t));
-		uint8_t *seen = qd_malloc(d, d->nclients ? d->nclients : 1);
+		int small = t->nds <= 16 && d->nclients <= 64;
+		order = small ? order_small : qd_malloc(d, t->nds * sizeof(uint32_t));
+		uint8_t *seen = small ? seen_small : qd_malloc(d, d->nclients ? d->nclients : 1);
 		if (order && seen) {
 			memset(seen, 0, d->nclients);
 			for (size_t i = 0; i < t->nds; i++) {
@@ -617,11 +620,12 @@ int qd_txn_end(qc_doc *d)
 					order[norder++] = t->ds[i].client;
 				}
 			}
-		} else {
+		} else if (!small) {
 			qd_free(d, order);
 			order = NULL;
 		}
-		qd_free(d, seen);
+		if (!small)
+			qd_free(d, seen);
 	}
 	ds_sort_merge(t->ds, &t->nds);
 	/* observers first: they read content that GC is about to drop */
@@ -658,7 +662,8 @@ int qd_txn_end(qc_doc *d)
 		}
 		*t = t1;
 	}
-	qd_free(d, order);
+	if (order != order_small)
+		qd_free(d, order);
 	txn_gc_merge(d);
 	if (d->blob_garbage > 65536 && d->blob_garbage > d->nblob / 2 && !have2)
 		qd_blob_compact(d); /* on failure the old blob stays */
@@ -1150,6 +1155,10 @@ typedef struct cref {
 	int gone; /* removed from the id list */
 } cref;
 
+/* Updates of up to this many structs and delete ranges, and with this
+ * many clients (most: an edit's worth), use buffers on the stack. */
+#define SMALL_UPDATE 4
+
 typedef struct ictx {
 	qc_doc *d;
 	qc_st *sts;
@@ -1162,6 +1171,10 @@ typedef struct ictx {
 	/* missing sv of this round */
 	qd_mmap miss;
 	uint64_t *st_client; /* cached state: client id -> clock */
+	/* cr / rest / nrest for updates with few clients */
+	cref cr_small[SMALL_UPDATE];
+	qc_st *rest_small[SMALL_UPDATE];
+	size_t nrest_small[SMALL_UPDATE];
 } ictx;
 
 static cref *cref_any(ictx *x, uint64_t client)
@@ -1447,7 +1460,8 @@ static int cmp_cref(const void *a, const void *b)
 static int integrate_structs(qc_doc *d, qc_st *sts, size_t nsts, uint8_t **rest_out, size_t *rest_len, ictx *x)
 {
 	int rc = QC_OK;
-	memset(x, 0, sizeof(*x));
+	/* the header only: the small buffers behind it are set before use */
+	memset(x, 0, offsetof(ictx, cr_small));
 	x->d = d;
 	*rest_out = NULL;
 	*rest_len = 0;
@@ -1458,11 +1472,17 @@ static int integrate_structs(qc_doc *d, qc_st *sts, size_t nsts, uint8_t **rest_
 	for (size_t i = 0; i < nsts; i++)
 		if (i == 0 || sts[i].client != sts[i - 1].client)
 			ncr++;
-	x->cr = qd_malloc(d, ncr * sizeof(cref));
-	x->rest = qd_malloc(d, ncr * sizeof(qc_st *));
-	x->nrest = qd_malloc(d, ncr * sizeof(size_t));
-	if (!x->cr || !x->rest || !x->nrest)
-		return QC_ERR_NOMEM;
+	if (ncr <= SMALL_UPDATE) {
+		x->cr = x->cr_small;
+		x->rest = x->rest_small;
+		x->nrest = x->nrest_small;
+	} else {
+		x->cr = qd_malloc(d, ncr * sizeof(cref));
+		x->rest = qd_malloc(d, ncr * sizeof(qc_st *));
+		x->nrest = qd_malloc(d, ncr * sizeof(size_t));
+		if (!x->cr || !x->rest || !x->nrest)
+			return QC_ERR_NOMEM;
+	}
 	for (size_t i = 0; i < nsts; i++) {
 		if (i == 0 || sts[i].client != sts[i - 1].client) {
 			cref *c = &x->cr[x->ncr++];
@@ -1474,7 +1494,8 @@ static int integrate_structs(qc_doc *d, qc_st *sts, size_t nsts, uint8_t **rest_
 		}
 		x->cr[x->ncr - 1].n++;
 	}
-	qsort(x->cr, x->ncr, sizeof(cref), cmp_cref);
+	if (x->ncr > 1)
+		qsort(x->cr, x->ncr, sizeof(cref), cmp_cref);
 	for (size_t i = 0; i < x->ncr; i++) {
 		x->rest[i] = NULL;
 		x->nrest[i] = 0;
@@ -1581,9 +1602,11 @@ done:
 
 static void ictx_free(qc_doc *d, ictx *x)
 {
-	qd_free(d, x->cr);
-	qd_free(d, x->rest);
-	qd_free(d, x->nrest);
+	if (x->cr != x->cr_small) {
+		qd_free(d, x->cr);
+		qd_free(d, x->rest);
+		qd_free(d, x->nrest);
+	}
 	mmap_free(d, &x->miss);
 }
 
@@ -1682,13 +1705,16 @@ static int merge2(uint8_t **a, size_t *an, uint8_t *b, size_t bn)
  * qd_trim: the arenas are fitted to what the document holds. */
 #define TRIM_AFTER 1024
 
-static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size_t *nout, qc_ds *ds)
+/* Reads and checks the structs of an update into *out: the caller's buffer
+ * `small` (nsmall entries) while they fit, else an allocation. */
+static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st *small, size_t nsmall, qc_st **out,
+			size_t *nout, qc_ds *ds)
 {
 	qc_rd rd;
 	int rc = qc_rd_init(&rd, u, n, 0);
 	rd.track_clients = 1;
-	qc_st *v = NULL;
-	size_t nv = 0, cap = 0;
+	qc_st *v = small;
+	size_t nv = 0, cap = nsmall;
 	while (rc == QC_OK) {
 		int r = qc_rd_next(&rd);
 		if (r < 0) {
@@ -1703,8 +1729,12 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size
 			size_t more = qc_dec_left(&rd.d) / 2;
 			if (rd.structs_left < more)
 				more = (size_t)rd.structs_left;
-			if ((rc = qd_grow(d, (void **)&v, sizeof(qc_st), nv + 1 + more, &cap)))
+			qc_st *old = v == small ? NULL : v;
+			if ((rc = qd_grow(d, (void **)&old, sizeof(qc_st), nv + 1 + more, &cap)))
 				break;
+			if (v == small)
+				memcpy(old, small, nv * sizeof(qc_st));
+			v = old;
 		}
 		v[nv++] = rd.head;
 	}
@@ -1738,7 +1768,8 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size
 		}
 	}
 	if (rc) {
-		qd_free(d, v);
+		if (v != small)
+			qd_free(d, v);
 		return rc;
 	}
 	if (nv >= TRIM_AFTER) {
@@ -1760,12 +1791,15 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st **out, size
 
 static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 {
+	qc_st small[SMALL_UPDATE];
+	qc_ds_range small_ds[SMALL_UPDATE];
 	qc_st *sts = NULL;
 	size_t nsts = 0;
-	qc_ds ds = {0};
-	int rc = read_structs(d, u, n, &sts, &nsts, &ds);
+	qc_ds ds = {small_ds, 0, SMALL_UPDATE, small_ds};
+	int rc = read_structs(d, u, n, small, SMALL_UPDATE, &sts, &nsts, &ds);
 	if (rc) {
-		free(ds.r);
+		if (ds.r != ds.fixed)
+			free(ds.r);
 		return rc;
 	}
 	uint8_t *rest = NULL;
@@ -1799,7 +1833,8 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 	}
 	free(rest);
 	ictx_free(d, &x);
-	qd_free(d, sts);
+	if (sts != small)
+		qd_free(d, sts);
 	if (rc == QC_OK) {
 		uint8_t *dsrest = NULL;
 		size_t ndsrest = 0;
@@ -1838,7 +1873,8 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 			free(dsrest);
 		}
 	}
-	free(ds.r);
+	if (ds.r != ds.fixed)
+		free(ds.r);
 	if (rc == QC_OK && retry && d->pending) {
 		uint8_t *p = d->pending;
 		size_t pn = d->npending;

@@ -85,8 +85,13 @@ typedef struct qd_client {
 	uint32_t *v;
 	uint32_t n, cap;
 	uint32_t gap, glen;
-	uint32_t last_hit;
+	uint32_t last_hit;   /* position of a recent qd_find_pos answer */
+	uint32_t last_start; /* position of the last qd_clean_start answer */
 } qd_client;
+
+
+/* qd_find_pos scans this many of the newest structs before searching */
+#define QD_RECENT 8
 
 static inline uint32_t qd_cs(const qd_client *c, uint32_t i) { return c->v[i < c->gap ? i : i + c->glen]; }
 

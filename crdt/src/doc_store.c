@@ -157,6 +157,16 @@ uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock)
 			}
 		}
 	}
+	/* an origin is most often one of the newest structs (typing goes on
+	 * near where it was): scan the last few */
+	if (c->n > QD_RECENT) {
+		uint32_t i = c->n - 2;
+		if (items[qd_cs(c, c->n - 1 - QD_RECENT)].clock <= clock) {
+			while (items[qd_cs(c, i)].clock > clock)
+				i--;
+			return i;
+		}
+	}
 	/* clocks grow roughly linearly along the array: start from the
 	 * interpolated position and gallop */
 	const qd_item *last = &items[qd_cs(c, c->n - 1)];
@@ -348,6 +358,14 @@ static int client_insert(qc_doc *d, uint32_t slot, uint32_t pos, uint32_t it)
 
 void qd_cs_remove(qd_client *c, uint32_t pos, uint32_t count)
 {
+	if (pos + count == c->n && c->gap <= pos) {
+		/* the newest entries, behind the hole (a typed character merged
+		 * into its left neighbour): drop them where they are */
+		c->n -= count;
+		if (c->gap == c->n)
+			c->glen = 0;
+		return;
+	}
 	cs_move_gap(c, pos + count);
 	c->gap = pos;
 	c->glen += count;
@@ -749,7 +767,12 @@ int qd_split(qc_doc *d, uint32_t it, uint64_t diff, uint32_t *right)
 /* getItemCleanStart: the struct starting exactly at clock (split if needed). */
 uint32_t qd_clean_start(qc_doc *d, uint32_t slot, uint64_t clock, int *err)
 {
-	uint32_t pos = qd_find_pos(d, slot, clock);
+	/* successive items often share their right origin: try the last answer
+	 * (a position; clocks are unique, so a match is the struct) */
+	qd_client *c = &d->clients[slot];
+	uint32_t pos = c->last_start;
+	if (pos >= c->n || d->items[qd_cs(c, pos)].clock != clock)
+		c->last_start = pos = qd_find_pos(d, slot, clock);
 	uint32_t it = qd_cs(&d->clients[slot], pos);
 	qd_item *I = &d->items[it];
 	if (I->clock < clock && I->ref != REF_GC) {

@@ -37,7 +37,8 @@ typedef struct qc_rd {
 	uint64_t clock;
 	int filter_skips;
 	/* optional record of section clients (for duplicate detection) */
-	uint64_t *clients;
+	uint64_t *clients; /* allocated from the second section on */
+	uint64_t client0;  /* the first section's client */
 	size_t nclients, capclients;
 	int track_clients;
 	int has_head;
@@ -75,6 +76,7 @@ typedef struct qc_ds_range {
 typedef struct qc_ds {
 	qc_ds_range *r;
 	size_t n, cap;
+	qc_ds_range *fixed; /* if r == fixed: the caller's buffer (cap entries), not freed or realloc'd */
 } qc_ds;
 
 /* Read a delete set and append its ranges (clients with 0 ranges vanish, as

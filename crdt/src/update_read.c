@@ -593,11 +593,18 @@ void qc_rd_free(qc_rd *r)
 
 static int push_client(qc_rd *r, uint64_t client)
 {
-	if (r->nclients == r->capclients) {
+	if (r->nclients == 0) { /* most updates have one section: no allocation */
+		r->client0 = client;
+		r->nclients = 1;
+		return QC_OK;
+	}
+	if (r->nclients >= r->capclients) {
 		size_t cap = r->capclients ? r->capclients * 2 : 16;
 		uint64_t *p = realloc(r->clients, cap * sizeof(*p));
 		if (!p)
 			return QC_ERR_NOMEM;
+		if (!r->capclients)
+			p[0] = r->client0;
 		r->clients = p;
 		r->capclients = cap;
 	}
@@ -769,9 +776,12 @@ int qc_ds_read(qc_dec *d, qc_ds *ds, size_t *count)
 			if (ds) {
 				if (ds->n == ds->cap) {
 					size_t cap = ds->cap ? ds->cap * 2 : 16;
-					qc_ds_range *p = realloc(ds->r, cap * sizeof(*p));
+					int fixed = ds->r && ds->r == ds->fixed;
+					qc_ds_range *p = realloc(fixed ? NULL : ds->r, cap * sizeof(*p));
 					if (!p)
 						return QC_ERR_NOMEM;
+					if (fixed)
+						memcpy(p, ds->r, ds->n * sizeof(*p));
 					ds->r = p;
 					ds->cap = cap;
 				}
