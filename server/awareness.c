@@ -135,7 +135,7 @@ int awareness_apply(awareness_t *a, const uint8_t *p, size_t n, uint64_t owner, 
 			if (a->n >= lim->max_entries)
 				continue;
 			if (a->n == a->cap) {
-				size_t cap = a->cap ? a->cap * 2 : 4;
+				size_t cap = a->cap ? a->cap * 2 : 1; /* most rooms have one or two */
 				aw_entry_t *nv = realloc(a->v, cap * sizeof *nv);
 				if (!nv)
 					continue;

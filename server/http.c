@@ -26,6 +26,9 @@
 
 #define CLOSE_GRACE_MS 3000
 #define MAX_QUEUED_MSGS 4096
+/* outbound buffer capacity a connection keeps between writes (see
+ * on_conn_written); an idle connection keeps none (on_tick) */
+#define CONN_BUF_KEEP 4096
 
 static struct server {
 	const config_t *cfg;
@@ -85,16 +88,24 @@ static int buf_append(struct conn_buf *b, const void *p, size_t n)
 
 static void start_write(conn_t *c);
 
+static void buf_release(struct conn_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->cap = 0;
+}
+
 static void on_conn_written(h2o_socket_t *sock, const char *err)
 {
 	h2o_websocket_conn_t *ws = sock->data;
 	conn_t *c = ws->data;
 	c->fly.n = c->fly.msgs = 0;
-	if (c->fly.cap > (64u << 10)) { /* do not keep a large buffer for an idle peer */
-		free(c->fly.p);
-		c->fly.p = NULL;
-		c->fly.cap = 0;
-	}
+	/* Keep a small buffer for the next batch (fan-out reuses it without a
+	 * malloc); give a larger one back at once. A document's sync step 2 makes
+	 * it as large as the document, and kept, that was a second copy of the
+	 * document for every connection that had joined (up to 64 KiB each). */
+	if (c->fly.cap > CONN_BUF_KEEP)
+		buf_release(&c->fly);
 	if (err) {
 		on_ws_message(ws, NULL); /* as h2o does: the connection is gone */
 		return;
@@ -290,6 +301,12 @@ static void on_tick(h2o_timeout_entry_t *entry)
 			log_info("conn %llu: token expired, closing with 4401", (unsigned long long)c->id);
 			conn_close(c, 4401, "token expired");
 			continue;
+		}
+		if (!c->out.n && !c->fly.n && !(c->ws->sock && h2o_socket_is_writing(c->ws->sock))) {
+			/* nothing queued, nothing being written: an idle connection
+			 * holds no outbound buffer (the next send allocates one) */
+			buf_release(&c->out);
+			buf_release(&c->fly);
 		}
 		if (now - c->last_ping_ms >= srv.cfg->ping_ms) {
 			struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
