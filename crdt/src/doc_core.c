@@ -184,6 +184,7 @@ static int merge_push(qc_doc *d, uint32_t it)
 			return rc;
 	}
 	t->merge[t->nmerge].client = d->items[it].client;
+	t->merge[t->nmerge].hint = QN;
 	t->merge[t->nmerge].clock = d->items[it].clock;
 	t->nmerge++;
 	return QC_OK;
@@ -529,7 +530,7 @@ static void txn_gc_merge(qc_doc *d)
 	}
 	for (size_t k = t->nmerge; k-- > 0;) {
 		uint32_t s = t->merge[k].client;
-		uint32_t pos = qd_find_pos(d, s, t->merge[k].clock);
+		uint32_t pos = qd_find_pos_near(d, s, t->merge[k].clock, t->merge[k].hint);
 		if (pos + 1 < d->clients[s].n && merge_lefts(d, s, pos + 1) > 1)
 			continue;
 		if (pos > 0)

@@ -570,6 +570,40 @@ static int parse_attrs(const char *json, aset *out)
 	return rc;
 }
 
+/* Typing: text inserted right after our own newest item, which the new item
+ * would be merged into when the transaction ends (same client, next clock,
+ * origin = its last id, same right origin, content adjacent), extends that
+ * item in place instead; the document, the transaction's update (encoded
+ * from the state before it, as a slice of the item) and the positions are
+ * the same as by creating and merging. Not with observers, whose event
+ * reading wants the inserted item on its own. Returns 1 if it did. */
+static int extend_typed(qc_doc *d, uint32_t own, uint32_t type, const tpos *p, uint8_t ref, const char *bytes,
+			size_t nbytes, uint64_t len)
+{
+	if (ref != REF_STRING || d->obs || p->left == QN || d->types[type].has_formatting)
+		return 0;
+	qd_item *L = &d->items[p->left];
+	uint64_t state = qd_state(d, own);
+	if (L->client != own || (uint64_t)L->clock + L->len != state || L->ref != REF_STRING || qd_deleted(L) ||
+	    L->right != p->right || L->parent != type || L->key != QN || len > QD_CLOCK_MAX - state ||
+	    (uint64_t)L->coff + L->cbytes != d->nblob || nbytes > UINT32_MAX - L->cbytes)
+		return 0;
+	if (p->right == QN ? L->rcl != QN
+			   : (L->rcl != d->items[p->right].client || L->rck != d->items[p->right].clock))
+		return 0;
+	uint32_t off;
+	if (qd_blob_put(d, bytes, nbytes, &off) != QC_OK)
+		return 0;
+	L = &d->items[p->left];
+	L->cbytes += (uint32_t)nbytes;
+	L->len += (uint32_t)len;
+	d->types[type].length += len;
+	qd_changed(d, type);
+	cursor_shift(d, type, p->index, (int64_t)len);
+	cursor_set(d, type, p->left, p->index + len - L->len);
+	return 1;
+}
+
 static int text_insert_content(qc_doc *d, const char *root, uint64_t index, uint8_t ref, const char *bytes,
 			       size_t nbytes, uint64_t len, const char *attrs_json, int use_marker)
 {
@@ -606,6 +640,11 @@ static int text_insert_content(qc_doc *d, const char *root, uint64_t index, uint
 	}
 	uint32_t it = QN;
 	uint64_t at = p.index;
+	if (rc == QC_OK && !attrs_json && !p.cur.n && !neg.n && extend_typed(d, own, type, &p, ref, bytes, nbytes, len)) {
+		aset_free(&p.cur);
+		aset_free(&attrs);
+		return local_end(d, QC_OK);
+	}
 	if (rc == QC_OK)
 		rc = local_item(d, own, p.left, p.right, type, QN, ref, bytes, nbytes, len, &it);
 	if (rc == QC_OK) {

@@ -150,6 +150,7 @@ typedef struct qd_dsr {
 
 typedef struct qd_mid {
 	uint32_t client;
+	uint32_t hint; /* its store position when recorded (a search start) */
 	uint64_t clock;
 } qd_mid;
 

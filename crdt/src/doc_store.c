@@ -747,6 +747,7 @@ static int split_at(qc_doc *d, uint32_t it, uint32_t pos, uint64_t diff, uint32_
 		    (rc = qd_grow(d, (void **)&d->txn.merge, sizeof(qd_mid), d->txn.nmerge + 1, &d->txn.capmerge)))
 			return rc;
 		d->txn.merge[d->txn.nmerge].client = R.client;
+		d->txn.merge[d->txn.nmerge].hint = pos + 1;
 		d->txn.merge[d->txn.nmerge].clock = R.clock;
 		d->txn.nmerge++;
 	}

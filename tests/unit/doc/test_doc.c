@@ -742,6 +742,92 @@ static void test_stale_pending(void)
 	qc_doc_free(b);
 }
 
+/* Typing after our own newest item extends it in place (doc_edit.c
+ * extend_typed); a doc with an observer takes the general path (create the
+ * item, merge it at the end of the transaction). Both must give the same
+ * update for every edit and the same state. */
+static void nop_obs(void *ud, const qc_change *c, size_t n)
+{
+	(void)ud;
+	(void)c;
+	(void)n;
+}
+
+static void same_update(qc_doc *a, qc_doc *b, int step)
+{
+	size_t na, nb;
+	const uint8_t *ua = qc_doc_last_update(a, &na), *ub = qc_doc_last_update(b, &nb);
+	t_checks++;
+	if (na != nb || (na && memcmp(ua, ub, na) != 0)) {
+		t_failures++;
+		fprintf(stderr, "%s:%d: [%s] step %d: updates differ (%zu vs %zu bytes)\n", __FILE__, __LINE__, T_CTX(),
+			step, na, nb);
+	}
+}
+
+static void test_typing_extends(void)
+{
+	t_current = "typing extends in place";
+	qc_doc *a = mkdoc(7, 1), *b = mkdoc(7, 1);
+	qc_doc_observe(b, nop_obs, NULL);
+	/* ops: 'i' insert text at pos, 'd' delete len at pos, 'r' remote update */
+	struct {
+		char op;
+		uint64_t pos, len;
+		const char *s;
+	} ops[] = {
+		{'i', 0, 0, "h"},  {'i', 1, 0, "e"},  {'i', 2, 0, "llo"}, {'i', 5, 0, " "},   /* typing at the end */
+		{'i', 2, 0, "X"},  {'i', 3, 0, "Y"},  {'i', 4, 0, "Z"},                      /* in the middle */
+		{'i', 0, 0, "<"},  {'i', 1, 0, "<"},                                          /* at the start */
+		{'i', 4, 0, "\xf0\x9f\x98\x80"}, {'i', 6, 0, "\xc3\xa9"},                  /* astral, 2-byte */
+		{'d', 6, 1, NULL}, {'i', 6, 0, "e"},  {'i', 7, 0, "f"},                      /* after a delete */
+		{'i', 0, 0, "a"},  {'i', 9, 0, "m"},  {'i', 10, 0, "n"},                      /* blob end moved */
+		{'r', 0, 0, "01 01 63 00 04 01 01 74 01 52 00"},                            /* remote "R" at 0 */
+		{'i', 1, 0, "s"},  {'i', 2, 0, "t"},                                          /* after remote */
+		{'d', 2, 1, NULL}, {'i', 2, 0, "u"},  {'i', 3, 0, "v"},
+	};
+	for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+		int ra, rb;
+		if (ops[k].op == 'i') {
+			ra = qc_text_insert(a, "t", ops[k].pos, ops[k].s, strlen(ops[k].s), NULL);
+			rb = qc_text_insert(b, "t", ops[k].pos, ops[k].s, strlen(ops[k].s), NULL);
+		} else if (ops[k].op == 'd') {
+			ra = qc_text_delete(a, "t", ops[k].pos, ops[k].len);
+			rb = qc_text_delete(b, "t", ops[k].pos, ops[k].len);
+		} else {
+			ra = apply_hex(a, ops[k].s);
+			rb = apply_hex(b, ops[k].s);
+		}
+		CHECK_EQ_INT(ra, 0);
+		CHECK_EQ_INT(rb, 0);
+		same_update(a, b, (int)k);
+		CHECK_EQ_INT(qc_doc_length(a, "t"), qc_doc_length(b, "t"));
+	}
+	char *ta, *tb;
+	size_t tna, tnb;
+	CHECK_EQ_INT(qc_doc_text(a, "t", &ta, &tna), 0);
+	CHECK_EQ_INT(qc_doc_text(b, "t", &tb, &tnb), 0);
+	CHECK(tna == tnb && memcmp(ta, tb, tna) == 0);
+	/* the remote "R" (no origins, client 99 > 7) goes after our run */
+	CHECK(strcmp(ta, "asuv<<he\xf0\x9f\x98\x80" "efmnXYZllo R") == 0);
+	qc_free(a, ta);
+	qc_free(b, tb);
+	uint8_t *sa, *sb;
+	size_t sna, snb;
+	CHECK_EQ_INT(qc_doc_encode_state(a, NULL, 0, &sa, &sna), 0);
+	CHECK_EQ_INT(qc_doc_encode_state(b, NULL, 0, &sb, &snb), 0);
+	CHECK(sna == snb && memcmp(sa, sb, sna) == 0);
+	/* the state loads into a fresh doc with the same text */
+	qc_doc *c = mkdoc(9, 1);
+	CHECK_EQ_INT(qc_doc_apply_update(c, sa, sna), 0);
+	CHECK_EQ_INT(qc_doc_length(c, "t"), qc_doc_length(a, "t"));
+	qc_free(a, sa);
+	qc_free(b, sb);
+	qc_doc_free(a);
+	qc_doc_free(b);
+	qc_doc_free(c);
+}
+
 int main(void)
 {
 	test_empty();
@@ -760,6 +846,7 @@ int main(void)
 	test_mutations();
 	test_json_content_and_depth();
 	test_stale_pending();
+	test_typing_extends();
 	printf("test_doc: %d checks, %d failures\n", t_checks, t_failures);
 	return t_failures ? 1 : 0;
 }
