@@ -986,10 +986,12 @@ static int ingest_content(qc_doc *d, const qc_st *st, uint64_t cut, uint32_t it)
 	case REF_DELETED:
 		return QC_OK;
 	case REF_STRING: {
-		const char *s;
+		const uint8_t *sp;
 		size_t n;
-		if ((rc = qc_read_varstring(&dc, &s, &n)))
+		/* the reader checked the UTF-8 (read_content) */
+		if ((rc = qc_read_varbytes(&dc, &sp, &n)))
 			return rc;
+		const char *s = (const char *)sp;
 		int in_pair;
 		size_t b = qd_utf8_off((const uint8_t *)s, n, cut, &in_pair);
 		uint32_t off;
@@ -1311,16 +1313,19 @@ static void add_stack_to_rest(ictx *x, stack *stk)
  * absent, 0 when resolved (left/right/parent set in *I), <0 on error. */
 typedef struct resolved {
 	uint32_t left, right, parent;
+	uint32_t oslot, rslot; /* client slots of origin / right origin (QN: none) */
 	int gc;
 } resolved;
 
 static int get_missing(qc_doc *d, const qc_st *st, uint64_t *missing, resolved *res)
 {
-	if (st->has_origin && st->oc != st->client && st->ok >= state_of(d, st->oc)) {
+	uint32_t oslot = st->has_origin ? qd_client_slot(d, st->oc) : QN;
+	uint32_t rslot = st->has_right ? qd_client_slot(d, st->rc) : QN;
+	if (st->has_origin && st->oc != st->client && st->ok >= qd_state(d, oslot)) {
 		*missing = st->oc;
 		return 1;
 	}
-	if (st->has_right && st->rc != st->client && st->rk >= state_of(d, st->rc)) {
+	if (st->has_right && st->rc != st->client && st->rk >= qd_state(d, rslot)) {
 		*missing = st->rc;
 		return 1;
 	}
@@ -1330,21 +1335,21 @@ static int get_missing(qc_doc *d, const qc_st *st, uint64_t *missing, resolved *
 	}
 	int err = QC_OK;
 	res->left = res->right = res->parent = QN;
+	res->oslot = oslot;
+	res->rslot = rslot;
 	res->gc = 0;
 	if (st->has_origin) {
-		uint32_t slot = qd_client_slot(d, st->oc);
 		/* same-client origins below our own clock exist since offset >= 0 */
-		if (slot == QN || st->ok >= qd_state(d, slot))
+		if (oslot == QN || st->ok >= qd_state(d, oslot))
 			return QC_ERR_INVALID;
-		res->left = qd_clean_end(d, slot, st->ok, &err);
+		res->left = qd_clean_end(d, oslot, st->ok, &err);
 		if (err)
 			return err;
 	}
 	if (st->has_right) {
-		uint32_t slot = qd_client_slot(d, st->rc);
-		if (slot == QN || st->rk >= qd_state(d, slot))
+		if (rslot == QN || st->rk >= qd_state(d, rslot))
 			return QC_ERR_INVALID;
-		res->right = qd_clean_start(d, slot, st->rk, &err);
+		res->right = qd_clean_start(d, rslot, st->rk, &err);
 		if (err)
 			return err;
 	}
@@ -1403,11 +1408,11 @@ static int integrate_st(qc_doc *d, const qc_st *st, uint64_t offset, const resol
 	I->key = QN;
 	I->ocl = I->rcl = QN;
 	if (st->has_origin) {
-		I->ocl = qd_client_slot(d, st->oc);
+		I->ocl = res->oslot;
 		I->ock = st->ok;
 	}
 	if (st->has_right) {
-		I->rcl = qd_client_slot(d, st->rc);
+		I->rcl = res->rslot;
 		I->rck = st->rk;
 	}
 	if (res->left != QN) {
@@ -1534,7 +1539,7 @@ static int integrate_structs(qc_doc *d, qc_st *sts, size_t nsts, uint8_t **rest_
 			} else {
 				uint64_t offset = local - head->clock;
 				uint64_t miss = 0;
-				resolved res = {QN, QN, QN, 0};
+				resolved res = {QN, QN, QN, QN, QN, 0};
 				int m = head->kind == QC_ST_ITEM ? get_missing(d, head, &miss, &res) : 0;
 				if (m < 0) {
 					rc = m;
