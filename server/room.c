@@ -244,6 +244,8 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		return;
 	}
 	memcpy(copy, u, n);
+	if (n > 4096) /* the doc would keep its copy until the room's next change */
+		qc_doc_drop_last_update(r->doc);
 	j->room = r;
 	j->origin = c->id;
 	j->job.doc = r->name;

@@ -593,6 +593,21 @@ const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len)
 	return d->last_update;
 }
 
+void qc_doc_drop_last_update(qc_doc *d)
+{
+	if (!d || d->txn.active)
+		return;
+	d->lz_pending = 0;
+	d->last_update = NULL;
+	d->nlast_update = 0;
+	qd_free(d, d->last_buf);
+	d->last_buf = NULL;
+	d->caplast = 0;
+	qd_free(d, d->lz_ds);
+	d->lz_ds = NULL;
+	d->lz_capds = d->lz_nds = 0;
+}
+
 int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_dsr *ds, size_t nds,
 		      const uint64_t *before, uint32_t nbefore); /* doc_edit.c */
 

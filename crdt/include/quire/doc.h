@@ -69,6 +69,11 @@ int qc_doc_apply_update(qc_doc *doc, const uint8_t *update, size_t len);
  * deletions of its Y.Text formatting cleanup) this is their merge.
  * Encoded on first call. */
 const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len);
+/* Frees the buffer behind qc_doc_last_update (which returns NULL from then
+ * on until the next change) and the event's scratch. For a caller holding
+ * many documents, once it has copied a large update out; small buffers are
+ * otherwise kept for reuse until the next change. */
+void qc_doc_drop_last_update(qc_doc *doc);
 size_t qc_doc_pending_bytes(const qc_doc *doc); /* 0 when nothing is pending */
 
 /* --- encoding -------------------------------------------------------------- */

@@ -828,6 +828,27 @@ static void test_typing_extends(void)
 	qc_doc_free(c);
 }
 
+static void test_drop_last_update(void)
+{
+	t_current = "drop last update";
+	qc_doc *d = mkdoc(5, 1);
+	size_t n;
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "abc", 3, NULL), 0);
+	CHECK(qc_doc_last_update(d, &n) != NULL && n > 0);
+	qc_doc_drop_last_update(d);
+	CHECK(qc_doc_last_update(d, &n) == NULL && n == 0);
+	/* a pending (not yet encoded) event is dropped too */
+	CHECK_EQ_INT(qc_text_delete(d, "t", 1, 1), 0);
+	qc_doc_drop_last_update(d);
+	CHECK(qc_doc_last_update(d, &n) == NULL && n == 0);
+	/* the doc goes on as before */
+	CHECK_EQ_INT(qc_text_insert(d, "t", 2, "d", 1, NULL), 0);
+	CHECK(qc_doc_last_update(d, &n) != NULL && n > 0);
+	CHECK_TEXT(d, "t", "acd");
+	qc_doc_drop_last_update(NULL);
+	qc_doc_free(d);
+}
+
 int main(void)
 {
 	test_empty();
@@ -847,6 +868,7 @@ int main(void)
 	test_json_content_and_depth();
 	test_stale_pending();
 	test_typing_extends();
+	test_drop_last_update();
 	printf("test_doc: %d checks, %d failures\n", t_checks, t_failures);
 	return t_failures ? 1 : 0;
 }
