@@ -273,7 +273,8 @@ int qd_encode(const qc_doc *d, const uint64_t *before, uint32_t nbefore, const q
 			nw++;
 		}
 	}
-	qsort(w, nw, sizeof(cw), cmp_cw);
+	if (nw > 1)
+		qsort(w, nw, sizeof(cw), cmp_cw);
 	qc_write_varuint(out, nw);
 	for (size_t k = 0; k < nw; k++) {
 		qc_doc *dm = (qc_doc *)d; /* find_pos updates a lookup cache only */

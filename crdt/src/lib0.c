@@ -94,6 +94,16 @@ void qc_write_bytes(qc_enc *e, const void *p, size_t n)
 
 void qc_write_varuint(qc_enc *e, uint64_t v)
 {
+	if (e->cap - e->len >= 10 && !e->oom) { /* room for any varuint: write in place */
+		uint8_t *p = e->data + e->len;
+		while (v > 0x7f) {
+			*p++ = (uint8_t)(0x80 | (v & 0x7f));
+			v >>= 7;
+		}
+		*p++ = (uint8_t)v;
+		e->len = (size_t)(p - e->data);
+		return;
+	}
 	uint8_t buf[10];
 	size_t n = 0;
 	while (v > 0x7f) {
