@@ -232,7 +232,7 @@ static void cs_close(qd_client *c);
 
 static void fit(qc_doc *d, void **p, size_t elem, size_t n, size_t *cap)
 {
-	if (!*p || *cap <= n + n / 16 + 4)
+	if (!*p || *cap <= n + n / 64 + 4)
 		return;
 	void *np = qd_realloc(d, *p, (n ? n : 1) * elem);
 	if (np) { /* a failed shrink leaves the block as it was */
@@ -279,6 +279,8 @@ void qd_trim(qc_doc *d)
 		fit(d, (void **)&cl->v, sizeof(uint32_t), cl->n, &c);
 		cl->cap = (uint32_t)c;
 	}
+	/* the update event's delete set, kept until it is read or replaced */
+	fit(d, (void **)&d->lz_ds, sizeof(qd_dsr), d->lz_nds, &d->lz_capds);
 }
 
 uint32_t qd_find(qc_doc *d, uint32_t slot, uint64_t clock)
@@ -500,7 +502,7 @@ static uint32_t root_cached(const qc_doc *d, const char *name, size_t n)
 	if (d->last_root >= d->nroots)
 		return QN;
 	const char *rn = d->root_names[d->last_root];
-	return strncmp(rn, name, n) == 0 && rn[n] == 0 ? d->roots[d->last_root] : QN;
+	return strlen(rn) == n && memcmp(rn, name, n) == 0 ? d->roots[d->last_root] : QN;
 }
 
 uint32_t qd_root_find(const qc_doc *d, const char *name)
@@ -518,11 +520,12 @@ uint32_t qd_root_find(const qc_doc *d, const char *name)
 
 int qd_root(qc_doc *d, const char *name, size_t n, uint32_t *type)
 {
+	/* the cached name has no NUL, so neither has a name matching it */
+	if ((*type = root_cached(d, name, n)) != QN)
+		return QC_OK;
 	/* names with NUL cannot be C strings for qc_doc_roots */
 	if (memchr(name, 0, n))
 		return QC_ERR_INVALID;
-	if ((*type = root_cached(d, name, n)) != QN)
-		return QC_OK;
 	uint32_t kid;
 	int rc = qd_intern(d, name, n, &kid);
 	if (rc)
