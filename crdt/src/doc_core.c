@@ -1398,6 +1398,39 @@ static int get_missing(qc_doc *d, const qc_st *st, uint64_t *missing, resolved *
 }
 
 /* Integrate one struct (Item or GC) at offset. */
+/* A remote string item that continues its client's newest item L (next
+ * clock, origin = L's last id, placed right after L with L's right origin,
+ * content adjacent in the blob) is the item the transaction end would merge
+ * into L: extend L instead (the same document, the same update event, as
+ * doc_edit.c's extend_typed does for local typing). Not with observers. A
+ * delete of the new part in the same update splits it off again, as the
+ * merge would not have happened. Returns 1 if it did. */
+static int extend_remote(qc_doc *d, uint32_t slot, const qc_st *st, const resolved *res)
+{
+	if (st->ref != REF_STRING || st->off || d->obs || res->left == QN || st->has_psub)
+		return 0;
+	qd_item *L = &d->items[res->left];
+	if (L->client != slot || (uint64_t)L->clock + L->len != st->clock || L->ref != REF_STRING || qd_deleted(L) ||
+	    L->key != QN || L->parent != res->parent || L->right != res->right ||
+	    (uint64_t)L->coff + L->cbytes != d->nblob)
+		return 0;
+	if (st->has_right ? (L->rcl != res->rslot || L->rck != st->rk) : L->rcl != QN)
+		return 0;
+	qc_dec dc;
+	qc_dec_init(&dc, st->content, (size_t)(st->content_end - st->content));
+	const uint8_t *sp;
+	size_t n;
+	uint32_t off;
+	if (qc_read_varbytes(&dc, &sp, &n) != QC_OK || n > UINT32_MAX - L->cbytes || qd_blob_put(d, sp, n, &off) != QC_OK)
+		return 0;
+	L = &d->items[res->left];
+	L->cbytes += (uint32_t)n;
+	L->len += (uint32_t)st->len;
+	d->types[L->parent].length += st->len;
+	qd_changed(d, L->parent);
+	return 1;
+}
+
 static int integrate_st(qc_doc *d, const qc_st *st, uint64_t offset, const resolved *res)
 {
 	uint32_t slot;
@@ -1408,6 +1441,8 @@ static int integrate_st(qc_doc *d, const qc_st *st, uint64_t offset, const resol
 		return integrate_gc(d, slot, st->clock + offset, st->len - offset);
 	if (res->gc || res->parent == QN)
 		return integrate_gc(d, slot, st->clock + offset, st->len - offset);
+	if (offset == 0 && extend_remote(d, slot, st, res))
+		return QC_OK;
 	uint32_t it;
 	if ((rc = qd_item_new(d, &it)))
 		return rc;

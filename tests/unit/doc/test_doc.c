@@ -849,6 +849,190 @@ static void test_drop_last_update(void)
 	qc_doc_free(d);
 }
 
+/* The same for remote typing (doc_core.c extend_remote): every update of a
+ * typing session, applied one by one to a doc without and a doc with an
+ * observer, gives the same update events and the same state; so does the
+ * whole session as one update, and an update that types and deletes what it
+ * typed. */
+static void test_remote_typing_extends(void)
+{
+	t_current = "remote typing extends in place";
+	qc_doc *w = mkdoc(3, 1);
+	uint8_t *ups[64];
+	size_t lens[64], nu = 0;
+	const char *typed = "hello world";
+	for (size_t i = 0; typed[i]; i++) {
+		CHECK_EQ_INT(qc_text_insert(w, "t", i, typed + i, 1, NULL), 0);
+		size_t n;
+		const uint8_t *u = qc_doc_last_update(w, &n);
+		ups[nu] = malloc(n);
+		memcpy(ups[nu], u, n);
+		lens[nu++] = n;
+	}
+	CHECK_EQ_INT(qc_text_delete(w, "t", 3, 4), 0); /* "helorld" */
+	CHECK_EQ_INT(qc_text_insert(w, "t", 3, "p", 1, NULL), 0);
+	CHECK_EQ_INT(qc_text_insert(w, "t", 4, "q", 1, NULL), 0);
+	for (int k = 0; k < 2; k++) {
+		size_t n;
+		const uint8_t *u;
+		CHECK_EQ_INT(qc_text_insert(w, "t", 9 + (uint64_t)k, "!", 1, NULL), 0);
+		u = qc_doc_last_update(w, &n);
+		ups[nu] = malloc(n);
+		memcpy(ups[nu], u, n);
+		lens[nu++] = n;
+	}
+	uint8_t *whole;
+	size_t wn;
+	CHECK_EQ_INT(qc_doc_encode_state(w, NULL, 0, &whole, &wn), 0);
+
+	qc_doc *a = mkdoc(8, 1), *b = mkdoc(8, 1);
+	qc_doc_observe(b, nop_obs, NULL);
+	for (size_t k = 0; k < nu; k++) {
+		CHECK_EQ_INT(qc_doc_apply_update(a, ups[k], lens[k]), 0);
+		CHECK_EQ_INT(qc_doc_apply_update(b, ups[k], lens[k]), 0);
+		same_update(a, b, (int)k);
+		if (k < 11) { /* the two "!" wait for the edits before them */
+			CHECK_EQ_INT(qc_doc_length(a, "t"), k + 1);
+			CHECK_EQ_INT(qc_doc_length(b, "t"), k + 1);
+		}
+	}
+	/* the rest (deletes, mid-text typing) as one update */
+	CHECK_EQ_INT(qc_doc_apply_update(a, whole, wn), 0);
+	CHECK_EQ_INT(qc_doc_apply_update(b, whole, wn), 0);
+	same_update(a, b, 100);
+	CHECK_TEXT(a, "t", "helpqorld!!");
+	CHECK_TEXT(b, "t", "helpqorld!!");
+	uint8_t *sa, *sb;
+	size_t sna, snb;
+	CHECK_EQ_INT(qc_doc_encode_state(a, NULL, 0, &sa, &sna), 0);
+	CHECK_EQ_INT(qc_doc_encode_state(b, NULL, 0, &sb, &snb), 0);
+	CHECK(sna == snb && memcmp(sa, sb, sna) == 0);
+	CHECK(sna == wn && memcmp(sa, whole, wn) == 0);
+	qc_free(a, sa);
+	qc_free(b, sb);
+	qc_doc_free(a);
+	qc_doc_free(b);
+
+	/* one update that types "xyz" after "ab" and deletes "y" */
+	qc_doc *c = mkdoc(8, 1), *e = mkdoc(8, 1);
+	qc_doc_observe(e, nop_obs, NULL);
+	qc_doc *v = mkdoc(4, 1);
+	CHECK_EQ_INT(qc_text_insert(v, "t", 0, "ab", 2, NULL), 0);
+	uint8_t *s0;
+	size_t n0;
+	CHECK_EQ_INT(qc_doc_encode_state(v, NULL, 0, &s0, &n0), 0);
+	CHECK_EQ_INT(qc_doc_apply_update(c, s0, n0), 0);
+	CHECK_EQ_INT(qc_doc_apply_update(e, s0, n0), 0);
+	uint8_t *sv;
+	size_t svn;
+	CHECK_EQ_INT(qc_doc_state_vector(v, &sv, &svn), 0);
+	CHECK_EQ_INT(qc_text_insert(v, "t", 2, "x", 1, NULL), 0);
+	CHECK_EQ_INT(qc_text_insert(v, "t", 3, "y", 1, NULL), 0);
+	CHECK_EQ_INT(qc_text_insert(v, "t", 4, "z", 1, NULL), 0);
+	CHECK_EQ_INT(qc_text_delete(v, "t", 3, 1), 0);
+	uint8_t *d1;
+	size_t dn1;
+	CHECK_EQ_INT(qc_doc_encode_state(v, sv, svn, &d1, &dn1), 0);
+	CHECK_EQ_INT(qc_doc_apply_update(c, d1, dn1), 0);
+	CHECK_EQ_INT(qc_doc_apply_update(e, d1, dn1), 0);
+	same_update(c, e, 200);
+	CHECK_TEXT(c, "t", "abxz");
+	CHECK_EQ_INT(qc_doc_length(c, "t"), 4);
+	CHECK_EQ_INT(qc_doc_encode_state(c, NULL, 0, &sa, &sna), 0);
+	CHECK_EQ_INT(qc_doc_encode_state(e, NULL, 0, &sb, &snb), 0);
+	CHECK(sna == snb && memcmp(sa, sb, sna) == 0);
+	qc_free(c, sa);
+	qc_free(e, sb);
+	qc_free(v, s0);
+	qc_free(v, sv);
+	qc_free(v, d1);
+	qc_doc_free(c);
+	qc_doc_free(e);
+	qc_doc_free(v);
+	for (size_t k = 0; k < nu; k++)
+		free(ups[k]);
+	qc_free(w, whole);
+	qc_doc_free(w);
+
+	/* concurrent cases where the newest item must not grow: another
+	 * client's item sits right of it (X), or it has another right origin */
+	for (int scenario = 0; scenario < 2; scenario++) {
+		qc_doc *pa = mkdoc(20, 1), *pb = mkdoc(10, 1); /* B's id is lower: its X wins the left spot */
+		qc_doc *ra = mkdoc(30, 1), *rb = mkdoc(30, 1);
+		qc_doc_observe(rb, nop_obs, NULL);
+		uint8_t *u, *last[2];
+		size_t un, nlast[2];
+#define SYNC(from, to)                                                                 \
+	do {                                                                           \
+		CHECK_EQ_INT(qc_doc_encode_state((from), NULL, 0, &u, &un), 0);       \
+		CHECK_EQ_INT(qc_doc_apply_update((to), u, un), 0);                     \
+		qc_free((from), u);                                                    \
+	} while (0)
+#define KEEP(doc, k)                                                                   \
+	do {                                                                           \
+		const uint8_t *l_ = qc_doc_last_update((doc), &nlast[k]);              \
+		last[k] = malloc(nlast[k]);                                            \
+		memcpy(last[k], l_, nlast[k]);                                         \
+	} while (0)
+#define KEEP_STATE(doc, k) CHECK_EQ_INT(qc_doc_encode_state((doc), NULL, 0, &last[k], &nlast[k]), 0)
+		if (scenario == 0) {
+			CHECK_EQ_INT(qc_text_insert(pa, "t", 0, "ab", 2, NULL), 0);
+			SYNC(pa, pb);
+			CHECK_EQ_INT(qc_text_insert(pb, "t", 2, "X", 1, NULL), 0); /* concurrent with c */
+			CHECK_EQ_INT(qc_text_delete(pb, "t", 2, 1), 0); /* X stays, deleted, without content */
+			KEEP_STATE(pb, 0);
+			CHECK_EQ_INT(qc_text_insert(pa, "t", 2, "c", 1, NULL), 0);
+			KEEP(pa, 1);
+		} else {
+			CHECK_EQ_INT(qc_text_insert(pb, "t", 0, "Q", 1, NULL), 0);
+			SYNC(pb, pa);
+			CHECK_EQ_INT(qc_text_insert(pa, "t", 0, "a", 1, NULL), 0); /* right origin Q */
+			SYNC(pa, pb);
+			CHECK_EQ_INT(qc_text_insert(pb, "t", 1, "Y", 1, NULL), 0); /* aYQ */
+			SYNC(pb, pa);
+			CHECK_EQ_INT(qc_text_insert(pa, "t", 1, "b", 1, NULL), 0); /* right origin Y */
+			KEEP(pa, 1);
+			CHECK_EQ_INT(qc_text_delete(pb, "t", 1, 1), 0); /* then Y is deleted */
+			KEEP_STATE(pb, 0);
+		}
+		/* what both had before the two edits, then the edits one by one */
+		if (scenario == 0) {
+			CHECK_EQ_INT(apply_hex(ra, "01 01 14 00 04 01 01 74 02 61 62 00"), 0); /* A's "ab" */
+			CHECK_EQ_INT(apply_hex(rb, "01 01 14 00 04 01 01 74 02 61 62 00"), 0);
+		} else {
+			/* B's Q and A's a (right origin Q) */
+			CHECK_EQ_INT(apply_hex(ra, "01 01 0a 00 04 01 01 74 01 51 00"), 0);
+			CHECK_EQ_INT(apply_hex(rb, "01 01 0a 00 04 01 01 74 01 51 00"), 0);
+			CHECK_EQ_INT(apply_hex(ra, "01 01 14 00 44 0a 00 01 61 00"), 0);
+			CHECK_EQ_INT(apply_hex(rb, "01 01 14 00 44 0a 00 01 61 00"), 0);
+		}
+		CHECK_TEXT(ra, "t", scenario == 0 ? "ab" : "aQ");
+		for (int k = 0; k < 2; k++) {
+			CHECK_EQ_INT(qc_doc_apply_update(ra, last[k], nlast[k]), 0);
+			CHECK_EQ_INT(qc_doc_apply_update(rb, last[k], nlast[k]), 0);
+			same_update(ra, rb, 300 + scenario * 10 + k);
+			if (k == 0)
+				qc_free(pb, last[k]);
+			else
+				free(last[k]);
+		}
+		CHECK_TEXT(ra, "t", scenario == 0 ? "abc" : "abQ");
+		CHECK_TEXT(rb, "t", scenario == 0 ? "abc" : "abQ");
+		CHECK_EQ_INT(qc_doc_encode_state(ra, NULL, 0, &sa, &sna), 0);
+		CHECK_EQ_INT(qc_doc_encode_state(rb, NULL, 0, &sb, &snb), 0);
+		CHECK(sna == snb && memcmp(sa, sb, sna) == 0);
+		qc_free(ra, sa);
+		qc_free(rb, sb);
+#undef KEEP
+#undef KEEP_STATE
+#undef SYNC
+		qc_doc_free(pa);
+		qc_doc_free(pb);
+		qc_doc_free(ra);
+		qc_doc_free(rb);
+	}
+}
+
 int main(void)
 {
 	test_empty();
@@ -869,6 +1053,7 @@ int main(void)
 	test_stale_pending();
 	test_typing_extends();
 	test_drop_last_update();
+	test_remote_typing_extends();
 	printf("test_doc: %d checks, %d failures\n", t_checks, t_failures);
 	return t_failures ? 1 : 0;
 }
