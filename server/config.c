@@ -34,6 +34,19 @@ void config_print_serve_help(void)
 	      "  --max-queue BYTES       outbound backlog per connection before it is closed\n"
 	      "                          with 1008 (8M) [QUIRE_MAX_QUEUE]\n"
 	      "  --max-connections N     WebSocket connections in total (10000) [QUIRE_MAX_CONNECTIONS]\n"
+	      "  --max-connections-per-ip N\n"
+	      "                          WebSocket connections from one client address at once; more\n"
+	      "                          are refused with 429 (500) [QUIRE_MAX_CONNECTIONS_PER_IP]\n"
+	      "  --connect-rate-per-ip N new WebSocket handshakes per minute from one address, in bursts\n"
+	      "                          of up to N; more get 429 (1200) [QUIRE_CONNECT_RATE_PER_IP]\n"
+	      "  --room-opens-per-ip N   documents one address may load into memory per minute (joining\n"
+	      "                          an open one is free), in bursts of up to N; more get 429\n"
+	      "                          (600) [QUIRE_ROOM_OPENS_PER_IP]\n"
+	      "  --message-rate N        messages per second from one connection, bursts of up to 4N;\n"
+	      "                          past it the connection is closed with 1008 (500)\n"
+	      "                          [QUIRE_MESSAGE_RATE]\n"
+	      "                          For all four, 0 means no limit. An address is an IPv4 address or\n"
+	      "                          an IPv6 /64; behind a reverse proxy every client has the proxy's.\n"
 	      "  --compact-after N       log entries per document before compaction (1000)\n"
 	      "                          [QUIRE_COMPACT_AFTER]; 0 disables\n"
 	      "  --map-size BYTES        LMDB map size (64G) [QUIRE_MAP_SIZE]\n"
@@ -158,6 +171,10 @@ static const opt_t opts[] = {
 	{"--max-message", "QUIRE_MAX_MESSAGE", OPT_SIZE, offsetof(config_t, max_message)},
 	{"--max-queue", "QUIRE_MAX_QUEUE", OPT_SIZE, offsetof(config_t, max_queue)},
 	{"--max-connections", "QUIRE_MAX_CONNECTIONS", OPT_COUNT, offsetof(config_t, max_connections)},
+	{"--max-connections-per-ip", "QUIRE_MAX_CONNECTIONS_PER_IP", OPT_COUNT, offsetof(config_t, max_conns_per_ip)},
+	{"--connect-rate-per-ip", "QUIRE_CONNECT_RATE_PER_IP", OPT_COUNT, offsetof(config_t, connect_rate_per_ip)},
+	{"--room-opens-per-ip", "QUIRE_ROOM_OPENS_PER_IP", OPT_COUNT, offsetof(config_t, room_opens_per_ip)},
+	{"--message-rate", "QUIRE_MESSAGE_RATE", OPT_COUNT, offsetof(config_t, message_rate)},
 	{"--compact-after", "QUIRE_COMPACT_AFTER", OPT_COUNT, offsetof(config_t, compact_after)},
 	{"--map-size", "QUIRE_MAP_SIZE", OPT_SIZE, offsetof(config_t, map_size)},
 	{"--keepalive", "QUIRE_KEEPALIVE", OPT_SECONDS, offsetof(config_t, keepalive_ms)},
@@ -230,6 +247,10 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 	cfg->max_message = 16u << 20;
 	cfg->max_queue = 8u << 20;
 	cfg->max_connections = 10000;
+	cfg->max_conns_per_ip = 500;
+	cfg->connect_rate_per_ip = 1200;
+	cfg->room_opens_per_ip = 600;
+	cfg->message_rate = 500;
 	cfg->compact_after = 1000;
 	cfg->map_size = UINT64_C(64) << 30;
 	cfg->keepalive_ms = 15000;

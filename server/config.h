@@ -21,6 +21,10 @@ typedef struct config {
 	uint64_t max_message;     /* bytes of one WebSocket message */
 	uint64_t max_queue;       /* bytes queued to one connection */
 	uint64_t max_connections; /* WebSocket connections in total */
+	uint64_t max_conns_per_ip;   /* concurrent WebSocket connections per client address; 0: no limit */
+	uint64_t connect_rate_per_ip; /* new WebSocket handshakes per minute per address (burst as many); 0: no limit */
+	uint64_t room_opens_per_ip;  /* documents loaded into memory per minute per address; 0: no limit */
+	uint64_t message_rate;       /* messages per second per connection (bursts of 4x); 0: no limit */
 	uint64_t compact_after;   /* log entries per document before compaction */
 	uint64_t map_size;        /* LMDB map size */
 	uint64_t keepalive_ms, ping_ms, idle_timeout_ms, room_idle_ms, awareness_timeout_ms;

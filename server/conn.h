@@ -7,6 +7,8 @@
 #include <h2o/websocket.h>
 #include <stdint.h>
 
+#include "ratelimit.h"
+
 struct room;
 
 typedef struct conn {
@@ -20,6 +22,11 @@ typedef struct conn {
 	int closing;
 	int readonly; /* token scope ro: document updates are refused */
 	int64_t token_exp_ms; /* the token's exp (Unix ms); 0 for an anonymous connection */
+	rl_client_t *client;  /* its address's per-IP counters; NULL when none are kept */
+	rl_bucket_t msg_budget; /* --message-rate */
+	/* presence messages sent to this connection that it may echo without
+	 * cost: y-websocket sends every awareness change it receives back */
+	uint32_t aw_echo_credit;
 	/* outbound bytes (whole frames): out collects, fly is being written; one
 	 * write per flush carries every frame queued since the last one */
 	struct conn_buf {
@@ -32,6 +39,10 @@ typedef struct conn {
 /* Queues one binary message (copied). A connection whose backlog exceeds the
  * configured limit is closed with 1008 instead. */
 void conn_send(conn_t *c, const uint8_t *p, size_t n);
+
+/* Gives back the --message-rate token the message being received took (a
+ * message that turned out to cost nothing: a presence echo). */
+void conn_refund_message(conn_t *c);
 
 /* Starts the close handshake with a code and reason; the connection leaves
  * its room at once and is freed when the handshake ends or times out. */

@@ -46,6 +46,8 @@ static struct server {
 	uint64_t nconns, next_conn_id;
 	uint64_t ws_accepted, ws_refused, closed_slow;
 	uint64_t auth_refused, token_expired_closes;
+	uint64_t ip_refused_conns, ip_refused_connects, ip_refused_rooms, rate_limited_closes;
+	rl_rate_t msg_rate; /* --message-rate, per connection */
 	auth_key_t keys[CONFIG_MAX_LIST];
 	size_t nkeys;
 	char *dev_token; /* --dev without keys: printed once on stdout, never logged */
@@ -234,6 +236,8 @@ void conn_send(conn_t *c, const uint8_t *p, size_t n)
 	mark_dirty(c);
 }
 
+void conn_refund_message(conn_t *c) { rl_refund(&c->msg_budget, &srv.msg_rate); }
+
 static void conn_destroy(conn_t *c)
 {
 	room_leave(c);
@@ -241,6 +245,8 @@ static void conn_destroy(conn_t *c)
 		h2o_linklist_unlink(&c->dirty_link);
 	h2o_linklist_unlink(&c->all_link);
 	srv.nconns--;
+	if (c->client)
+		rl_conn_removed(c->client);
 	h2o_websocket_close(c->ws);
 	log_debug("conn %llu: closed", (unsigned long long)c->id);
 	free(c->out.p);
@@ -256,6 +262,17 @@ static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_
 		return;
 	}
 	c->last_recv_ms = now_ms();
+	/* --message-rate: every message counts, pings and pongs included; once
+	 * closing, nothing more is read into the room anyway */
+	if (!c->closing && arg->opcode != WSLAY_CONNECTION_CLOSE &&
+	    !rl_take(&c->msg_budget, &srv.msg_rate, c->last_recv_ms, NULL)) {
+		srv.rate_limited_closes++;
+		log_info("conn %llu: more than %llu messages per second (bursts of %llu), closing with 1008",
+			 (unsigned long long)c->id, (unsigned long long)srv.msg_rate.rate,
+			 (unsigned long long)srv.msg_rate.burst);
+		conn_close(c, 1008, "rate limit");
+		return;
+	}
 	switch (arg->opcode) {
 	case WSLAY_BINARY_FRAME:
 		if (!c->closing)
@@ -318,6 +335,7 @@ static void on_tick(h2o_timeout_entry_t *entry)
 			conn_send(c, keepalive, sizeof keepalive);
 	}
 	rooms_tick(now);
+	rl_tick(now);
 	if (srv.listener_paused && srv.listener) {
 		srv.listener_paused = 0;
 		h2o_socket_read_start(srv.listener, on_accept);
@@ -562,6 +580,43 @@ static int authorize(h2o_req_t *req, const char *what, const char *name, int nle
 	return 1;
 }
 
+/* A per-address limit refused this handshake: 429, with Retry-After when
+ * waiting helps (retry_ms > 0). Logged at most once per 10 s per address, so
+ * a flood does not flood the log. */
+static int refuse_ip(h2o_req_t *req, rl_client_t *cl, uint64_t *counter, const char *name, int nlen,
+		     uint64_t retry_ms, const char *why)
+{
+	(*counter)++;
+	uint64_t suppressed;
+	if (rl_should_log(cl, now_ms(), &suppressed)) {
+		char addr[64];
+		log_info("refused WebSocket for %.*s from %s: %s (%llu more refusals for this address since the last "
+			 "line)",
+			 nlen, name, rl_addr_str(rl_client_addr(cl), addr, sizeof addr), why,
+			 (unsigned long long)suppressed);
+	}
+	if (retry_ms) {
+		char secs[24];
+		int n = snprintf(secs, sizeof secs, "%llu", (unsigned long long)((retry_ms + 999) / 1000));
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+			       h2o_strdup(&req->pool, secs, (size_t)n).base, (size_t)n);
+	}
+	return refuse(req, 429, "Too Many Requests", why);
+}
+
+/* The per-address entry of the request's peer (NULL when no per-address
+ * limit is configured, or the address is of no IP family). */
+static rl_client_t *request_client(h2o_req_t *req)
+{
+	struct sockaddr_storage ss;
+	rl_addr_t a;
+	if (!rl_enabled() || !req->conn->callbacks->get_peername ||
+	    req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) == 0 ||
+	    rl_addr_from_sockaddr(&a, (struct sockaddr *)&ss))
+		return NULL;
+	return rl_client(&a, now_ms());
+}
+
 static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	(void)self;
@@ -601,6 +656,16 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 			return refuse(req, 403, "Forbidden", "origin not allowed");
 		}
 	}
+	/* per-address limits before the token's signature is checked, so a
+	 * flood of handshakes costs no crypto */
+	rl_client_t *cl = request_client(req);
+	uint64_t retry_ms = 0;
+	if (cl && !rl_conn_allowed(cl))
+		return refuse_ip(req, cl, &srv.ip_refused_conns, name, nlen, 0,
+				 "too many connections from this address (--max-connections-per-ip)");
+	if (cl && !rl_take_connect(cl, now_ms(), &retry_ms))
+		return refuse_ip(req, cl, &srv.ip_refused_connects, name, nlen, retry_ms,
+				 "too many new connections from this address; retry later (--connect-rate-per-ip)");
 	auth_claims_t claims;
 	if (authorize(req, "WebSocket", name, nlen, 1, &claims))
 		return 0;
@@ -609,6 +674,11 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 			 (unsigned long long)srv.cfg->max_connections);
 		return refuse(req, 503, "Service Unavailable", "too many connections");
 	}
+	/* loading a document costs memory until it idles out; joining one that
+	 * is open costs nothing */
+	if (cl && !room_is_open(name, (size_t)nlen) && !rl_take_room_open(cl, now_ms(), &retry_ms))
+		return refuse_ip(req, cl, &srv.ip_refused_rooms, name, nlen, retry_ms,
+				 "too many documents opened from this address; retry later (--room-opens-per-ip)");
 	room_t *room = room_open(name, (size_t)nlen);
 	if (!room)
 		return refuse(req, 503, "Service Unavailable", "document unavailable");
@@ -620,6 +690,10 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 	c->last_recv_ms = c->last_send_ms = c->last_ping_ms = now_ms();
 	c->readonly = claims.readonly;
 	c->token_exp_ms = claims.exp_ms;
+	c->client = cl;
+	if (cl)
+		rl_conn_added(cl);
+	rl_bucket_init(&c->msg_budget, &srv.msg_rate, now_ms());
 	c->ws = h2o_upgrade_to_websocket(req, key, c, on_ws_message);
 	/* the request is gone after this point (h2o frees it once the 101 is out) */
 	wslay_event_config_set_max_recv_msg_length(c->ws->ws_ctx, srv.cfg->max_message);
@@ -652,7 +726,7 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	store_stats_t ss;
 	rooms_get_stats(&rs);
 	store_get_stats(srv.store, &ss);
-	char body[4096];
+	char body[8192];
 	int n = snprintf(
 	    body, sizeof body,
 	    "# HELP quire_connections Open WebSocket connections.\n# TYPE quire_connections gauge\n"
@@ -677,6 +751,15 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "quire_messages_rejected_total{reason=\"readonly\"} %llu\n"
 	    "# HELP quire_slow_consumers_closed_total Connections closed for an outbound backlog.\n"
 	    "# TYPE quire_slow_consumers_closed_total counter\nquire_slow_consumers_closed_total %llu\n"
+	    "# HELP quire_rate_limited_closes_total Connections closed for sending over --message-rate.\n"
+	    "# TYPE quire_rate_limited_closes_total counter\nquire_rate_limited_closes_total %llu\n"
+	    "# HELP quire_ip_refused_total WebSocket handshakes refused (429) by a per-address limit.\n"
+	    "# TYPE quire_ip_refused_total counter\n"
+	    "quire_ip_refused_total{limit=\"connections\"} %llu\n"
+	    "quire_ip_refused_total{limit=\"connect_rate\"} %llu\n"
+	    "quire_ip_refused_total{limit=\"room_opens\"} %llu\n"
+	    "# HELP quire_client_addresses Client addresses with per-address counters held.\n"
+	    "# TYPE quire_client_addresses gauge\nquire_client_addresses %llu\n"
 	    "# HELP quire_store_commits_total LMDB write transactions committed.\n"
 	    "# TYPE quire_store_commits_total counter\nquire_store_commits_total %llu\n"
 	    "# HELP quire_store_updates_total Updates stored.\n# TYPE quire_store_updates_total counter\n"
@@ -692,7 +775,9 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    (unsigned long long)srv.token_expired_closes, (unsigned long long)rs.updates_received,
 	    (unsigned long long)rs.updates_relayed, (unsigned long long)rs.rejected_malformed,
 	    (unsigned long long)rs.rejected_unknown, (unsigned long long)rs.rejected_readonly,
-	    (unsigned long long)srv.closed_slow,
+	    (unsigned long long)srv.closed_slow, (unsigned long long)srv.rate_limited_closes,
+	    (unsigned long long)srv.ip_refused_conns, (unsigned long long)srv.ip_refused_connects,
+	    (unsigned long long)srv.ip_refused_rooms, (unsigned long long)rl_count(),
 	    (unsigned long long)ss.commits, (unsigned long long)ss.updates, (unsigned long long)ss.bytes,
 	    (unsigned long long)ss.compactions, (unsigned long long)ss.failures);
 	send_text(req, 200, "OK", "text/plain; version=0.0.4", body, n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);
@@ -959,6 +1044,11 @@ int serve_run(const config_t *cfg)
 	}
 	rooms_env_t re = {.store = srv.store, .cfg = cfg, .now_ms = now_ms};
 	rooms_init(&re);
+	rl_limits_t lim = {.max_conns = cfg->max_conns_per_ip,
+			   .connects = {cfg->connect_rate_per_ip, cfg->connect_rate_per_ip, 60000},
+			   .room_opens = {cfg->room_opens_per_ip, cfg->room_opens_per_ip, 60000}};
+	rl_init(&lim);
+	srv.msg_rate = (rl_rate_t){cfg->message_rate, 4 * cfg->message_rate, 1000};
 
 	h2o_config_init(&srv.config);
 	srv.config.http1.upgrade_to_http2 = 0; /* no h2c: HTTP/1.1 only */
@@ -1032,6 +1122,7 @@ int serve_run(const config_t *cfg)
 	for (int i = 0; i < 200 && rooms_inflight(); i++)
 		h2o_evloop_run(srv.ctx.loop, 10);
 	rooms_shutdown();
+	rl_free_all();
 	/* The h2o context and loop are left to process exit: h2o 2.2.5 cannot close
 	 * idle keep-alive HTTP/1 connections on demand, and disposing a context that
 	 * still has them trips its assertions. Everything that matters (the store)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define BUCKETS 4096
+#define MAX_ECHO_CREDIT 4096 /* the most messages a connection may have queued */
 
 struct room {
 	room_t *hnext;
@@ -46,6 +47,8 @@ static room_t *find(const char *name, size_t len)
 			return r;
 	return NULL;
 }
+
+int room_is_open(const char *name, size_t len) { return find(name, len) != NULL; }
 
 static void room_free(room_t *r)
 {
@@ -126,6 +129,17 @@ static void broadcast(room_t *r, const uint8_t *msg, size_t len, uint64_t except
 	}
 }
 
+/* Sends a presence message. y-websocket sends every awareness change it
+ * applies straight back (its awareness 'update' handler does not look at the
+ * origin), so each one sent earns the connection one echo that does not count
+ * against --message-rate (on_awareness). */
+static void send_presence(conn_t *c, const uint8_t *msg, size_t len)
+{
+	conn_send(c, msg, len);
+	if (c->aw_echo_credit < MAX_ECHO_CREDIT)
+		c->aw_echo_credit++;
+}
+
 static void broadcast_awareness(room_t *r, uint8_t *update, size_t len)
 {
 	if (!update)
@@ -133,8 +147,10 @@ static void broadcast_awareness(room_t *r, uint8_t *update, size_t len)
 	size_t mlen;
 	uint8_t *msg = proto_awareness(update, len, &mlen);
 	free(update);
-	if (msg)
-		broadcast(r, msg, mlen, 0);
+	for (h2o_linklist_t *l = r->conns.next, *next; msg && l != &r->conns; l = next) {
+		next = l->next; /* conn_send may close (and unlink) a slow consumer */
+		send_presence(H2O_STRUCT_FROM_MEMBER(conn_t, room_link, l), msg, mlen);
+	}
 	free(msg);
 }
 
@@ -154,7 +170,10 @@ void room_join(room_t *r, conn_t *c)
 	uint8_t *all;
 	size_t alen;
 	if (awareness_encode_all(&r->aw, &all, &alen) == 0 && all) {
-		send_msg(c, proto_awareness(all, alen, &len), &len);
+		uint8_t *msg = proto_awareness(all, alen, &len);
+		if (msg)
+			send_presence(c, msg, len);
+		free(msg);
 		free(all);
 	}
 }
@@ -311,6 +330,11 @@ static void on_awareness(room_t *r, conn_t *c, const uint8_t *p, size_t n)
 		conn_close(c, 1007, "malformed awareness update");
 		return;
 	}
+	if (!accepted && c->aw_echo_credit) {
+		/* changed nothing: an echo of presence we sent (see send_presence) */
+		c->aw_echo_credit--;
+		conn_refund_message(c);
+	}
 	broadcast_awareness(r, accepted, len);
 }
 
@@ -350,7 +374,10 @@ void room_receive(conn_t *c, const uint8_t *p, size_t n)
 		size_t alen, len;
 		if (awareness_encode_all(&r->aw, &all, &alen) == 0) {
 			static const uint8_t none[] = {0};
-			send_msg(c, proto_awareness(all ? all : none, all ? alen : 1, &len), &len);
+			uint8_t *msg = proto_awareness(all ? all : none, all ? alen : 1, &len);
+			if (msg)
+				send_presence(c, msg, len);
+			free(msg);
 			free(all);
 		}
 		break;

@@ -40,6 +40,7 @@ void rooms_shutdown(void); /* frees every room; no connections may remain */
 
 /* Finds or loads the room for a document. NULL on a storage error. */
 room_t *room_open(const char *name, size_t len);
+int room_is_open(const char *name, size_t len); /* in memory: room_open loads nothing */
 void room_join(room_t *r, conn_t *c);  /* sends sync step 1 and presence */
 void room_leave(conn_t *c);            /* idempotent; broadcasts presence removal */
 void room_receive(conn_t *c, const uint8_t *p, size_t n);

@@ -104,12 +104,24 @@ export function destroyAll (...clients) {
 // Raw protocol client
 
 /**
+ * A WebSocket class for connectProvider's WebSocketPolyfill whose sockets
+ * connect from `localAddress` (e.g. 127.0.0.2: another client address).
+ */
+export function webSocketFrom (localAddress) {
+  return class extends WebSocket {
+    constructor (url, protocols) { super(url, protocols, { localAddress }) }
+  }
+}
+
+/**
  * A raw WebSocket client on /ws/{docName}. Collects every incoming message;
  * `next()` waits for the next one, `closed` resolves to {code, reason}.
  */
-export function rawClient (server, docName, { path = null, protocols } = {}) {
+export function rawClient (server, docName, { path = null, protocols, localAddress } = {}) {
   const url = path ? `ws://${server.host}:${server.port}${path}` : `${server.wsUrl}/${docName}`
-  const ws = new WebSocket(url, protocols, { perMessageDeflate: false })
+  // localAddress: connect from another loopback address (127.0.0.2, ...), a
+  // second client address for the per-address limits
+  const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) })
   ws.binaryType = 'nodebuffer'
   const client = {
     ws,
