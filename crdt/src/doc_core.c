@@ -1697,7 +1697,7 @@ static int apply_ds(qc_doc *d, const qc_ds *ds, uint8_t **rest, size_t *rest_len
 			uint32_t s = qd_cs(c, idx);
 			if (!qd_deleted(&d->items[s]) && d->items[s].clock < clock) {
 				uint32_t rr;
-				if ((rc = qd_split(d, s, clock - d->items[s].clock, &rr)))
+				if ((rc = qd_split_at(d, s, idx, clock - d->items[s].clock, &rr)))
 					break;
 				idx++;
 			}
@@ -1709,7 +1709,7 @@ static int apply_ds(qc_doc *d, const qc_ds *ds, uint8_t **rest, size_t *rest_len
 				if (!qd_deleted(I)) {
 					if (end < I->clock + I->len) {
 						uint32_t rr;
-						if ((rc = qd_split(d, s, end - I->clock, &rr)))
+						if ((rc = qd_split_at(d, s, idx - 1, end - I->clock, &rr)))
 							break;
 					}
 					if ((rc = qd_item_delete(d, s)))

@@ -263,7 +263,9 @@ uint32_t qd_root_find(const qc_doc *d, const char *name);
 int qd_type_new(qc_doc *d, uint8_t tref, uint32_t item, uint32_t *out);
 uint32_t qd_map_get(const qc_doc *d, uint32_t type, uint32_t key);
 int qd_map_set(qc_doc *d, uint32_t type, uint32_t key, uint32_t item);
-int qd_split(qc_doc *d, uint32_t it, uint64_t diff, uint32_t *right); /* at pos in client array */
+/* Split item it (at position pos of its client's struct array) after diff
+ * units; *right is the new right part. */
+int qd_split_at(qc_doc *d, uint32_t it, uint32_t pos, uint64_t diff, uint32_t *right);
 uint32_t qd_clean_start(qc_doc *d, uint32_t slot, uint64_t clock, int *err);
 uint32_t qd_clean_end(qc_doc *d, uint32_t slot, uint64_t clock, int *err);
 static inline int qd_countable(const qd_item *it) { return it->ref != REF_DELETED && it->ref != REF_FORMAT && it->ref != REF_GC; }

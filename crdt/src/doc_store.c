@@ -676,7 +676,7 @@ static const uint8_t FFFD[3] = {0xef, 0xbf, 0xbd};
 
 /* Split item `it` (at index pos of its client array) so that it keeps diff
  * units; the new right part is returned in *right. */
-static int split_at(qc_doc *d, uint32_t it, uint32_t pos, uint64_t diff, uint32_t *out)
+int qd_split_at(qc_doc *d, uint32_t it, uint32_t pos, uint64_t diff, uint32_t *out)
 {
 	uint32_t r;
 	int rc = qd_item_new(d, &r);
@@ -761,12 +761,6 @@ static int split_at(qc_doc *d, uint32_t it, uint32_t pos, uint64_t diff, uint32_
 	return QC_OK;
 }
 
-int qd_split(qc_doc *d, uint32_t it, uint64_t diff, uint32_t *right)
-{
-	qd_item *L = &d->items[it];
-	uint32_t pos = qd_find_pos(d, L->client, L->clock);
-	return split_at(d, it, pos, diff, right);
-}
 
 /* getItemCleanStart: the struct starting exactly at clock (split if needed). */
 uint32_t qd_clean_start(qc_doc *d, uint32_t slot, uint64_t clock, int *err)
@@ -781,7 +775,7 @@ uint32_t qd_clean_start(qc_doc *d, uint32_t slot, uint64_t clock, int *err)
 	qd_item *I = &d->items[it];
 	if (I->clock < clock && I->ref != REF_GC) {
 		uint32_t r;
-		int rc = split_at(d, it, pos, clock - I->clock, &r);
+		int rc = qd_split_at(d, it, pos, clock - I->clock, &r);
 		if (rc) {
 			*err = rc;
 			return it;
@@ -799,7 +793,7 @@ uint32_t qd_clean_end(qc_doc *d, uint32_t slot, uint64_t clock, int *err)
 	qd_item *I = &d->items[it];
 	if (clock != I->clock + I->len - 1 && I->ref != REF_GC) {
 		uint32_t r;
-		int rc = split_at(d, it, pos, clock - I->clock + 1, &r);
+		int rc = qd_split_at(d, it, pos, clock - I->clock + 1, &r);
 		if (rc)
 			*err = rc;
 	}
