@@ -1441,7 +1441,9 @@ static int integrate_st(qc_doc *d, const qc_st *st, uint64_t offset, const resol
 		return integrate_gc(d, slot, st->clock + offset, st->len - offset);
 	if (res->gc || res->parent == QN)
 		return integrate_gc(d, slot, st->clock + offset, st->len - offset);
-	if (offset == 0 && extend_remote(d, slot, st, res))
+	/* not in a big update (a load): there later structs often have their
+	 * origin in the middle of what would be extended, and split it again */
+	if (offset == 0 && !d->trim && extend_remote(d, slot, st, res))
 		return QC_OK;
 	uint32_t it;
 	if ((rc = qd_item_new(d, &it)))
