@@ -5,7 +5,7 @@
 #   bench/server/run.sh [--quick] [--servers quire,y-websocket,hocuspocus]
 #                       [--workers 2] [--data-parent DIR]
 #
-# Uses build/quire (or $QUIRE_BIN); builds it in Release first when it is missing.
+# Uses build/quire (or $QUIRE_BIN), built first (configured in Release when build/ is new).
 # Installs the pinned npm packages (npm ci) when node_modules is missing.
 # Prints a table (peer / quire ratios) and writes
 # bench/server/results/server-<timestamp>.json and results/server-latest.md.
@@ -21,11 +21,13 @@ if (( NODE_MAJOR < 20 )); then echo "node >= 20 is required (found $(node --vers
 
 if [[ -z "${QUIRE_BIN:-}" ]]; then
   export QUIRE_BIN="$ROOT/build/quire"
-  if [[ ! -x "$QUIRE_BIN" ]]; then
-    echo "building quire (Release) into build/ ..."
+  # configured in Release when build/ is new; always brought up to date, so a
+  # stale binary is never measured (a no-op when nothing changed)
+  if [[ ! -f "$ROOT/build/CMakeCache.txt" ]]; then
+    echo "configuring build/ (Release) ..."
     cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$ROOT/build" -j "$(nproc 2>/dev/null || echo 2)" --target quire >/dev/null
   fi
+  cmake --build "$ROOT/build" -j "$(nproc 2>/dev/null || echo 2)" --target quire >/dev/null
 fi
 [[ -x "$QUIRE_BIN" ]] || { echo "quire binary not found at $QUIRE_BIN" >&2; exit 1; }
 
