@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #define BUCKETS 4096
 #define LOG_EVERY_MS 10000
@@ -105,13 +107,22 @@ static rl_limits_t limits;
 static rl_client_t *table[BUCKETS];
 static size_t count;
 
-void rl_init(const rl_limits_t *lim) { limits = *lim; }
+/* hash seed, random per process: bucket choice cannot be predicted, so
+ * addresses cannot be picked to pile into one chain */
+static uint64_t seed;
+
+void rl_init(const rl_limits_t *lim)
+{
+	limits = *lim;
+	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+		seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
+}
 
 int rl_enabled(void) { return limits.max_conns || limits.connects.rate || limits.room_opens.rate; }
 
 static size_t bucket_of(const rl_addr_t *a)
 {
-	uint64_t h = 1469598103934665603ull ^ a->v6;
+	uint64_t h = (1469598103934665603ull ^ seed) ^ a->v6;
 	for (size_t i = 0; i < sizeof a->bytes; i++)
 		h = (h ^ a->bytes[i]) * 1099511628211ull;
 	return (size_t)(h % BUCKETS);
