@@ -264,7 +264,6 @@ int qd_item_delete(qc_doc *d, uint32_t it)
 			else if (C->clock < before_state(d, C->client))
 				rc = merge_push(d, c);
 		}
-		d->types[ty].changed = d->types[ty].changed; /* observers: nested types report their root */
 	}
 	qd_free(d, types.v);
 	return rc;
