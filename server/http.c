@@ -145,6 +145,10 @@ static void flush_dirty(h2o_timeout_entry_t *entry)
 			on_ws_message(c->ws, NULL);
 			continue;
 		}
+		/* wslay's frames went through ws_send_cb, which marked c dirty
+		 * again; this write covers them */
+		if (h2o_linklist_is_linked(&c->dirty_link))
+			h2o_linklist_unlink(&c->dirty_link);
 		start_write(c);
 	}
 }
