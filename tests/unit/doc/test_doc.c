@@ -765,6 +765,28 @@ static void same_update(qc_doc *a, qc_doc *b, int step)
 	}
 }
 
+/* the two docs encode the same state, byte for byte */
+static void same_state(qc_doc *a, qc_doc *b)
+{
+	uint8_t *sa, *sb;
+	size_t na, nb;
+	CHECK_EQ_INT(qc_doc_encode_state(a, NULL, 0, &sa, &na), 0);
+	CHECK_EQ_INT(qc_doc_encode_state(b, NULL, 0, &sb, &nb), 0);
+	CHECK(na == nb && memcmp(sa, sb, na) == 0);
+	qc_free(a, sa);
+	qc_free(b, sb);
+}
+
+/* a malloc()ed copy of d's last update */
+static uint8_t *copy_last(qc_doc *d, size_t *n)
+{
+	const uint8_t *u = qc_doc_last_update(d, n);
+	uint8_t *c = malloc(*n ? *n : 1);
+	if (*n)
+		memcpy(c, u, *n);
+	return c;
+}
+
 static void test_typing_extends(void)
 {
 	t_current = "typing extends in place";
@@ -812,17 +834,15 @@ static void test_typing_extends(void)
 	CHECK(strcmp(ta, "asuv<<he\xf0\x9f\x98\x80" "efmnXYZllo R") == 0);
 	qc_free(a, ta);
 	qc_free(b, tb);
-	uint8_t *sa, *sb;
-	size_t sna, snb;
-	CHECK_EQ_INT(qc_doc_encode_state(a, NULL, 0, &sa, &sna), 0);
-	CHECK_EQ_INT(qc_doc_encode_state(b, NULL, 0, &sb, &snb), 0);
-	CHECK(sna == snb && memcmp(sa, sb, sna) == 0);
+	same_state(a, b);
 	/* the state loads into a fresh doc with the same text */
+	uint8_t *sa;
+	size_t sna;
+	CHECK_EQ_INT(qc_doc_encode_state(a, NULL, 0, &sa, &sna), 0);
 	qc_doc *c = mkdoc(9, 1);
 	CHECK_EQ_INT(qc_doc_apply_update(c, sa, sna), 0);
 	CHECK_EQ_INT(qc_doc_length(c, "t"), qc_doc_length(a, "t"));
 	qc_free(a, sa);
-	qc_free(b, sb);
 	qc_doc_free(a);
 	qc_doc_free(b);
 	qc_doc_free(c);
@@ -863,23 +883,16 @@ static void test_remote_typing_extends(void)
 	const char *typed = "hello world";
 	for (size_t i = 0; typed[i]; i++) {
 		CHECK_EQ_INT(qc_text_insert(w, "t", i, typed + i, 1, NULL), 0);
-		size_t n;
-		const uint8_t *u = qc_doc_last_update(w, &n);
-		ups[nu] = malloc(n);
-		memcpy(ups[nu], u, n);
-		lens[nu++] = n;
+		ups[nu] = copy_last(w, &lens[nu]);
+		nu++;
 	}
 	CHECK_EQ_INT(qc_text_delete(w, "t", 3, 4), 0); /* "helorld" */
 	CHECK_EQ_INT(qc_text_insert(w, "t", 3, "p", 1, NULL), 0);
 	CHECK_EQ_INT(qc_text_insert(w, "t", 4, "q", 1, NULL), 0);
 	for (int k = 0; k < 2; k++) {
-		size_t n;
-		const uint8_t *u;
 		CHECK_EQ_INT(qc_text_insert(w, "t", 9 + (uint64_t)k, "!", 1, NULL), 0);
-		u = qc_doc_last_update(w, &n);
-		ups[nu] = malloc(n);
-		memcpy(ups[nu], u, n);
-		lens[nu++] = n;
+		ups[nu] = copy_last(w, &lens[nu]);
+		nu++;
 	}
 	uint8_t *whole;
 	size_t wn;
@@ -902,14 +915,12 @@ static void test_remote_typing_extends(void)
 	same_update(a, b, 100);
 	CHECK_TEXT(a, "t", "helpqorld!!");
 	CHECK_TEXT(b, "t", "helpqorld!!");
-	uint8_t *sa, *sb;
-	size_t sna, snb;
+	same_state(a, b);
+	uint8_t *sa;
+	size_t sna;
 	CHECK_EQ_INT(qc_doc_encode_state(a, NULL, 0, &sa, &sna), 0);
-	CHECK_EQ_INT(qc_doc_encode_state(b, NULL, 0, &sb, &snb), 0);
-	CHECK(sna == snb && memcmp(sa, sb, sna) == 0);
 	CHECK(sna == wn && memcmp(sa, whole, wn) == 0);
 	qc_free(a, sa);
-	qc_free(b, sb);
 	qc_doc_free(a);
 	qc_doc_free(b);
 
@@ -938,11 +949,7 @@ static void test_remote_typing_extends(void)
 	same_update(c, e, 200);
 	CHECK_TEXT(c, "t", "abxz");
 	CHECK_EQ_INT(qc_doc_length(c, "t"), 4);
-	CHECK_EQ_INT(qc_doc_encode_state(c, NULL, 0, &sa, &sna), 0);
-	CHECK_EQ_INT(qc_doc_encode_state(e, NULL, 0, &sb, &snb), 0);
-	CHECK(sna == snb && memcmp(sa, sb, sna) == 0);
-	qc_free(c, sa);
-	qc_free(e, sb);
+	same_state(c, e);
 	qc_free(v, s0);
 	qc_free(v, sv);
 	qc_free(v, d1);
@@ -968,12 +975,7 @@ static void test_remote_typing_extends(void)
 		CHECK_EQ_INT(qc_doc_apply_update((to), u, un), 0);                     \
 		qc_free((from), u);                                                    \
 	} while (0)
-#define KEEP(doc, k)                                                                   \
-	do {                                                                           \
-		const uint8_t *l_ = qc_doc_last_update((doc), &nlast[k]);              \
-		last[k] = malloc(nlast[k]);                                            \
-		memcpy(last[k], l_, nlast[k]);                                         \
-	} while (0)
+#define KEEP(doc, k) (last[k] = copy_last((doc), &nlast[k]))
 #define KEEP_STATE(doc, k) CHECK_EQ_INT(qc_doc_encode_state((doc), NULL, 0, &last[k], &nlast[k]), 0)
 		if (scenario == 0) {
 			CHECK_EQ_INT(qc_text_insert(pa, "t", 0, "ab", 2, NULL), 0);
@@ -1018,11 +1020,7 @@ static void test_remote_typing_extends(void)
 		}
 		CHECK_TEXT(ra, "t", scenario == 0 ? "abc" : "abQ");
 		CHECK_TEXT(rb, "t", scenario == 0 ? "abc" : "abQ");
-		CHECK_EQ_INT(qc_doc_encode_state(ra, NULL, 0, &sa, &sna), 0);
-		CHECK_EQ_INT(qc_doc_encode_state(rb, NULL, 0, &sb, &snb), 0);
-		CHECK(sna == snb && memcmp(sa, sb, sna) == 0);
-		qc_free(ra, sa);
-		qc_free(rb, sb);
+		same_state(ra, rb);
 #undef KEEP
 #undef KEEP_STATE
 #undef SYNC
