@@ -11,6 +11,10 @@
 
 struct room;
 
+/* The most messages a connection may have queued for sending; past it the
+ * connection is closed as a slow consumer. */
+#define MAX_QUEUED_MSGS 4096
+
 typedef struct conn {
 	uint64_t id;
 	h2o_websocket_conn_t *ws;

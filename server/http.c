@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #define CLOSE_GRACE_MS 3000
-#define MAX_QUEUED_MSGS 4096
 /* outbound buffer capacity a connection keeps between writes (see
  * on_conn_written); an idle connection keeps none (on_tick) */
 #define CONN_BUF_KEEP 4096
@@ -71,7 +70,8 @@ static uint64_t now_ms(void) { return h2o_now(srv.ctx.loop); }
 
 static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_msg_recv_arg *arg);
 
-static int buf_append(struct conn_buf *b, const void *p, size_t n)
+/* Room for n more bytes. */
+static int buf_reserve(struct conn_buf *b, size_t n)
 {
 	if (b->n + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
@@ -83,6 +83,13 @@ static int buf_append(struct conn_buf *b, const void *p, size_t n)
 		b->p = np;
 		b->cap = cap;
 	}
+	return 0;
+}
+
+static int buf_append(struct conn_buf *b, const void *p, size_t n)
+{
+	if (buf_reserve(b, n) != 0)
+		return -1;
 	memcpy(b->p + b->n, p, n);
 	b->n += n;
 	return 0;
@@ -229,8 +236,13 @@ void conn_send(conn_t *c, const uint8_t *p, size_t n)
 				h[2 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
 			hn = 10;
 		}
-		failed = buf_append(&c->out, h, hn) != 0 || buf_append(&c->out, p, n) != 0;
-		c->out.msgs++;
+		/* header and payload together, or neither */
+		failed = buf_reserve(&c->out, hn + n) != 0;
+		if (!failed) {
+			buf_append(&c->out, h, hn);
+			buf_append(&c->out, p, n);
+			c->out.msgs++;
+		}
 	}
 	if (failed) {
 		conn_close(c, 1011, "send failed");

@@ -178,6 +178,8 @@ int rl_should_log(rl_client_t *c, uint64_t now_ms, uint64_t *suppressed)
 
 void rl_tick(uint64_t now_ms)
 {
+	if (!count)
+		return;
 	for (size_t b = 0; b < BUCKETS; b++) {
 		for (rl_client_t **pp = &table[b]; *pp;) {
 			rl_client_t *c = *pp;

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #define BUCKETS 4096
-#define MAX_ECHO_CREDIT 4096 /* the most messages a connection may have queued */
 
 struct room {
 	room_t *hnext;
@@ -136,7 +135,7 @@ static void broadcast(room_t *r, const uint8_t *msg, size_t len, uint64_t except
 static void send_presence(conn_t *c, const uint8_t *msg, size_t len)
 {
 	conn_send(c, msg, len);
-	if (c->aw_echo_credit < MAX_ECHO_CREDIT)
+	if (c->aw_echo_credit < MAX_QUEUED_MSGS)
 		c->aw_echo_credit++;
 }
 

@@ -34,10 +34,10 @@ async function metric (server, name, labels = '') {
 
 // A WebSocket handshake that is expected to be refused: {status, headers, body}.
 // Should the server upgrade instead, the socket is dropped and status is 101.
-function handshake (server, path, { localAddress } = {}) {
+function handshake (server, path) {
   return new Promise((resolve, reject) => {
     const req = http.request({
-      host: server.host, port: server.port, path, method: 'GET', headers: wsHeaders(), timeout: 10000, localAddress
+      host: server.host, port: server.port, path, method: 'GET', headers: wsHeaders(), timeout: 10000
     })
     req.on('upgrade', (res, socket) => {
       socket.destroy()
@@ -56,8 +56,8 @@ function handshake (server, path, { localAddress } = {}) {
 }
 
 // Opens a raw client and reads the server's sync step 1 (the room is joined).
-async function join (server, room, opts) {
-  const c = await openRaw(server, room, opts)
+async function join (server, room) {
+  const c = await openRaw(server, room)
   await c.next()
   return c
 }

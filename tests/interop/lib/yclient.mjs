@@ -117,11 +117,9 @@ export function webSocketFrom (localAddress) {
  * A raw WebSocket client on /ws/{docName}. Collects every incoming message;
  * `next()` waits for the next one, `closed` resolves to {code, reason}.
  */
-export function rawClient (server, docName, { path = null, protocols, localAddress } = {}) {
+export function rawClient (server, docName, { path = null, protocols } = {}) {
   const url = path ? `ws://${server.host}:${server.port}${path}` : `${server.wsUrl}/${docName}`
-  // localAddress: connect from another loopback address (127.0.0.2, ...), a
-  // second client address for the per-address limits
-  const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) })
+  const ws = new WebSocket(url, protocols, { perMessageDeflate: false })
   ws.binaryType = 'nodebuffer'
   const client = {
     ws,
