@@ -624,9 +624,8 @@ int qd_txn_end(qc_doc *d)
 	uint8_t seen_small[64];
 	size_t norder = 0;
 	if (!t->local && t->nds) {
-		int small = t->nds <= 16 && d->nclients <= 64;
-		order = small ? order_small : qd_malloc(d, t->nds * sizeof(uint32_t));
-		uint8_t *seen = small ? seen_small : qd_malloc(d, d->nclients ? d->nclients : 1);
+		order = t->nds <= 16 ? order_small : qd_malloc(d, t->nds * sizeof(uint32_t));
+		uint8_t *seen = d->nclients <= 64 ? seen_small : qd_malloc(d, d->nclients ? d->nclients : 1);
 		if (order && seen) {
 			memset(seen, 0, d->nclients);
 			for (size_t i = 0; i < t->nds; i++) {
@@ -635,11 +634,12 @@ int qd_txn_end(qc_doc *d)
 					order[norder++] = t->ds[i].client;
 				}
 			}
-		} else if (!small) {
-			qd_free(d, order);
+		} else { /* only an allocation can fail */
+			if (order != order_small)
+				qd_free(d, order);
 			order = NULL;
 		}
-		if (!small)
+		if (seen != seen_small)
 			qd_free(d, seen);
 	}
 	ds_sort_merge(t->ds, &t->nds);
@@ -1855,8 +1855,7 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 	qc_ds ds = {small_ds, 0, SMALL_UPDATE, small_ds};
 	int rc = read_structs(d, u, n, small, SMALL_UPDATE, &sts, &nsts, &ds);
 	if (rc) {
-		if (ds.r != ds.fixed)
-			free(ds.r);
+		qc_ds_free(&ds);
 		return rc;
 	}
 	uint8_t *rest = NULL;
@@ -1930,8 +1929,7 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 			free(dsrest);
 		}
 	}
-	if (ds.r != ds.fixed)
-		free(ds.r);
+	qc_ds_free(&ds);
 	if (rc == QC_OK && retry && d->pending) {
 		uint8_t *p = d->pending;
 		size_t pn = d->npending;

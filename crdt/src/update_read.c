@@ -751,7 +751,8 @@ fail:
 
 void qc_ds_free(qc_ds *ds)
 {
-	free(ds->r);
+	if (ds->r != ds->fixed)
+		free(ds->r);
 	ds->r = NULL;
 	ds->n = ds->cap = 0;
 }
