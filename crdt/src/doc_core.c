@@ -1396,40 +1396,51 @@ static int get_missing(qc_doc *d, const qc_st *st, uint64_t *missing, resolved *
 	return 0;
 }
 
-/* Integrate one struct (Item or GC) at offset. */
-/* A remote string item that continues its client's newest item L (next
- * clock, origin = L's last id, placed right after L with L's right origin,
- * content adjacent in the blob) is the item the transaction end would merge
- * into L: extend L instead (the same document, the same update event, as
- * doc_edit.c's extend_typed does for local typing). Not with observers. A
- * delete of the new part in the same update splits it off again, as the
- * merge would not have happened. Returns 1 if it did. */
+/* The string item that the transaction end would merge into item `it` (by
+ * `client` at `clock`, in `parent`, placed right after `it` with `right` as
+ * its neighbour and (rcl, rck) as right origin, rcl QN for none) extends `it`
+ * in place instead, when `it` can take it: a live string item whose content
+ * ends the arena. The document and the update event are the same as by
+ * integrating and merging. Not with observers, whose event reading wants
+ * the inserted item on its own. Returns 1 if it did, 0 if nothing changed. */
+int qd_extend_string(qc_doc *d, uint32_t it, uint32_t client, uint64_t clock, uint32_t parent, uint32_t right,
+		     uint32_t rcl, uint32_t rck, const void *bytes, size_t nbytes, uint64_t len)
+{
+	qd_item *L = &d->items[it];
+	if (d->obs || L->client != client || (uint64_t)L->clock + L->len != clock || L->ref != REF_STRING ||
+	    qd_deleted(L) || L->key != QN || L->parent != parent || L->right != right || L->rcl != rcl ||
+	    (rcl != QN && L->rck != rck) || (uint64_t)L->coff + L->cbytes != d->nblob ||
+	    nbytes > UINT32_MAX - L->cbytes)
+		return 0;
+	uint32_t off;
+	if (qd_blob_put(d, bytes, nbytes, &off) != QC_OK)
+		return 0;
+	L = &d->items[it];
+	L->cbytes += (uint32_t)nbytes;
+	L->len += (uint32_t)len;
+	d->types[parent].length += len;
+	qd_changed(d, parent);
+	return 1;
+}
+
+/* A remote string item that continues its client's newest item: see
+ * qd_extend_string. A delete of the new part in the same update splits it
+ * off again, as the merge would not have happened. */
 static int extend_remote(qc_doc *d, uint32_t slot, const qc_st *st, const resolved *res)
 {
-	if (st->ref != REF_STRING || st->off || d->obs || res->left == QN || st->has_psub)
-		return 0;
-	qd_item *L = &d->items[res->left];
-	if (L->client != slot || (uint64_t)L->clock + L->len != st->clock || L->ref != REF_STRING || qd_deleted(L) ||
-	    L->key != QN || L->parent != res->parent || L->right != res->right ||
-	    (uint64_t)L->coff + L->cbytes != d->nblob)
-		return 0;
-	if (st->has_right ? (L->rcl != res->rslot || L->rck != st->rk) : L->rcl != QN)
+	if (st->ref != REF_STRING || st->off || res->left == QN || st->has_psub)
 		return 0;
 	qc_dec dc;
 	qc_dec_init(&dc, st->content, (size_t)(st->content_end - st->content));
 	const uint8_t *sp;
 	size_t n;
-	uint32_t off;
-	if (qc_read_varbytes(&dc, &sp, &n) != QC_OK || n > UINT32_MAX - L->cbytes || qd_blob_put(d, sp, n, &off) != QC_OK)
+	if (qc_read_varbytes(&dc, &sp, &n) != QC_OK)
 		return 0;
-	L = &d->items[res->left];
-	L->cbytes += (uint32_t)n;
-	L->len += (uint32_t)st->len;
-	d->types[L->parent].length += st->len;
-	qd_changed(d, L->parent);
-	return 1;
+	return qd_extend_string(d, res->left, slot, st->clock, res->parent, res->right, st->has_right ? res->rslot : QN,
+				(uint32_t)st->rk, sp, n, st->len);
 }
 
+/* Integrate one struct (Item or GC) at offset. */
 static int integrate_st(qc_doc *d, const qc_st *st, uint64_t offset, const resolved *res)
 {
 	uint32_t slot;

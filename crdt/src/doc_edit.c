@@ -570,37 +570,22 @@ static int parse_attrs(const char *json, aset *out)
 	return rc;
 }
 
-/* Typing: text inserted right after our own newest item, which the new item
- * would be merged into when the transaction ends (same client, next clock,
- * origin = its last id, same right origin, content adjacent), extends that
- * item in place instead; the document, the transaction's update (encoded
- * from the state before it, as a slice of the item) and the positions are
- * the same as by creating and merging. Not with observers, whose event
- * reading wants the inserted item on its own. Returns 1 if it did. */
+/* Typing right after our own newest item extends it in place (see
+ * qd_extend_string); the position cursors move as for an inserted item.
+ * Returns 1 if it did. */
 static int extend_typed(qc_doc *d, uint32_t own, uint32_t type, const tpos *p, uint8_t ref, const char *bytes,
 			size_t nbytes, uint64_t len)
 {
-	if (ref != REF_STRING || d->obs || p->left == QN || d->types[type].has_formatting)
+	if (ref != REF_STRING || p->left == QN || d->types[type].has_formatting)
 		return 0;
-	qd_item *L = &d->items[p->left];
 	uint64_t state = qd_state(d, own);
-	if (L->client != own || (uint64_t)L->clock + L->len != state || L->ref != REF_STRING || qd_deleted(L) ||
-	    L->right != p->right || L->parent != type || L->key != QN || len > QD_CLOCK_MAX - state ||
-	    (uint64_t)L->coff + L->cbytes != d->nblob || nbytes > UINT32_MAX - L->cbytes)
+	const qd_item *R = p->right == QN ? NULL : &d->items[p->right];
+	if (len > QD_CLOCK_MAX - state ||
+	    !qd_extend_string(d, p->left, own, state, type, p->right, R ? R->client : QN, R ? R->clock : 0, bytes,
+			      nbytes, len))
 		return 0;
-	if (p->right == QN ? L->rcl != QN
-			   : (L->rcl != d->items[p->right].client || L->rck != d->items[p->right].clock))
-		return 0;
-	uint32_t off;
-	if (qd_blob_put(d, bytes, nbytes, &off) != QC_OK)
-		return 0;
-	L = &d->items[p->left];
-	L->cbytes += (uint32_t)nbytes;
-	L->len += (uint32_t)len;
-	d->types[type].length += len;
-	qd_changed(d, type);
 	cursor_shift(d, type, p->index, (int64_t)len);
-	cursor_set(d, type, p->left, p->index + len - L->len);
+	cursor_set(d, type, p->left, p->index + len - d->items[p->left].len);
 	return 1;
 }
 

@@ -277,6 +277,10 @@ int qd_txn_end(qc_doc *d);
 int qd_ds_add(qc_doc *d, uint32_t slot, uint64_t clock, uint64_t len);
 int qd_item_delete(qc_doc *d, uint32_t it);
 int qd_integrate_local(qc_doc *d, uint32_t it);
+/* Extend string item it in place by the item the transaction end would merge
+ * into it (doc_core.c); 1 if it did. */
+int qd_extend_string(qc_doc *d, uint32_t it, uint32_t client, uint64_t clock, uint32_t parent, uint32_t right,
+		     uint32_t rcl, uint32_t rck, const void *bytes, size_t nbytes, uint64_t len);
 void qd_changed(qc_doc *d, uint32_t type);
 
 /* encoding */
