@@ -129,9 +129,7 @@ int qd_txn_begin(qc_doc *d, int local)
 {
 	qd_txn *t = &d->txn;
 	/* the previous update event is gone now; a large one is not kept for reuse */
-	d->last_update = NULL;
-	d->nlast_update = 0;
-	d->lz_pending = 0;
+	qd_event_clear(d);
 	if (d->caplast > 65536) {
 		qd_free(d, d->last_buf);
 		d->last_buf = NULL;
@@ -596,9 +594,7 @@ void qc_doc_drop_last_update(qc_doc *d)
 {
 	if (!d || d->txn.active)
 		return;
-	d->lz_pending = 0;
-	d->last_update = NULL;
-	d->nlast_update = 0;
+	qd_event_clear(d);
 	qd_free(d, d->last_buf);
 	d->last_buf = NULL;
 	d->caplast = 0;
@@ -624,8 +620,8 @@ int qd_txn_end(qc_doc *d)
 	uint8_t seen_small[64];
 	size_t norder = 0;
 	if (!t->local && t->nds) {
-		order = t->nds <= 16 ? order_small : qd_malloc(d, t->nds * sizeof(uint32_t));
-		uint8_t *seen = d->nclients <= 64 ? seen_small : qd_malloc(d, d->nclients ? d->nclients : 1);
+		order = qd_scratch(d, order_small, 16, t->nds, sizeof(uint32_t));
+		uint8_t *seen = qd_scratch(d, seen_small, 64, d->nclients, 1);
 		if (order && seen) {
 			memset(seen, 0, d->nclients);
 			for (size_t i = 0; i < t->nds; i++) {
@@ -635,12 +631,10 @@ int qd_txn_end(qc_doc *d)
 				}
 			}
 		} else { /* only an allocation can fail */
-			if (order != order_small)
-				qd_free(d, order);
+			qd_scratch_free(d, order, order_small);
 			order = NULL;
 		}
-		if (seen != seen_small)
-			qd_free(d, seen);
+		qd_scratch_free(d, seen, seen_small);
 	}
 	ds_sort_merge(t->ds, &t->nds);
 	/* observers first: they read content that GC is about to drop */
@@ -677,8 +671,7 @@ int qd_txn_end(qc_doc *d)
 		}
 		*t = t1;
 	}
-	if (order != order_small)
-		qd_free(d, order);
+	qd_scratch_free(d, order, order_small);
 	txn_gc_merge(d);
 	if (d->blob_garbage > 65536 && d->blob_garbage > d->nblob / 2 && !have2)
 		qd_blob_compact(d); /* on failure the old blob stays */
@@ -688,9 +681,7 @@ int qd_txn_end(qc_doc *d)
 			d->client_id = qd_new_client_id(d);
 	}
 	/* the update event */
-	d->nlast_update = 0;
-	d->last_update = NULL;
-	d->lz_pending = 0;
+	qd_event_clear(d);
 	if (!have2) {
 		/* encoded on demand by qc_doc_last_update */
 		if (rc == QC_OK && (t->nds || txn_changed_state(d))) {
@@ -1172,9 +1163,19 @@ typedef struct cref {
 	int gone; /* removed from the id list */
 } cref;
 
-/* Updates of up to this many structs and delete ranges, and with this
- * many clients (most: an edit's worth), use buffers on the stack. */
-#define SMALL_UPDATE 4
+/* An update of up to SMALL_STRUCTS structs, SMALL_RANGES delete ranges and
+ * SMALL_CLIENTS clients (most: an edit's worth) is read and integrated in
+ * buffers on the stack. */
+#define SMALL_STRUCTS 4
+#define SMALL_RANGES 4
+#define SMALL_CLIENTS 4
+
+/* per-client arrays of ictx for updates with few clients */
+typedef struct ictx_small {
+	cref cr[SMALL_CLIENTS];
+	qc_st *rest[SMALL_CLIENTS];
+	size_t nrest[SMALL_CLIENTS];
+} ictx_small;
 
 typedef struct ictx {
 	qc_doc *d;
@@ -1187,11 +1188,7 @@ typedef struct ictx {
 	size_t *nrest;
 	/* missing sv of this round */
 	qd_mmap miss;
-	uint64_t *st_client; /* cached state: client id -> clock */
-	/* cr / rest / nrest for updates with few clients */
-	cref cr_small[SMALL_UPDATE];
-	qc_st *rest_small[SMALL_UPDATE];
-	size_t nrest_small[SMALL_UPDATE];
+	ictx_small *small; /* cr / rest / nrest when the clients fit */
 } ictx;
 
 static cref *cref_any(ictx *x, uint64_t client)
@@ -1453,7 +1450,7 @@ static int integrate_st(qc_doc *d, const qc_st *st, uint64_t offset, const resol
 		return integrate_gc(d, slot, st->clock + offset, st->len - offset);
 	/* not in a big update (a load): there later structs often have their
 	 * origin in the middle of what would be extended, and split it again */
-	if (offset == 0 && !d->trim && extend_remote(d, slot, st, res))
+	if (offset == 0 && !d->big_update && extend_remote(d, slot, st, res))
 		return QC_OK;
 	uint32_t it;
 	if ((rc = qd_item_new(d, &it)))
@@ -1525,12 +1522,11 @@ static int cmp_cref(const void *a, const void *b)
 
 /* Runs integrateStructs over the structs of one update. On return *rest
  * holds the encoded rest update (malloc) or NULL. */
-static int integrate_structs(qc_doc *d, qc_st *sts, size_t nsts, uint8_t **rest_out, size_t *rest_len, ictx *x)
+static int integrate_structs(qc_doc *d, qc_st *sts, size_t nsts, uint8_t **rest_out, size_t *rest_len, ictx *x,
+			     ictx_small *small)
 {
 	int rc = QC_OK;
-	/* the header only: the small buffers behind it are set before use */
-	memset(x, 0, offsetof(ictx, cr_small));
-	x->d = d;
+	*x = (ictx){.d = d, .small = small};
 	*rest_out = NULL;
 	*rest_len = 0;
 	if (!nsts)
@@ -1540,17 +1536,11 @@ static int integrate_structs(qc_doc *d, qc_st *sts, size_t nsts, uint8_t **rest_
 	for (size_t i = 0; i < nsts; i++)
 		if (i == 0 || sts[i].client != sts[i - 1].client)
 			ncr++;
-	if (ncr <= SMALL_UPDATE) {
-		x->cr = x->cr_small;
-		x->rest = x->rest_small;
-		x->nrest = x->nrest_small;
-	} else {
-		x->cr = qd_malloc(d, ncr * sizeof(cref));
-		x->rest = qd_malloc(d, ncr * sizeof(qc_st *));
-		x->nrest = qd_malloc(d, ncr * sizeof(size_t));
-		if (!x->cr || !x->rest || !x->nrest)
-			return QC_ERR_NOMEM;
-	}
+	x->cr = qd_scratch(d, small->cr, SMALL_CLIENTS, ncr, sizeof(cref));
+	x->rest = qd_scratch(d, small->rest, SMALL_CLIENTS, ncr, sizeof(qc_st *));
+	x->nrest = qd_scratch(d, small->nrest, SMALL_CLIENTS, ncr, sizeof(size_t));
+	if (!x->cr || !x->rest || !x->nrest)
+		return QC_ERR_NOMEM;
 	for (size_t i = 0; i < nsts; i++) {
 		if (i == 0 || sts[i].client != sts[i - 1].client) {
 			cref *c = &x->cr[x->ncr++];
@@ -1670,10 +1660,10 @@ done:
 
 static void ictx_free(qc_doc *d, ictx *x)
 {
-	if (x->cr != x->cr_small) {
-		qd_free(d, x->cr);
-		qd_free(d, x->rest);
-		qd_free(d, x->nrest);
+	if (x->small) { /* set up by integrate_structs */
+		qd_scratch_free(d, x->cr, x->small->cr);
+		qd_scratch_free(d, x->rest, x->small->rest);
+		qd_scratch_free(d, x->nrest, x->small->nrest);
 	}
 	mmap_free(d, &x->miss);
 }
@@ -1841,7 +1831,7 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st *small, siz
 		return rc;
 	}
 	if (nv >= TRIM_AFTER) {
-		d->trim = 1;
+		d->big_update = 1;
 		size_t bytes = 0;
 		for (size_t i = 0; i < nv; i++)
 			if (v[i].kind == QC_ST_ITEM && v[i].ref != 1 /* Deleted */)
@@ -1859,12 +1849,12 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st *small, siz
 
 static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 {
-	qc_st small[SMALL_UPDATE];
-	qc_ds_range small_ds[SMALL_UPDATE];
+	qc_st small[SMALL_STRUCTS];
+	qc_ds_range small_ds[SMALL_RANGES];
 	qc_st *sts = NULL;
 	size_t nsts = 0;
-	qc_ds ds = {small_ds, 0, SMALL_UPDATE, small_ds};
-	int rc = read_structs(d, u, n, small, SMALL_UPDATE, &sts, &nsts, &ds);
+	qc_ds ds = {small_ds, 0, SMALL_RANGES, small_ds};
+	int rc = read_structs(d, u, n, small, SMALL_STRUCTS, &sts, &nsts, &ds);
 	if (rc) {
 		qc_ds_free(&ds);
 		return rc;
@@ -1872,7 +1862,8 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 	uint8_t *rest = NULL;
 	size_t nrest = 0;
 	ictx x;
-	rc = integrate_structs(d, sts, nsts, &rest, &nrest, &x);
+	ictx_small xs;
+	rc = integrate_structs(d, sts, nsts, &rest, &nrest, &x, &xs);
 	int retry = 0;
 	if (rc == QC_OK) {
 		if (d->pending) {
@@ -1965,8 +1956,8 @@ int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 	int rc2 = qd_txn_end(d);
 	if (rc == QC_OK)
 		rc = rc2;
-	if (d->trim) {
-		d->trim = 0;
+	if (d->big_update) {
+		d->big_update = 0;
 		qd_trim(d);
 	}
 	if (rc == QC_OK && qc_doc_pending_bytes(d) > d->max_pending) {

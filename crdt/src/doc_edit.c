@@ -24,13 +24,6 @@ static int local_begin(qc_doc *d, uint32_t *own)
 	return qd_txn_begin(d, 1);
 }
 
-static void clear_last(qc_doc *d)
-{
-	d->lz_pending = 0;
-	d->last_update = NULL;
-	d->nlast_update = 0;
-}
-
 static int local_end(qc_doc *d, int rc)
 {
 	int rc2 = qd_txn_end(d);
@@ -651,7 +644,7 @@ static int text_insert_content(qc_doc *d, const char *root, uint64_t index, uint
 int qc_text_insert(qc_doc *d, const char *root, uint64_t index, const char *utf8, size_t len, const char *attrs_json)
 {
 	if (d)
-		clear_last(d);
+		qd_event_clear(d);
 	if (!d || (!utf8 && len))
 		return QC_ERR_INVALID;
 	if (!qc_utf8_valid((const uint8_t *)utf8, len))
@@ -665,7 +658,7 @@ int qc_text_insert(qc_doc *d, const char *root, uint64_t index, const char *utf8
 int qc_text_insert_embed(qc_doc *d, const char *root, uint64_t index, const char *embed_json)
 {
 	if (d)
-		clear_last(d);
+		qd_event_clear(d);
 	if (!d || !embed_json)
 		return QC_ERR_INVALID;
 	qd_buf b = {0};
@@ -748,7 +741,7 @@ static int cleanup_gap(qc_doc *d, uint32_t start, uint32_t curr, const aset *sta
 int qc_text_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 {
 	if (d)
-		clear_last(d);
+		qd_event_clear(d);
 	if (!d || !root)
 		return QC_ERR_INVALID;
 	uint32_t type = qd_root_find(d, root);
@@ -797,7 +790,7 @@ int qc_text_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 int qc_text_format(qc_doc *d, const char *root, uint64_t index, uint64_t len, const char *attrs_json)
 {
 	if (d)
-		clear_last(d);
+		qd_event_clear(d);
 	if (!d || !root || !attrs_json)
 		return QC_ERR_INVALID;
 	uint32_t type = qd_root_find(d, root);
@@ -1003,7 +996,7 @@ int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_
 int qc_array_insert(qc_doc *d, const char *root, uint64_t index, const char *values_json)
 {
 	if (d)
-		clear_last(d);
+		qd_event_clear(d);
 	if (!d || !root || !values_json)
 		return QC_ERR_INVALID;
 	qc_enc e;
@@ -1075,7 +1068,7 @@ int qc_array_insert(qc_doc *d, const char *root, uint64_t index, const char *val
 int qc_array_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 {
 	if (d)
-		clear_last(d);
+		qd_event_clear(d);
 	if (!d || !root)
 		return QC_ERR_INVALID;
 	uint32_t type = qd_root_find(d, root);
@@ -1132,7 +1125,7 @@ int qc_array_delete(qc_doc *d, const char *root, uint64_t index, uint64_t len)
 int qc_map_set(qc_doc *d, const char *root, const char *key, const char *value_json)
 {
 	if (d)
-		clear_last(d);
+		qd_event_clear(d);
 	if (!d || !root || !key || !value_json)
 		return QC_ERR_INVALID;
 	qc_enc e;
@@ -1162,7 +1155,7 @@ int qc_map_set(qc_doc *d, const char *root, const char *key, const char *value_j
 int qc_map_delete(qc_doc *d, const char *root, const char *key)
 {
 	if (d)
-		clear_last(d);
+		qd_event_clear(d);
 	if (!d || !root || !key)
 		return QC_ERR_INVALID;
 	uint32_t type = qd_root_find(d, root);

@@ -226,8 +226,10 @@ struct qc_doc {
 	size_t lz_capbefore;
 	qd_dsr *lz_ds;
 	size_t lz_nds, lz_capds;
-	/* after a large apply: shrink arenas to fit (see qd_trim) */
-	int trim;
+	/* a large update (TRIM_AFTER structs or more) is being applied:
+	 * remote typing is not extended in place during it (its items are
+	 * mostly split again), and the arenas are fitted after it (qd_trim) */
+	int big_update;
 
 	qc_observer obs;
 	void *obs_ud;
@@ -241,6 +243,18 @@ void *qd_malloc(qc_doc *d, size_t n);
 void *qd_realloc(qc_doc *d, void *p, size_t n);
 void qd_free(qc_doc *d, void *p);
 int qd_grow(qc_doc *d, void **p, size_t elem, size_t need, size_t *cap);
+/* A scratch array of n elements of elem bytes: the caller's buffer small
+ * (room for nsmall) when it fits, else an allocation (NULL if that fails).
+ * Give it back with qd_scratch_free. */
+static inline void *qd_scratch(qc_doc *d, void *small, size_t nsmall, size_t n, size_t elem)
+{
+	return n <= nsmall ? small : qd_malloc(d, n * elem);
+}
+static inline void qd_scratch_free(qc_doc *d, void *p, const void *small)
+{
+	if (p != small)
+		qd_free(d, p);
+}
 
 /* store */
 uint32_t qd_client_slot(const qc_doc *d, uint64_t id);     /* QN if absent */
@@ -255,6 +269,13 @@ int qd_item_new(qc_doc *d, uint32_t *out);
 int qd_blob_put(qc_doc *d, const void *p, size_t n, uint32_t *off);
 int qd_blob_compact(qc_doc *d);
 void qd_trim(qc_doc *d); /* fit the arenas to their contents */
+/* forget the update event (its buffers are kept for reuse) */
+static inline void qd_event_clear(qc_doc *d)
+{
+	d->lz_pending = 0;
+	d->last_update = NULL;
+	d->nlast_update = 0;
+}
 int qd_reserve(qc_doc *d, size_t items, size_t blob_bytes);
 int qd_intern(qc_doc *d, const char *s, size_t n, uint32_t *id);
 uint32_t qd_intern_find(const qc_doc *d, const char *s, size_t n);
