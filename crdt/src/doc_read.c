@@ -97,46 +97,36 @@ static void string_units_json(qd_buf *b, const uint8_t *s, size_t n, int *first)
 
 /* ---- content elements of ANY and JSON items (one at a time from dc) ---- */
 
-/* The next element of JSON content: its JSON text, or undefined (*undef). */
-static int json_elem(qc_dec *dc, const uint8_t **s, size_t *n, int *undef)
-{
-	int rc = qc_read_varbytes(dc, s, n);
-	*undef = rc == QC_OK && *n == 9 && memcmp(*s, "undefined", 9) == 0;
-	return rc;
-}
+/* How elem_render writes an element. */
+enum { AS_ARRAY_ELEM, AS_MAP_VALUE, AS_STRING };
 
-/* The next element as JSON, as qd_any_to_json renders it (in_array:
- * undefined as null; else undefined writes nothing and gives 0). */
-static int elem_json(qc_dec *dc, uint8_t ref, qd_buf *b, int in_array)
+/* The next element (of JSON content: a JSON text or "undefined"), written
+ * as JSON the way qd_any_to_json renders it (AS_ARRAY_ELEM: undefined as
+ * null; AS_MAP_VALUE: undefined writes nothing) or as JS String(x)
+ * (AS_STRING). Returns 1, 0 for an undefined map value, or an error. */
+static int elem_render(qc_dec *dc, uint8_t ref, qd_buf *b, int as)
 {
-	if (ref == REF_ANY)
-		return qd_any_to_json(b, dc, in_array, 0);
+	int rc;
+	if (ref == REF_ANY) {
+		if (as != AS_STRING)
+			return qd_any_to_json(b, dc, as == AS_ARRAY_ELEM, 0);
+		return (rc = qd_any_to_jsstring(b, dc)) ? rc : 1;
+	}
 	const uint8_t *s;
 	size_t n;
-	int undef, rc = json_elem(dc, &s, &n, &undef);
-	if (rc)
+	if ((rc = qc_read_varbytes(dc, &s, &n)))
 		return rc;
-	if (!undef)
+	if (n == 9 && memcmp(s, "undefined", 9) == 0) {
+		if (as == AS_MAP_VALUE)
+			return 0;
+		qd_buf_puts(b, as == AS_STRING ? "undefined" : "null");
+	} else if (as == AS_STRING) {
+		if ((rc = qd_json_to_jsstring(b, (const char *)s, n)))
+			return rc;
+	} else {
 		qd_buf_put(b, (const char *)s, n);
-	else if (in_array)
-		qd_buf_puts(b, "null");
-	return !undef || in_array;
-}
-
-/* The next element as JS String(x). */
-static int elem_jsstring(qc_dec *dc, uint8_t ref, qd_buf *b)
-{
-	if (ref == REF_ANY)
-		return qd_any_to_jsstring(b, dc);
-	const uint8_t *s;
-	size_t n;
-	int undef, rc = json_elem(dc, &s, &n, &undef);
-	if (rc)
-		return rc;
-	if (!undef)
-		return qd_json_to_jsstring(b, (const char *)s, n);
-	qd_buf_puts(b, "undefined");
-	return QC_OK;
+	}
+	return 1;
 }
 
 /* dc at the last element of an ANY or JSON item (the map value of a key) */
@@ -165,7 +155,7 @@ static int item_values_json(const qc_doc *d, const qd_item *I, qd_buf *b, int *f
 		qc_dec_init(&dc, p, I->cbytes);
 		for (uint64_t i = 0; i < I->len; i++) {
 			put_sep(b, first);
-			if ((rc = elem_json(&dc, I->ref, b, 1)) < 0)
+			if ((rc = elem_render(&dc, I->ref, b, AS_ARRAY_ELEM)) < 0)
 				return rc;
 		}
 		return QC_OK;
@@ -204,7 +194,7 @@ static int item_last_json(const qc_doc *d, const qd_item *I, qd_buf *b, int dept
 		qc_dec dc;
 		if ((rc = at_last_elem(d, I, &dc)))
 			return rc;
-		return elem_json(&dc, I->ref, b, 0);
+		return elem_render(&dc, I->ref, b, AS_MAP_VALUE);
 	}
 	case REF_STRING: {
 		/* find start of the last code point */
@@ -362,7 +352,7 @@ static int item_elems_tostring(const qc_doc *d, const qd_item *I, qd_buf *b, int
 		qc_dec dc;
 		qc_dec_init(&dc, p, I->cbytes);
 		for (uint64_t i = 0; i < I->len; i++)
-			if ((rc = elem_jsstring(&dc, I->ref, b)))
+			if ((rc = elem_render(&dc, I->ref, b, AS_STRING)) < 0)
 				return rc;
 		return QC_OK;
 	}
@@ -387,7 +377,9 @@ static int item_last_jsstring(const qc_doc *d, const qd_item *I, qd_buf *b, int 
 		return item_elems_tostring(d, I, b, depth);
 	qc_dec dc;
 	int rc = at_last_elem(d, I, &dc);
-	return rc ? rc : elem_jsstring(&dc, I->ref, b);
+	if (rc == QC_OK)
+		rc = elem_render(&dc, I->ref, b, AS_STRING);
+	return rc < 0 ? rc : QC_OK;
 }
 
 static void ascii_lower(qd_buf *b, const uint8_t *s, size_t n)

@@ -260,6 +260,43 @@ static int any_read(qc_dec *d, any_val *v)
 	}
 }
 
+/* A boolean, number, bigint, string or Uint8Array as JSON.stringify
+ * (as_string 0) or String() (as_string 1) renders it. */
+static void put_scalar(qd_buf *b, const any_val *v, int as_string)
+{
+	switch (v->tag) {
+	case 121:
+		qd_buf_puts(b, "false");
+		break;
+	case 120:
+		qd_buf_puts(b, "true");
+		break;
+	case 125:
+	case 122:
+		put_int(b, v->i);
+		break;
+	case 124:
+	case 123:
+		if (as_string)
+			js_number_string(b, v->f);
+		else
+			qd_js_number(b, v->f);
+		break;
+	case 119:
+		if (as_string)
+			qd_buf_put(b, (const char *)v->p, v->n);
+		else
+			qd_json_string(b, (const char *)v->p, v->n);
+		break;
+	case 116:
+		if (as_string)
+			qd_bytes_jsstring(b, v->p, v->n);
+		else
+			qd_bytes_json(b, v->p, v->n);
+		break;
+	}
+}
+
 static int any_peek_undefined(const qc_dec *d) { return d->p < d->end && *d->p == 127; }
 
 int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
@@ -277,26 +314,6 @@ int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 		return in_array ? 1 : 0;
 	case 126:
 		qd_buf_puts(b, "null");
-		break;
-	case 121:
-		qd_buf_puts(b, "false");
-		break;
-	case 120:
-		qd_buf_puts(b, "true");
-		break;
-	case 125:
-	case 122:
-		put_int(b, v.i);
-		break;
-	case 124:
-	case 123:
-		qd_js_number(b, v.f);
-		break;
-	case 119:
-		qd_json_string(b, (const char *)v.p, v.n);
-		break;
-	case 116:
-		qd_bytes_json(b, v.p, v.n);
 		break;
 	case 117:
 		qd_buf_putc(b, '[');
@@ -331,6 +348,8 @@ int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 		qd_buf_putc(b, '}');
 		break;
 	}
+	default:
+		put_scalar(b, &v, 0);
 	}
 	return 1;
 }
@@ -353,26 +372,6 @@ static int any_to_jsstring(qd_buf *b, qc_dec *d, int depth, int in_array)
 		if (!in_array)
 			qd_buf_puts(b, "null");
 		break;
-	case 121:
-		qd_buf_puts(b, "false");
-		break;
-	case 120:
-		qd_buf_puts(b, "true");
-		break;
-	case 125:
-	case 122:
-		put_int(b, v.i);
-		break;
-	case 124:
-	case 123:
-		js_number_string(b, v.f);
-		break;
-	case 119:
-		qd_buf_put(b, (const char *)v.p, v.n);
-		break;
-	case 116:
-		qd_bytes_jsstring(b, v.p, v.n);
-		break;
 	case 117:
 		for (uint64_t i = 0; i < v.count; i++) {
 			if (i)
@@ -390,6 +389,8 @@ static int any_to_jsstring(qd_buf *b, qc_dec *d, int depth, int in_array)
 		}
 		qd_buf_puts(b, "[object Object]");
 		break;
+	default:
+		put_scalar(b, &v, 1);
 	}
 	return QC_OK;
 }
