@@ -182,6 +182,14 @@ void qd_bytes_jsstring(qd_buf *b, const uint8_t *p, size_t n)
 	}
 }
 
+/* ',' before every element of a list but the first (as in doc_read.c) */
+static void put_sep(qd_buf *b, int *first)
+{
+	if (!*first)
+		qd_buf_putc(b, ',');
+	*first = 0;
+}
+
 static void put_int(qd_buf *b, int64_t v)
 {
 	char t[32];
@@ -302,7 +310,7 @@ static int any_peek_undefined(const qc_dec *d) { return d->p < d->end && *d->p =
 int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 {
 	any_val v;
-	int rc;
+	int rc, first = 1;
 	if (depth > 512)
 		return QC_ERR_LIMIT;
 	if ((rc = any_read(d, &v)))
@@ -318,16 +326,14 @@ int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 	case 117:
 		qd_buf_putc(b, '[');
 		for (uint64_t i = 0; i < v.count; i++) {
-			if (i)
-				qd_buf_putc(b, ',');
+			put_sep(b, &first);
 			if ((rc = qd_any_to_json(b, d, 1, depth + 1)) < 0)
 				return rc;
 		}
 		qd_buf_putc(b, ']');
 		break;
-	case 118: {
+	case 118:
 		qd_buf_putc(b, '{');
-		int first = 1;
 		for (uint64_t i = 0; i < v.count; i++) {
 			const char *k;
 			size_t kn;
@@ -337,9 +343,7 @@ int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 				d->p++;
 				continue;
 			}
-			if (!first)
-				qd_buf_putc(b, ',');
-			first = 0;
+			put_sep(b, &first);
 			qd_json_string(b, k, kn);
 			qd_buf_putc(b, ':');
 			if ((rc = qd_any_to_json(b, d, 0, depth + 1)) < 0)
@@ -347,7 +351,6 @@ int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 		}
 		qd_buf_putc(b, '}');
 		break;
-	}
 	default:
 		put_scalar(b, &v, 0);
 	}
@@ -358,7 +361,7 @@ int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 static int any_to_jsstring(qd_buf *b, qc_dec *d, int depth, int in_array)
 {
 	any_val v;
-	int rc;
+	int rc, first = 1;
 	if (depth > 512)
 		return QC_ERR_LIMIT;
 	if ((rc = any_read(d, &v)))
@@ -374,8 +377,7 @@ static int any_to_jsstring(qd_buf *b, qc_dec *d, int depth, int in_array)
 		break;
 	case 117:
 		for (uint64_t i = 0; i < v.count; i++) {
-			if (i)
-				qd_buf_putc(b, ',');
+			put_sep(b, &first);
 			if ((rc = any_to_jsstring(b, d, depth + 1, 1)))
 				return rc;
 		}
