@@ -1,6 +1,7 @@
 /* A counting qc_alloc for tests and benchmarks: live and peak bytes of every
  * allocation a document makes (each block carries its size in a header).
- * Shared by tests/diff/qdoc.c (leak checks) and bench/qbench.c (memory). */
+ * Shared by tests/diff/qdoc.c and trace_replay.c (leak checks), bench/qbench.c
+ * and tests/unit/doc/bench_doc.c (memory); target quire_counted. */
 #ifndef QUIRE_COUNTED_H
 #define QUIRE_COUNTED_H
 
