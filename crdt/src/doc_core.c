@@ -1772,15 +1772,8 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st *small, siz
 	int rc = qc_rd_init(&rd, u, n, 0);
 	rd.track_clients = 1;
 	qc_st *v = small;
-	size_t nv = 0, cap = nsmall;
+	size_t nv = 0, cap = nsmall, nroots = 0, bytes = 0;
 	while (rc == QC_OK) {
-		int r = qc_rd_next(&rd);
-		if (r < 0) {
-			rc = r;
-			break;
-		}
-		if (r == 0)
-			break;
 		/* room for the rest of this client's section at once (a struct
 		 * takes at least two bytes, so a lying count cannot inflate it) */
 		if (nv >= cap) {
@@ -1794,35 +1787,45 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st *small, siz
 				memcpy(old, small, nv * sizeof(qc_st));
 			v = old;
 		}
-		v[nv++] = rd.head;
-	}
-	if (rc == QC_OK)
-		rc = qc_rd_end(&rd, ds, NULL);
-	qc_rd_free(&rd);
-	/* semantic checks that integration relies on, before anything changes:
-	 * references to the item's own client must point below its clock (Yjs
-	 * would throw half-way through), root names must not contain NUL */
-	for (size_t i = 0; i < nv && rc == QC_OK; i++) {
-		const qc_st *st = &v[i];
+		const qc_st *st = &v[nv];
+		int r = qc_rd_next_into(&rd, &v[nv]);
+		if (r <= 0) {
+			rc = r;
+			break;
+		}
+		nv++;
+		/* semantic checks that integration relies on, before anything
+		 * changes: references to the item's own client must point below
+		 * its clock (Yjs would throw half-way through), root names must
+		 * not contain NUL */
 		if (st->len > QD_CLOCK_MAX || st->clock > QD_CLOCK_MAX - st->len) {
 			rc = QC_ERR_CLOCK; /* clocks are stored in 32 bits */
 			break;
 		}
 		if (st->kind != QC_ST_ITEM)
 			continue;
+		int parented = !st->has_origin && !st->has_right; /* parent info on the wire */
 		if ((st->has_origin && st->oc == st->client && st->ok >= st->clock) ||
 		    (st->has_right && st->rc == st->client && st->rk >= st->clock) ||
-		    (!st->has_origin && !st->has_right && st->parent_kind == 2 && st->pc == st->client &&
-		     st->pk >= st->clock) ||
-		    (!st->has_origin && !st->has_right && st->parent_kind == 1 && memchr(st->pname, 0, st->pname_n)))
+		    (parented && st->parent_kind == 2 && st->pc == st->client && st->pk >= st->clock) ||
+		    (parented && st->parent_kind == 1 && memchr(st->pname, 0, st->pname_n))) {
 			rc = QC_ERR_INVALID;
+			break;
+		}
+		nroots += parented && st->parent_kind == 1;
+		if (st->ref != 1 /* Deleted */)
+			bytes += (size_t)(st->content_end - st->content);
 	}
+	if (rc == QC_OK)
+		rc = qc_rd_end(&rd, ds, NULL);
+	qc_rd_free(&rd);
 	/* Yjs creates root types while reading (doc.get) */
-	for (size_t i = 0; i < nv && rc == QC_OK; i++) {
+	for (size_t i = 0; i < nv && nroots && rc == QC_OK; i++) {
 		const qc_st *st = &v[i];
 		if (st->kind == QC_ST_ITEM && st->parent_kind == 1 && !st->has_origin && !st->has_right) {
 			uint32_t t;
 			rc = qd_root(d, (const char *)st->pname, st->pname_n, &t);
+			nroots--;
 		}
 	}
 	if (rc) {
@@ -1832,10 +1835,6 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st *small, siz
 	}
 	if (nv >= TRIM_AFTER) {
 		d->big_update = 1;
-		size_t bytes = 0;
-		for (size_t i = 0; i < nv; i++)
-			if (v[i].kind == QC_ST_ITEM && v[i].ref != 1 /* Deleted */)
-				bytes += (size_t)(v[i].content_end - v[i].content);
 		rc = qd_reserve(d, nv, bytes);
 		if (rc) {
 			qd_free(d, v);

@@ -257,9 +257,26 @@ static inline void qd_scratch_free(qc_doc *d, void *p, const void *small)
 }
 
 /* store */
-uint32_t qd_client_slot(const qc_doc *d, uint64_t id);     /* QN if absent */
+uint32_t qd_client_lookup(const qc_doc *d, uint64_t id); /* QN if absent */
+/* QN if absent; the last answer is tried first (slots never move) */
+static inline uint32_t qd_client_slot(const qc_doc *d, uint64_t id)
+{
+	if (d->cs_slot != QN && d->clients[d->cs_slot].id == id)
+		return d->cs_slot;
+	return qd_client_lookup(d, id);
+}
 int qd_client_get(qc_doc *d, uint64_t id, uint32_t *slot); /* creates */
-uint64_t qd_state(const qc_doc *d, uint32_t slot);
+/* the next clock expected from the client in slot (0 for QN) */
+static inline uint64_t qd_state(const qc_doc *d, uint32_t slot)
+{
+	if (slot == QN)
+		return 0;
+	const qd_client *c = &d->clients[slot];
+	if (!c->n)
+		return 0;
+	const qd_item *it = &d->items[qd_cs(c, c->n - 1)];
+	return it->clock + it->len;
+}
 uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock); /* index in s[] */
 uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hint);
 uint32_t qd_find(qc_doc *d, uint32_t slot, uint64_t clock);     /* struct index */

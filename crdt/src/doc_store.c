@@ -62,14 +62,12 @@ static uint32_t hash_bytes(const void *p, size_t n)
 
 /* ---- clients --------------------------------------------------------- */
 
-uint32_t qd_client_slot(const qc_doc *d, uint64_t id)
+/* the hash lookup behind qd_client_slot; remembers its answer (a lookup
+ * cache only, hence the cast) */
+uint32_t qd_client_lookup(const qc_doc *d, uint64_t id)
 {
 	if (!d->chcap)
 		return QN;
-	/* slots never move, so the last answer stays valid (a lookup cache
-	 * only, hence the cast) */
-	if (d->cs_slot != QN && d->clients[d->cs_slot].id == id)
-		return d->cs_slot;
 	uint32_t m = d->chcap - 1;
 	for (uint32_t h = hash64(id) & m;; h = (h + 1) & m) {
 		uint32_t s = d->chash[h];
@@ -124,17 +122,6 @@ int qd_client_get(qc_doc *d, uint64_t id, uint32_t *slot)
 	}
 	*slot = d->nclients - 1;
 	return QC_OK;
-}
-
-uint64_t qd_state(const qc_doc *d, uint32_t slot)
-{
-	if (slot == QN)
-		return 0;
-	const qd_client *c = &d->clients[slot];
-	if (!c->n)
-		return 0;
-	const qd_item *it = &d->items[qd_cs(c, c->n - 1)];
-	return it->clock + it->len;
 }
 
 /* Index in the client's array of the struct containing clock (clock < state). */

@@ -20,9 +20,15 @@ typedef struct qc_st {
 	uint64_t off;                /* units cut from the front of the original */
 	uint64_t oc, ok;             /* origin */
 	uint64_t rc, rk;             /* right origin */
-	uint64_t pc, pk;             /* parent id */
-	const uint8_t *pname;
-	size_t pname_n;
+	union { /* the parent, when it is on the wire: read it under parent_kind */
+		struct {
+			uint64_t pc, pk; /* 2: parent id */
+		};
+		struct {
+			const uint8_t *pname; /* 1: root name */
+			size_t pname_n;
+		};
+	};
 	const uint8_t *psub;
 	size_t psub_n;
 	const uint8_t *content; /* content payload start (after parent info) */
@@ -50,6 +56,8 @@ int qc_rd_init(qc_rd *r, const uint8_t *u, size_t n, int filter_skips);
 /* Read the next struct into r->head. Returns 1 if a struct was read, 0 at the
  * end of the struct part (r->d then points at the delete set), or an error. */
 int qc_rd_next(qc_rd *r);
+/* Same, reading into *out instead of r->head (r->head is left unset). */
+int qc_rd_next_into(qc_rd *r, qc_st *out);
 void qc_rd_free(qc_rd *r);
 
 /* Byte range of one client section (header included) of an update. */

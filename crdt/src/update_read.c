@@ -680,6 +680,13 @@ static int read_struct(qc_rd *r, qc_st *st)
 
 int qc_rd_next(qc_rd *r)
 {
+	int rc = qc_rd_next_into(r, &r->head);
+	r->has_head = rc == 1;
+	return rc;
+}
+
+int qc_rd_next_into(qc_rd *r, qc_st *out)
+{
 	int rc;
 	r->has_head = 0;
 	for (;;) {
@@ -697,11 +704,10 @@ int qc_rd_next(qc_rd *r)
 				return rc;
 		}
 		r->structs_left--;
-		if ((rc = read_struct(r, &r->head)))
+		if ((rc = read_struct(r, out)))
 			return rc;
-		if (r->filter_skips && r->head.kind == QC_ST_SKIP)
+		if (r->filter_skips && out->kind == QC_ST_SKIP)
 			continue;
-		r->has_head = 1;
 		return 1;
 	}
 }
