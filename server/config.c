@@ -46,7 +46,14 @@ void config_print_serve_help(void)
 	      "                          past it the connection is closed with 1008 (500)\n"
 	      "                          [QUIRE_MESSAGE_RATE]\n"
 	      "                          For all four, 0 means no limit. An address is an IPv4 address or\n"
-	      "                          an IPv6 /64; behind a reverse proxy every client has the proxy's.\n"
+	      "                          an IPv6 /64; behind a reverse proxy, see --trusted-proxy.\n"
+	      "  --trusted-proxy ADDR[/PREFIX]\n"
+	      "                          a reverse proxy (IPv4 or IPv6, optionally a CIDR network) whose\n"
+	      "                          X-Forwarded-For is believed: for a connection from it, the client\n"
+	      "                          address (per-address limits, logs) is the rightmost X-Forwarded-For\n"
+	      "                          element that is not a trusted proxy itself; a malformed one gets\n"
+	      "                          400. Repeatable, or comma-separated (none: X-Forwarded-For is\n"
+	      "                          never read) [QUIRE_TRUSTED_PROXY, comma-separated]\n"
 	      "  --compact-after N       log entries per document before compaction (1000)\n"
 	      "                          [QUIRE_COMPACT_AFTER]; 0 disables\n"
 	      "  --map-size BYTES        LMDB map size (64G) [QUIRE_MAP_SIZE]\n"
@@ -151,8 +158,8 @@ static int parse_level(const char *s, int *out)
 static int truthy(const char *s) { return s && (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes")); }
 
 /* One option: its flag, environment twin, and how to apply a value. */
-typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_PUBKEY, OPT_ORIGIN, OPT_ANON, OPT_DEV, OPT_SIZE, OPT_COUNT,
-	       OPT_SECONDS, OPT_LEVEL } opt_kind;
+typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_PUBKEY, OPT_ORIGIN, OPT_PROXY, OPT_ANON, OPT_DEV, OPT_SIZE,
+	       OPT_COUNT, OPT_SECONDS, OPT_LEVEL } opt_kind;
 
 typedef struct {
 	const char *flag, *env;
@@ -175,6 +182,7 @@ static const opt_t opts[] = {
 	{"--connect-rate-per-ip", "QUIRE_CONNECT_RATE_PER_IP", OPT_COUNT, offsetof(config_t, connect_rate_per_ip)},
 	{"--room-opens-per-ip", "QUIRE_ROOM_OPENS_PER_IP", OPT_COUNT, offsetof(config_t, room_opens_per_ip)},
 	{"--message-rate", "QUIRE_MESSAGE_RATE", OPT_COUNT, offsetof(config_t, message_rate)},
+	{"--trusted-proxy", "QUIRE_TRUSTED_PROXY", OPT_PROXY, 0},
 	{"--compact-after", "QUIRE_COMPACT_AFTER", OPT_COUNT, offsetof(config_t, compact_after)},
 	{"--map-size", "QUIRE_MAP_SIZE", OPT_SIZE, offsetof(config_t, map_size)},
 	{"--keepalive", "QUIRE_KEEPALIVE", OPT_SECONDS, offsetof(config_t, keepalive_ms)},
@@ -207,6 +215,16 @@ static int apply(config_t *cfg, const opt_t *o, char *v, const char *from)
 	case OPT_ORIGIN:
 		return from[0] == '-' ? add_list(cfg->allow_origins, &cfg->n_allow_origins, v, o->flag)
 				      : add_csv(cfg->allow_origins, &cfg->n_allow_origins, v, o->flag);
+	case OPT_PROXY: {
+		/* a flag may carry a comma-separated list too; the networks are
+		 * copied, so v need not be kept */
+		char why[160];
+		if (proxy_list_add(&cfg->trusted_proxies, v, why, sizeof why)) {
+			fprintf(stderr, "quire serve: invalid value for %s: %s (see quire serve --help)\n", from, why);
+			return -1;
+		}
+		return 0;
+	}
 	case OPT_ANON:
 		cfg->allow_anonymous = truthy(v);
 		return 0;

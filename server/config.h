@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proxy.h"
+
 #define CONFIG_MAX_LIST 16
 
 typedef struct config {
@@ -16,6 +18,7 @@ typedef struct config {
 	size_t n_allow_origins;
 	const char *token_pubkeys[CONFIG_MAX_LIST];
 	size_t n_token_pubkeys;
+	proxy_list_t trusted_proxies; /* peers whose X-Forwarded-For names the client */
 	int allow_anonymous;
 	int dev;
 	uint64_t max_message;     /* bytes of one WebSocket message */

@@ -9,6 +9,7 @@
 #include "store.h"
 #include "quire/update.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <h2o.h>
 #include <h2o/websocket.h>
@@ -620,17 +621,48 @@ static int refuse_ip(h2o_req_t *req, rl_client_t *cl, uint64_t *counter, const c
 	return refuse(req, 429, "Too Many Requests", why);
 }
 
-/* The per-address entry of the request's peer (NULL when no per-address
- * limit is configured, or the address is of no IP family). */
-static rl_client_t *request_client(h2o_req_t *req)
+/* The request's client address (*ip): the TCP peer's, or, when the peer is
+ * a --trusted-proxy, the one its X-Forwarded-For names (proxy.h). Returns 1
+ * with *ip set; 0 when the peer has no IP address (nothing is keyed by
+ * address then); -1 when a trusted proxy sent a malformed X-Forwarded-For:
+ * the request was refused with 400. X-Forwarded-For from any other peer is
+ * never read: a client cannot choose its own address. */
+static int client_ip(h2o_req_t *req, const char *name, int nlen, proxy_ip_t *ip)
 {
+	const proxy_list_t *trusted = &srv.cfg->trusted_proxies;
 	struct sockaddr_storage ss;
-	rl_addr_t a;
-	if (!rl_enabled() || !req->conn->callbacks->get_peername ||
+	proxy_ip_t peer;
+	if (!req->conn->callbacks->get_peername ||
 	    req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss) == 0 ||
-	    rl_addr_from_sockaddr(&a, (struct sockaddr *)&ss))
-		return NULL;
-	return rl_client(&a, now_ms());
+	    proxy_ip_from_sockaddr(&peer, (struct sockaddr *)&ss))
+		return 0;
+	*ip = peer;
+	if (!proxy_trusted(trusted, &peer))
+		return 1;
+	/* several X-Forwarded-For headers are one list: the last one first */
+	for (size_t i = req->headers.size; i-- > 0;) {
+		const h2o_header_t *h = &req->headers.entries[i];
+		if (!h2o_lcstris(h->name->base, h->name->len, H2O_STRLIT("x-forwarded-for")))
+			continue;
+		const char *bad;
+		size_t bad_len;
+		proxy_xff_result_t r = proxy_walk_xff(trusted, h->value.base, h->value.len, ip, &bad, &bad_len);
+		if (r == PROXY_XFF_CLIENT)
+			return 1;
+		if (r == PROXY_XFF_MALFORMED) {
+			char addr[INET6_ADDRSTRLEN], raw[64], safe[64];
+			snprintf(raw, sizeof raw, "%.*s", (int)(bad_len < sizeof raw - 1 ? bad_len : sizeof raw - 1), bad);
+			log_info("refused WebSocket for %.*s from trusted proxy %s: malformed X-Forwarded-For element "
+				 "\"%s\"",
+				 nlen, name, proxy_ip_str(&peer, addr, sizeof addr), log_safe(raw, safe, sizeof safe));
+			refuse(req, 400, "Bad Request",
+			       "malformed X-Forwarded-For from a trusted proxy: an element that names the client is not "
+			       "an IPv4 or IPv6 address");
+			return -1;
+		}
+		/* every element was a trusted proxy: on to the header before */
+	}
+	return 1; /* no header, or trusted proxies all the way: the leftmost one */
 }
 
 static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
@@ -672,9 +704,18 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 			return refuse(req, 403, "Forbidden", "origin not allowed");
 		}
 	}
+	proxy_ip_t ip = {0};
+	int have_ip = client_ip(req, name, nlen, &ip);
+	if (have_ip < 0)
+		return 0; /* refused: malformed X-Forwarded-For */
 	/* per-address limits before the token's signature is checked, so a
 	 * flood of handshakes costs no crypto */
-	rl_client_t *cl = request_client(req);
+	rl_client_t *cl = NULL;
+	if (have_ip && rl_enabled()) {
+		rl_addr_t a;
+		rl_addr_from_ip(&a, &ip);
+		cl = rl_client(&a, now_ms());
+	}
 	uint64_t retry_ms = 0;
 	if (cl && !rl_conn_allowed(cl))
 		return refuse_ip(req, cl, &srv.ip_refused_conns, name, nlen, 0,
@@ -720,8 +761,9 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 	srv.ws_accepted++;
 	room_join(room, c);
 	if (log_level >= LOG_DEBUG) {
-		char sub[64];
-		log_debug("conn %llu: joined %.*s (%s, sub %s)", (unsigned long long)c->id, nlen, name,
+		char sub[64], addr[INET6_ADDRSTRLEN];
+		log_debug("conn %llu: joined %.*s from %s (%s, sub %s)", (unsigned long long)c->id, nlen, name,
+			  have_ip ? proxy_ip_str(&ip, addr, sizeof addr) : "-",
 			  !claims.exp_ms ? "anonymous" : c->readonly ? "ro" : "rw",
 			  claims.sub[0] ? log_safe(claims.sub, sub, sizeof sub) : "-");
 	}
@@ -1064,6 +1106,18 @@ int serve_run(const config_t *cfg)
 			   .connects = {cfg->connect_rate_per_ip, cfg->connect_rate_per_ip, 60000},
 			   .room_opens = {cfg->room_opens_per_ip, cfg->room_opens_per_ip, 60000}};
 	rl_init(&lim);
+	if (cfg->trusted_proxies.n) {
+		char list[512], one[INET6_ADDRSTRLEN];
+		size_t used = 0;
+		for (size_t i = 0; i < cfg->trusted_proxies.n && used < sizeof list; i++) {
+			const proxy_net_t *n = &cfg->trusted_proxies.nets[i];
+			int w = snprintf(list + used, sizeof list - used, "%s%s/%u", i ? ", " : "",
+					 proxy_ip_str(&n->ip, one, sizeof one), n->prefix);
+			used += w > 0 ? (size_t)w : 0;
+		}
+		log_info("client addresses of connections from %s are read from X-Forwarded-For (--trusted-proxy)",
+			 list);
+	}
 	srv.msg_rate = (rl_rate_t){cfg->message_rate, 4 * cfg->message_rate, 1000};
 
 	h2o_config_init(&srv.config);

@@ -58,25 +58,11 @@ static int bucket_full(rl_bucket_t *b, const rl_rate_t *r, uint64_t now_ms)
 	return b->level == r->burst * r->period_ms;
 }
 
-int rl_addr_from_sockaddr(rl_addr_t *a, const struct sockaddr *sa)
+void rl_addr_from_ip(rl_addr_t *a, const proxy_ip_t *ip)
 {
-	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	memset(a, 0, sizeof *a);
-	if (sa->sa_family == AF_INET) {
-		memcpy(a->bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return 0;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const uint8_t *p = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		if (memcmp(p, v4mapped, sizeof v4mapped) == 0) {
-			memcpy(a->bytes, p + 12, 4);
-		} else {
-			a->v6 = 1;
-			memcpy(a->bytes, p, 8);
-		}
-		return 0;
-	}
-	return -1;
+	a->v6 = ip->v6;
+	memcpy(a->bytes, ip->bytes, ip->v6 ? 8 : 4); /* an IPv6 address counts by its /64 */
 }
 
 const char *rl_addr_str(const rl_addr_t *a, char *buf, size_t cap)

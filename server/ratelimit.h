@@ -8,7 +8,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
+
+#include "proxy.h"
 
 /* A token bucket: `burst` tokens, refilled at `rate` tokens per `period_ms`.
  * One token is period_ms units of `level`, so refilling is an integer
@@ -38,8 +39,9 @@ typedef struct rl_addr {
 	uint8_t bytes[8];
 } rl_addr_t;
 
-/* Fills *a from a peer address; -1 for another family. */
-int rl_addr_from_sockaddr(rl_addr_t *a, const struct sockaddr *sa);
+/* The client address of an IP address (proxy.h: IPv4-mapped IPv6 addresses
+ * are IPv4 there already). */
+void rl_addr_from_ip(rl_addr_t *a, const proxy_ip_t *ip);
 /* "203.0.113.7" or "2001:db8:1:2::/64" into buf (at least 64 bytes). */
 const char *rl_addr_str(const rl_addr_t *a, char *buf, size_t cap);
 

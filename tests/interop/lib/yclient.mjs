@@ -105,21 +105,23 @@ export function destroyAll (...clients) {
 
 /**
  * A WebSocket class for connectProvider's WebSocketPolyfill whose sockets
- * connect from `localAddress` (e.g. 127.0.0.2: another client address).
+ * connect from `localAddress` (e.g. 127.0.0.2: another client address),
+ * sending extra handshake `headers` if given (e.g. X-Forwarded-For).
  */
-export function webSocketFrom (localAddress) {
+export function webSocketFrom (localAddress, headers) {
   return class extends WebSocket {
-    constructor (url, protocols) { super(url, protocols, { localAddress }) }
+    constructor (url, protocols) { super(url, protocols, { localAddress, headers }) }
   }
 }
 
 /**
  * A raw WebSocket client on /ws/{docName}. Collects every incoming message;
  * `next()` waits for the next one, `closed` resolves to {code, reason}.
+ * `localAddress` and `headers` go to the handshake (see webSocketFrom).
  */
-export function rawClient (server, docName, { path = null, protocols } = {}) {
+export function rawClient (server, docName, { path = null, protocols, localAddress, headers } = {}) {
   const url = path ? `ws://${server.host}:${server.port}${path}` : `${server.wsUrl}/${docName}`
-  const ws = new WebSocket(url, protocols, { perMessageDeflate: false })
+  const ws = new WebSocket(url, protocols, { perMessageDeflate: false, localAddress, headers })
   ws.binaryType = 'nodebuffer'
   const client = {
     ws,
@@ -322,19 +324,24 @@ export async function waitStored (server, docName, doc, timeout = 15000) {
 }
 
 /**
- * A raw HTTP/1.1 GET with arbitrary headers (for handshake tests).
- * Resolves {status, headers} — status 101 when the server upgraded.
+ * A raw HTTP/1.1 GET with arbitrary headers (for handshake tests), from
+ * `localAddress` if given. Resolves {status, headers, body} — status 101 (and
+ * an empty body) when the server upgraded.
  */
-export function rawGet (server, path, headers = {}) {
+export function rawGet (server, path, headers = {}, { localAddress } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: server.host, port: server.port, path, method: 'GET', headers, timeout: 10000 })
+    const req = http.request({
+      host: server.host, port: server.port, path, method: 'GET', headers, localAddress, timeout: 10000
+    })
     req.on('upgrade', (res, socket) => {
       socket.destroy()
-      resolve({ status: res.statusCode, headers: res.headers })
+      resolve({ status: res.statusCode, headers: res.headers, body: '' })
     })
     req.on('response', (res) => {
-      res.resume()
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers }))
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => { body += d })
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }))
     })
     req.on('timeout', () => req.destroy(new Error(`no response to GET ${path} within 10 s`)))
     req.on('error', reject)

@@ -61,6 +61,18 @@ static void test_bucket(void)
 	CHECK_EQ_INT(rl_take(&bb, &big, UINT64_C(1) << 40, NULL), 1);
 }
 
+/* A peer address as http.c turns it into a client address: proxy.c reads
+ * the socket address (IPv4-mapped IPv6 as IPv4), ratelimit.c keeps IPv4 or
+ * the /64. -1 for another family. */
+static int addr_from_sockaddr(rl_addr_t *a, const struct sockaddr *sa)
+{
+	proxy_ip_t ip;
+	if (proxy_ip_from_sockaddr(&ip, sa))
+		return -1;
+	rl_addr_from_ip(a, &ip);
+	return 0;
+}
+
 static void test_addr(void)
 {
 	t_current = "addresses";
@@ -69,13 +81,13 @@ static void test_addr(void)
 	struct sockaddr_in v4 = {0};
 	v4.sin_family = AF_INET;
 	inet_pton(AF_INET, "203.0.113.7", &v4.sin_addr);
-	CHECK_EQ_INT(rl_addr_from_sockaddr(&a, (struct sockaddr *)&v4), 0);
+	CHECK_EQ_INT(addr_from_sockaddr(&a, (struct sockaddr *)&v4), 0);
 	CHECK(strcmp(rl_addr_str(&a, buf, sizeof buf), "203.0.113.7") == 0);
 	/* the IPv4-mapped form is the same address */
 	struct sockaddr_in6 m = {0};
 	m.sin6_family = AF_INET6;
 	inet_pton(AF_INET6, "::ffff:203.0.113.7", &m.sin6_addr);
-	CHECK_EQ_INT(rl_addr_from_sockaddr(&b, (struct sockaddr *)&m), 0);
+	CHECK_EQ_INT(addr_from_sockaddr(&b, (struct sockaddr *)&m), 0);
 	CHECK(memcmp(&a, &b, sizeof a) == 0);
 	/* IPv6: one /64 is one address */
 	struct sockaddr_in6 s1 = {0}, s2 = {0}, s3 = {0};
@@ -84,9 +96,9 @@ static void test_addr(void)
 	inet_pton(AF_INET6, "2001:db8:1:2:ffff:ffff:ffff:ffff", &s2.sin6_addr);
 	inet_pton(AF_INET6, "2001:db8:1:3::1", &s3.sin6_addr);
 	rl_addr_t x, y, z;
-	CHECK_EQ_INT(rl_addr_from_sockaddr(&x, (struct sockaddr *)&s1), 0);
-	CHECK_EQ_INT(rl_addr_from_sockaddr(&y, (struct sockaddr *)&s2), 0);
-	CHECK_EQ_INT(rl_addr_from_sockaddr(&z, (struct sockaddr *)&s3), 0);
+	CHECK_EQ_INT(addr_from_sockaddr(&x, (struct sockaddr *)&s1), 0);
+	CHECK_EQ_INT(addr_from_sockaddr(&y, (struct sockaddr *)&s2), 0);
+	CHECK_EQ_INT(addr_from_sockaddr(&z, (struct sockaddr *)&s3), 0);
 	CHECK(memcmp(&x, &y, sizeof x) == 0);
 	CHECK(memcmp(&x, &z, sizeof x) != 0);
 	CHECK(strcmp(rl_addr_str(&x, buf, sizeof buf), "2001:db8:1:2::/64") == 0);
@@ -94,12 +106,12 @@ static void test_addr(void)
 	struct sockaddr_in6 s4 = {0};
 	s4.sin6_family = AF_INET6;
 	inet_pton(AF_INET6, "cb00:7107::", &s4.sin6_addr); /* 203.0.113.7 as the first bytes */
-	CHECK_EQ_INT(rl_addr_from_sockaddr(&b, (struct sockaddr *)&s4), 0);
+	CHECK_EQ_INT(addr_from_sockaddr(&b, (struct sockaddr *)&s4), 0);
 	CHECK(memcmp(&a, &b, sizeof a) != 0);
 	/* other families are refused */
 	struct sockaddr_un un = {0};
 	un.sun_family = AF_UNIX;
-	CHECK_EQ_INT(rl_addr_from_sockaddr(&a, (struct sockaddr *)&un), -1);
+	CHECK_EQ_INT(addr_from_sockaddr(&a, (struct sockaddr *)&un), -1);
 }
 
 static rl_addr_t v4addr(const char *s)
@@ -108,7 +120,7 @@ static rl_addr_t v4addr(const char *s)
 	v4.sin_family = AF_INET;
 	inet_pton(AF_INET, s, &v4.sin_addr);
 	rl_addr_t a;
-	rl_addr_from_sockaddr(&a, (struct sockaddr *)&v4);
+	addr_from_sockaddr(&a, (struct sockaddr *)&v4);
 	return a;
 }
 
