@@ -1,6 +1,8 @@
 /* Token buckets and the per-client-address table. See ratelimit.h. */
 #include "ratelimit.h"
 
+#include "hash.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -108,10 +110,8 @@ int rl_enabled(void) { return limits.max_conns || limits.connects.rate || limits
 
 static size_t bucket_of(const rl_addr_t *a)
 {
-	uint64_t h = (1469598103934665603ull ^ seed) ^ a->v6;
-	for (size_t i = 0; i < sizeof a->bytes; i++)
-		h = (h ^ a->bytes[i]) * 1099511628211ull;
-	return (size_t)(h % BUCKETS);
+	/* the family goes into the seed: the same bytes as IPv4 and IPv6 differ */
+	return (size_t)(hash_fnv1a(a->bytes, sizeof a->bytes, seed ^ a->v6) % BUCKETS);
 }
 
 rl_client_t *rl_client(const rl_addr_t *a, uint64_t now_ms)

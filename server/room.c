@@ -2,6 +2,7 @@
 #include "room.h"
 
 #include "config.h"
+#include "hash.h"
 #include "log.h"
 #include "proto.h"
 #include "quire/doc.h"
@@ -29,13 +30,7 @@ static room_t *table[BUCKETS];
 static room_stats_t stats;
 static size_t total_inflight;
 
-static size_t bucket(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-	return (size_t)(h % BUCKETS);
-}
+static size_t bucket(const char *s, size_t n) { return (size_t)(hash_fnv1a(s, n, 0) % BUCKETS); }
 
 void rooms_init(const rooms_env_t *e) { env = *e; }
 

@@ -1,6 +1,7 @@
 /* LMDB storage with a group-committing writer thread. See store.h. */
 #include "store.h"
 
+#include "hash.h"
 #include "log.h"
 #include "quire/doc.h"
 #include "quire/update.h"
@@ -65,13 +66,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static size_t hash_name(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-	return (size_t)(h % 1024);
-}
+static size_t hash_name(const char *s, size_t n) { return (size_t)(hash_fnv1a(s, n, 0) % 1024); }
 
 /* Looks a document up by name: its id, or 0 when it was never written. */
 static int lookup_doc_id(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t len, uint64_t *id)
