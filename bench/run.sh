@@ -14,15 +14,8 @@ BUILD="${QUIRE_BENCH_BUILD:-$ROOT/build-bench}"
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DQUIRE_SANITIZE=OFF -DQUIRE_FUZZ=OFF >/dev/null
-if cmake --build "$BUILD" -j "$JOBS" --target qbench >/dev/null 2>&1; then
-  QBENCH="$BUILD/tests/diff/qbench"
-else
-  # tests/diff not wired into the top-level CMakeLists yet: build qbench by hand
-  cmake --build "$BUILD" -j "$JOBS" --target quire_crdt >/dev/null
-  QBENCH="$BUILD/bench-qbench"
-  cc -std=c11 -O2 -g -I"$ROOT/crdt/include" -I"$ROOT/tests/diff" \
-     "$ROOT/bench/qbench.c" "$ROOT/tests/diff/trace.c" "$ROOT/tests/diff/counted.c" "$BUILD/libquire_crdt.a" -lz -lm -o "$QBENCH"
-fi
+cmake --build "$BUILD" -j "$JOBS" --target qbench >/dev/null
+QBENCH="$BUILD/tests/diff/qbench"
 
 cd "$ROOT/bench"
 [[ -d node_modules/yjs ]] || npm ci --no-audit --no-fund

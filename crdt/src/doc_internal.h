@@ -340,6 +340,15 @@ typedef struct qd_buf {
 void qd_buf_put(qd_buf *b, const char *s, size_t n);
 static inline void qd_buf_puts(qd_buf *b, const char *s) { qd_buf_put(b, s, strlen(s)); }
 void qd_buf_putc(qd_buf *b, char c);
+/* ',' before every element of a list but the first */
+static inline void qd_buf_sep(qd_buf *b, int *first)
+{
+	if (!*first)
+		qd_buf_putc(b, ',');
+	*first = 0;
+}
+/* renderings (JSON, String()) refuse values nested deeper than this */
+#define QD_RENDER_DEPTH 512
 void qd_js_number(qd_buf *b, double v);   /* Number.prototype.toString */
 void qd_json_string(qd_buf *b, const char *s, size_t n);
 /* Any value (lib0 encoding at *d) -> JSON as JSON.stringify would give it.

@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define MAX_RENDER_DEPTH 512
-
 /* Hand a rendering (that ended with rc) out in the doc's allocator; b is
  * freed in any case. */
 static int out_buf(const qc_doc *d, qd_buf *b, int rc, char **out, size_t *out_len)
@@ -69,20 +67,12 @@ static uint32_t utf8_cp4(const uint8_t *s)
 	       (s[3] & 0x3f);
 }
 
-/* ',' before every element of a list but the first */
-static void put_sep(qd_buf *b, int *first)
-{
-	if (!*first)
-		qd_buf_putc(b, ',');
-	*first = 0;
-}
-
 /* each UTF-16 unit of s as a JSON string element (ContentString in arrays) */
 static void string_units_json(qd_buf *b, const uint8_t *s, size_t n, int *first)
 {
 	for (size_t i = 0; i < n;) {
 		size_t w = utf8_w(s[i]);
-		put_sep(b, first);
+		qd_buf_sep(b, first);
 		if (w == 4) {
 			uint32_t cp = utf8_cp4(s + i) - 0x10000;
 			char t[32];
@@ -154,7 +144,7 @@ static int item_values_json(const qc_doc *d, const qd_item *I, qd_buf *b, int *f
 		qc_dec dc;
 		qc_dec_init(&dc, p, I->cbytes);
 		for (uint64_t i = 0; i < I->len; i++) {
-			put_sep(b, first);
+			qd_buf_sep(b, first);
 			if ((rc = elem_render(&dc, I->ref, b, AS_ARRAY_ELEM)) < 0)
 				return rc;
 		}
@@ -164,19 +154,19 @@ static int item_values_json(const qc_doc *d, const qd_item *I, qd_buf *b, int *f
 		string_units_json(b, p, I->cbytes, first);
 		return QC_OK;
 	case REF_BINARY:
-		put_sep(b, first);
+		qd_buf_sep(b, first);
 		qd_bytes_json(b, p, I->cbytes);
 		return QC_OK;
 	case REF_EMBED:
-		put_sep(b, first);
+		qd_buf_sep(b, first);
 		qd_buf_put(b, (const char *)p, I->cbytes);
 		return QC_OK;
 	case REF_DOC:
-		put_sep(b, first);
+		qd_buf_sep(b, first);
 		qd_buf_puts(b, "{}");
 		return QC_OK;
 	case REF_TYPE:
-		put_sep(b, first);
+		qd_buf_sep(b, first);
 		return qd_type_json(d, I->coff, b, depth + 1);
 	default:
 		return QC_OK;
@@ -302,7 +292,7 @@ static int map_json(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
 			break;
 		}
 		if (r > 0) {
-			put_sep(b, &first);
+			qd_buf_sep(b, &first);
 			qd_json_string(b, (const char *)d->blob + d->strs[v[i].key].off, d->strs[v[i].key].len);
 			qd_buf_putc(b, ':');
 			qd_buf_put(b, tmp.p, tmp.n);
@@ -639,7 +629,7 @@ static int children_tostring(const qc_doc *d, uint32_t type, qd_buf *b, int dept
 
 static int type_tostring(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
 {
-	if (depth > MAX_RENDER_DEPTH)
+	if (depth > QD_RENDER_DEPTH)
 		return QC_ERR_LIMIT;
 	const qd_type *t = &d->types[type];
 	switch (infer_type(d, type)) {
@@ -713,7 +703,7 @@ static uint8_t infer_type(const qc_doc *d, uint32_t type)
 
 int qd_type_json(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
 {
-	if (depth > MAX_RENDER_DEPTH)
+	if (depth > QD_RENDER_DEPTH)
 		return QC_ERR_LIMIT;
 	switch (infer_type(d, type)) {
 	case QT_MAP:
@@ -760,7 +750,7 @@ int qc_doc_json(const qc_doc *d, char **out, size_t *out_len)
 		uint32_t t = d->roots[r];
 		if (!root_has_content(d, t))
 			continue;
-		put_sep(&b, &first);
+		qd_buf_sep(&b, &first);
 		qd_json_string(&b, d->root_names[r], strlen(d->root_names[r]));
 		qd_buf_putc(&b, ':');
 		rc = qd_type_json(d, t, &b, 0);

@@ -182,14 +182,6 @@ void qd_bytes_jsstring(qd_buf *b, const uint8_t *p, size_t n)
 	}
 }
 
-/* ',' before every element of a list but the first (as in doc_read.c) */
-static void put_sep(qd_buf *b, int *first)
-{
-	if (!*first)
-		qd_buf_putc(b, ',');
-	*first = 0;
-}
-
 static void put_int(qd_buf *b, int64_t v)
 {
 	char t[32];
@@ -253,7 +245,7 @@ static int any_read(qc_dec *d, any_val *v)
 		return QC_OK;
 	}
 	case 119: {
-		const char *s;
+		const char *s = NULL;
 		rc = qc_read_varstring(d, &s, &v->n);
 		v->p = (const uint8_t *)s;
 		return rc;
@@ -311,7 +303,7 @@ int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 {
 	any_val v;
 	int rc, first = 1;
-	if (depth > 512)
+	if (depth > QD_RENDER_DEPTH)
 		return QC_ERR_LIMIT;
 	if ((rc = any_read(d, &v)))
 		return rc;
@@ -326,7 +318,7 @@ int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 	case 117:
 		qd_buf_putc(b, '[');
 		for (uint64_t i = 0; i < v.count; i++) {
-			put_sep(b, &first);
+			qd_buf_sep(b, &first);
 			if ((rc = qd_any_to_json(b, d, 1, depth + 1)) < 0)
 				return rc;
 		}
@@ -343,7 +335,7 @@ int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 				d->p++;
 				continue;
 			}
-			put_sep(b, &first);
+			qd_buf_sep(b, &first);
 			qd_json_string(b, k, kn);
 			qd_buf_putc(b, ':');
 			if ((rc = qd_any_to_json(b, d, 0, depth + 1)) < 0)
@@ -362,7 +354,7 @@ static int any_to_jsstring(qd_buf *b, qc_dec *d, int depth, int in_array)
 {
 	any_val v;
 	int rc, first = 1;
-	if (depth > 512)
+	if (depth > QD_RENDER_DEPTH)
 		return QC_ERR_LIMIT;
 	if ((rc = any_read(d, &v)))
 		return rc;
@@ -377,7 +369,7 @@ static int any_to_jsstring(qd_buf *b, qc_dec *d, int depth, int in_array)
 		break;
 	case 117:
 		for (uint64_t i = 0; i < v.count; i++) {
-			put_sep(b, &first);
+			qd_buf_sep(b, &first);
 			if ((rc = any_to_jsstring(b, d, depth + 1, 1)))
 				return rc;
 		}
