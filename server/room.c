@@ -104,36 +104,42 @@ room_t *room_open(const char *name, size_t len)
 	return r;
 }
 
+/* What a message is, for its receivers. y-websocket sends every awareness
+ * change it applies straight back (its awareness 'update' handler does not
+ * look at the origin), so each SEND_PRESENCE message sent earns the
+ * connection one echo that does not count against --message-rate
+ * (on_awareness). */
+enum send_kind { SEND_PLAIN, SEND_PRESENCE };
+
+static void deliver(conn_t *c, const uint8_t *msg, size_t len, enum send_kind kind)
+{
+	conn_send(c, msg, len);
+	if (kind == SEND_PRESENCE && c->aw_echo_credit < MAX_QUEUED_MSGS)
+		c->aw_echo_credit++;
+}
+
 /* Sends a message built by proto_* (NULL on allocation failure) and frees it. */
-static void send_msg(conn_t *c, uint8_t *msg, const size_t *len)
+static void send_msg(conn_t *c, uint8_t *msg, const size_t *len, enum send_kind kind)
 {
 	if (msg)
-		conn_send(c, msg, *len);
+		deliver(c, msg, *len, kind);
 	free(msg);
 }
 
-/* Sends to every connection of the room except the one with id `except`. */
-static void broadcast(room_t *r, const uint8_t *msg, size_t len, uint64_t except)
+/* Sends to every connection of the room except the one with id `except`
+ * (0: to all; connection ids start at 1). */
+static void broadcast(room_t *r, const uint8_t *msg, size_t len, uint64_t except, enum send_kind kind)
 {
 	for (h2o_linklist_t *l = r->conns.next, *next; l != &r->conns; l = next) {
 		next = l->next; /* conn_send may close (and unlink) a slow consumer */
 		conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, room_link, l);
 		if (c->id != except)
-			conn_send(c, msg, len);
+			deliver(c, msg, len, kind);
 	}
 }
 
-/* Sends a presence message. y-websocket sends every awareness change it
- * applies straight back (its awareness 'update' handler does not look at the
- * origin), so each one sent earns the connection one echo that does not count
- * against --message-rate (on_awareness). */
-static void send_presence(conn_t *c, const uint8_t *msg, size_t len)
-{
-	conn_send(c, msg, len);
-	if (c->aw_echo_credit < MAX_QUEUED_MSGS)
-		c->aw_echo_credit++;
-}
-
+/* Sends an awareness update (from awareness.h; NULL: nothing to send) to the
+ * whole room and frees it. */
 static void broadcast_awareness(room_t *r, uint8_t *update, size_t len)
 {
 	if (!update)
@@ -141,10 +147,8 @@ static void broadcast_awareness(room_t *r, uint8_t *update, size_t len)
 	size_t mlen;
 	uint8_t *msg = proto_awareness(update, len, &mlen);
 	free(update);
-	for (h2o_linklist_t *l = r->conns.next, *next; msg && l != &r->conns; l = next) {
-		next = l->next; /* conn_send may close (and unlink) a slow consumer */
-		send_presence(H2O_STRUCT_FROM_MEMBER(conn_t, room_link, l), msg, mlen);
-	}
+	if (msg)
+		broadcast(r, msg, mlen, 0, SEND_PRESENCE);
 	free(msg);
 }
 
@@ -159,15 +163,12 @@ void room_join(room_t *r, conn_t *c)
 		conn_close(c, 1011, "document unavailable");
 		return;
 	}
-	send_msg(c, proto_sync(SYNC_STEP1, sv, svlen, &len), &len);
+	send_msg(c, proto_sync(SYNC_STEP1, sv, svlen, &len), &len, SEND_PLAIN);
 	qc_free(r->doc, sv);
 	uint8_t *all;
 	size_t alen;
 	if (awareness_encode_all(&r->aw, &all, &alen) == 0 && all) {
-		uint8_t *msg = proto_awareness(all, alen, &len);
-		if (msg)
-			send_presence(c, msg, len);
-		free(msg);
+		send_msg(c, proto_awareness(all, alen, &len), &len, SEND_PRESENCE);
 		free(all);
 	}
 }
@@ -200,7 +201,7 @@ static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
 		conn_close(c, err == QC_ERR_NOMEM ? 1011 : 1007, "malformed state vector");
 		return;
 	}
-	send_msg(c, proto_sync(SYNC_STEP2, diff, dlen, &len), &len);
+	send_msg(c, proto_sync(SYNC_STEP2, diff, dlen, &len), &len, SEND_PLAIN);
 	qc_free(r->doc, diff);
 }
 
@@ -212,7 +213,8 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		/* y-protocols auth: permission denied; nothing stored or relayed */
 		size_t len;
 		stats.rejected_readonly++;
-		send_msg(c, proto_permission_denied("read-only token: updates are not accepted", &len), &len);
+		send_msg(c, proto_permission_denied("read-only token: updates are not accepted", &len), &len,
+			 SEND_PLAIN);
 		return;
 	}
 	int err = qc_doc_apply_update(r->doc, u, n);
@@ -303,7 +305,7 @@ void room_committed(room_job_t *j)
 	size_t len;
 	uint8_t *msg = proto_sync(SYNC_UPDATE, j->job.data, j->job.len, &len);
 	if (msg) {
-		broadcast(r, msg, len, j->origin);
+		broadcast(r, msg, len, j->origin, SEND_PLAIN);
 		stats.updates_relayed++;
 	}
 	free(msg);
@@ -325,7 +327,7 @@ static void on_awareness(room_t *r, conn_t *c, const uint8_t *p, size_t n)
 		return;
 	}
 	if (!accepted && c->aw_echo_credit) {
-		/* changed nothing: an echo of presence we sent (see send_presence) */
+		/* changed nothing: an echo of presence we sent (see enum send_kind) */
 		c->aw_echo_credit--;
 		conn_refund_message(c);
 	}
@@ -368,10 +370,7 @@ void room_receive(conn_t *c, const uint8_t *p, size_t n)
 		size_t alen, len;
 		if (awareness_encode_all(&r->aw, &all, &alen) == 0) {
 			static const uint8_t none[] = {0};
-			uint8_t *msg = proto_awareness(all ? all : none, all ? alen : 1, &len);
-			if (msg)
-				send_presence(c, msg, len);
-			free(msg);
+			send_msg(c, proto_awareness(all ? all : none, all ? alen : 1, &len), &len, SEND_PRESENCE);
 			free(all);
 		}
 		break;
