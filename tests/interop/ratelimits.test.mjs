@@ -14,11 +14,10 @@
 // test, the allowance is computed from the elapsed time instead of assumed 0.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import http from 'node:http'
 import { startServer } from './lib/server.mjs'
 import {
   Y, awarenessProtocol, connectProvider, decodeMessage, destroyAll, encAwareness, encUpdate, fetchDoc,
-  fetchDocUpdate, openRaw, roomName, waitFor, waitStored, webSocketFrom, withDeadline, wsHeaders,
+  fetchDocUpdate, openRaw, rawGet, roomName, waitFor, waitStored, webSocketFrom, withDeadline, wsHeaders,
   MSG_SYNC, SYNC_UPDATE
 } from './lib/yclient.mjs'
 
@@ -30,29 +29,6 @@ async function metric (server, name, labels = '') {
   const key = labels ? `${name}{${labels}}` : name
   const line = body.split('\n').find((l) => l.startsWith(key + ' '))
   return line ? Number(line.slice(key.length + 1)) : null
-}
-
-// A WebSocket handshake that is expected to be refused: {status, headers, body}.
-// Should the server upgrade instead, the socket is dropped and status is 101.
-function handshake (server, path) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: server.host, port: server.port, path, method: 'GET', headers: wsHeaders(), timeout: 10000
-    })
-    req.on('upgrade', (res, socket) => {
-      socket.destroy()
-      resolve({ status: res.statusCode, headers: res.headers, body: '' })
-    })
-    req.on('response', (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (d) => { body += d })
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }))
-    })
-    req.on('timeout', () => req.destroy(new Error(`no answer to the handshake for ${path} within 10 s`)))
-    req.on('error', reject)
-    req.end()
-  })
 }
 
 // Opens a raw client and reads the server's sync step 1 (the room is joined).
@@ -93,7 +69,7 @@ test('--max-connections-per-ip: over the cap a handshake gets 429 before the upg
     const roomsBefore = await metric(server, 'quire_rooms')
     assert.equal(roomsBefore, 1)
     for (let i = 0; i < 3; i++) {
-      const r = await handshake(server, `/ws/${refusedRoom}`)
+      const r = await rawGet(server, `/ws/${refusedRoom}`, wsHeaders())
       assert.equal(r.status, 429, `handshake ${i + 4} from 127.0.0.1 (body ${JSON.stringify(r.body)})`)
       assert.match(r.body, /too many connections from this address/)
     }
@@ -119,7 +95,7 @@ test('--max-connections-per-ip: over the cap a handshake gets 429 before the upg
       try { return await join(server, room) } catch (e) { if (e.status === 429) return null; throw e }
     }, { timeout: 10000, interval: 50, message: 'a fourth connection from 127.0.0.1 after one closed' })
     open.push(again)
-    assert.equal((await handshake(server, `/ws/${refusedRoom}`)).status, 429, 'the cap holds again')
+    assert.equal((await rawGet(server, `/ws/${refusedRoom}`, wsHeaders())).status, 429, 'the cap holds again')
     assert.equal(await fetchDocUpdate(server, refusedRoom), null)
     assert.deepEqual(bystander.closes, [], 'the bystander was never disconnected')
   } finally {
@@ -142,7 +118,7 @@ test('--connect-rate-per-ip: handshakes past the burst get 429 with Retry-After;
     let refused = 0
     const attempts = 4
     for (let i = 0; i < attempts; i++) {
-      const r = await handshake(server, `/ws/${refusedRoom}`)
+      const r = await rawGet(server, `/ws/${refusedRoom}`, wsHeaders())
       if (r.status === 101) continue // a refill earned on a very slow run (checked below)
       assert.equal(r.status, 429, `handshake ${i + 4} (body ${JSON.stringify(r.body)})`)
       assert.match(r.body, /too many new connections from this address/)
@@ -184,7 +160,7 @@ test('--room-opens-per-ip: loading a document past the budget gets 429; joining 
     for (const r of rooms) open.push(await join(server, r))
     let refused = 0
     for (const r of refusedRooms) {
-      const res = await handshake(server, `/ws/${r}`)
+      const res = await rawGet(server, `/ws/${r}`, wsHeaders())
       if (res.status === 101) continue // a refill earned on a very slow run (checked below)
       assert.equal(res.status, 429, `handshake for a 4th document (body ${JSON.stringify(res.body)})`)
       assert.match(res.body, /too many documents opened from this address/)
