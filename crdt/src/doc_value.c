@@ -191,78 +191,9 @@ static void put_int(qd_buf *b, int64_t v)
 
 /* ---- Any -> JSON, Any -> String() -------------------------------------- */
 
-static uint64_t be_load(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-/* One Any value: its tag and, by tag, its payload. */
-typedef struct any_val {
-	uint8_t tag;
-	int64_t i;        /* 125 integer, 122 bigint64 */
-	double f;         /* 124 float32, 123 float64 */
-	const uint8_t *p; /* 119 string (UTF-8), 116 bytes */
-	size_t n;
-	uint64_t count;   /* 117 array, 118 object: the entries follow in d */
-} any_val;
-
-/* Read the tag and payload of the Any value at d (of an array or object
- * only the count: its entries follow). */
-static int any_read(qc_dec *d, any_val *v)
-{
-	int rc = qc_read_u8(d, &v->tag);
-	if (rc)
-		return rc;
-	switch (v->tag) {
-	case 127: /* undefined */
-	case 126: /* null */
-	case 121: /* false */
-	case 120: /* true */
-		return QC_OK;
-	case 125:
-		return qc_read_varint(d, &v->i, NULL);
-	case 124:
-	case 123:
-	case 122: {
-		const uint8_t *p;
-		int n = v->tag == 124 ? 4 : 8;
-		if ((rc = qc_read_bytes(d, (size_t)n, &p)))
-			return rc;
-		uint64_t bits = be_load(p, n);
-		if (v->tag == 124) {
-			uint32_t bits32 = (uint32_t)bits;
-			float f;
-			memcpy(&f, &bits32, 4);
-			v->f = f;
-		} else if (v->tag == 123) {
-			memcpy(&v->f, &bits, 8);
-		} else {
-			v->i = (int64_t)bits;
-		}
-		return QC_OK;
-	}
-	case 119: {
-		const char *s = NULL;
-		rc = qc_read_varstring(d, &s, &v->n);
-		v->p = (const uint8_t *)s;
-		return rc;
-	}
-	case 116:
-		return qc_read_varbytes(d, &v->p, &v->n);
-	case 117:
-	case 118:
-		return qc_read_varuint(d, &v->count);
-	default:
-		return QC_ERR_INVALID;
-	}
-}
-
 /* A boolean, number, bigint, string or Uint8Array as JSON.stringify
  * (as_string 0) or String() (as_string 1) renders it. */
-static void put_scalar(qd_buf *b, const any_val *v, int as_string)
+static void put_scalar(qd_buf *b, const qc_any *v, int as_string)
 {
 	switch (v->tag) {
 	case 121:
@@ -301,11 +232,11 @@ static int any_peek_undefined(const qc_dec *d) { return d->p < d->end && *d->p =
 
 int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 {
-	any_val v;
+	qc_any v;
 	int rc, first = 1;
 	if (depth > QD_RENDER_DEPTH)
 		return QC_ERR_LIMIT;
-	if ((rc = any_read(d, &v)))
+	if ((rc = qc_any_head(d, &v)))
 		return rc;
 	switch (v.tag) {
 	case 127:
@@ -352,11 +283,11 @@ int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth)
 /* String(value) for an Any value (XML attribute rendering). */
 static int any_to_jsstring(qd_buf *b, qc_dec *d, int depth, int in_array)
 {
-	any_val v;
+	qc_any v;
 	int rc, first = 1;
 	if (depth > QD_RENDER_DEPTH)
 		return QC_ERR_LIMIT;
-	if ((rc = any_read(d, &v)))
+	if ((rc = qc_any_head(d, &v)))
 		return rc;
 	switch (v.tag) {
 	case 127:

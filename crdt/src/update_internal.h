@@ -71,8 +71,27 @@ typedef struct qc_section {
  * starts. The array is malloc()ed (NULL if there are no sections). */
 int qc_sections(const uint8_t *u, size_t n, qc_section **out, size_t *count, size_t *ds_off);
 
+/* One lib0 Any value as qc_any_head reads it: the tag and, by tag, its
+ * payload. Pointers point into the decoder's input. */
+typedef struct qc_any {
+	uint8_t tag;      /* 116 .. 127 */
+	int neg_zero;     /* 125: written as -0 */
+	int64_t i;        /* 125 integer, 122 bigint64 */
+	double f;         /* 124 float32 (widened), 123 float64 */
+	const uint8_t *p; /* 119 string (valid UTF-8), 116 bytes; 122-124: the 4 or 8 bytes as written */
+	size_t n;         /* 119, 116: length of p */
+	uint64_t count;   /* 117 array, 118 object: number of entries */
+} qc_any;
+
+/* Read the tag and payload of the Any value at d. Of an array or object only
+ * the entry count is read (at most the bytes left: an entry takes one or more):
+ * the entries follow in d, each an Any value, after a varstring key for
+ * objects. No depth limit; QC_ERR_INVALID for an unknown tag. */
+int qc_any_head(qc_dec *d, qc_any *v);
+
 /* Skip over (and validate) one Any value; if out != NULL, write it re-encoded
- * the way lib0's writeAny would produce it. */
+ * the way lib0's writeAny would produce it. Arrays and objects deeper than
+ * QC_MAX_ANY_DEPTH are refused with QC_ERR_LIMIT. */
 int qc_any_copy(qc_dec *d, qc_enc *out, int depth);
 
 /* Delete set: (client, clock, len) triples in reading order. */

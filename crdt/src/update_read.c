@@ -341,138 +341,138 @@ done:
 	return rc;
 }
 
-int qc_any_copy(qc_dec *d, qc_enc *out, int depth)
+/* Tag and payload of one Any value (qc_any_head; inlined into qc_any_copy). */
+static inline int any_head(qc_dec *d, qc_any *v)
 {
-	uint8_t tag;
-	int rc = qc_read_u8(d, &tag);
+	int rc = qc_read_u8(d, &v->tag);
 	if (rc)
 		return rc;
-	switch (tag) {
+	switch (v->tag) {
 	case 127: /* undefined */
 	case 126: /* null */
 	case 121: /* false */
 	case 120: /* true */
-		if (out)
-			qc_write_u8(out, tag);
 		return QC_OK;
-	case 125: { /* integer */
-		int64_t v;
-		int negz = 0;
-		if ((rc = qc_read_varint(d, &v, &negz)))
-			return rc;
-		if (out) {
-			uint64_t mag = (uint64_t)(v < 0 ? -v : v);
-			if (mag <= 2147483647u) {
-				qc_write_u8(out, 125);
-				qc_write_varint_sm(out, mag, v < 0 || negz);
-			} else {
-				write_number(out, (double)v);
-			}
-		}
-		return QC_OK;
-	}
+	case 125: /* integer */
+		return qc_read_varint(d, &v->i, &v->neg_zero);
 	case 124: { /* float32 */
-		const uint8_t *p;
-		if ((rc = qc_read_bytes(d, 4, &p)))
+		if ((rc = qc_read_bytes(d, 4, &v->p)))
 			return rc;
-		if (out) {
-			uint32_t bits = (uint32_t)be_load(p, 4);
-			float f;
-			memcpy(&f, &bits, 4);
-			if (isnan(f)) { /* keep NaN as written by a float32 store */
-				qc_write_u8(out, 123);
-				double dd = (double)f;
-				uint64_t b64;
-				memcpy(&b64, &dd, 8);
-				be_store(out, b64, 8);
-			} else {
-				write_number(out, (double)f);
-			}
-		}
+		uint32_t bits = (uint32_t)be_load(v->p, 4);
+		float f;
+		memcpy(&f, &bits, 4);
+		v->f = f;
 		return QC_OK;
 	}
 	case 123: { /* float64 */
-		const uint8_t *p;
-		if ((rc = qc_read_bytes(d, 8, &p)))
+		if ((rc = qc_read_bytes(d, 8, &v->p)))
 			return rc;
-		if (out) {
-			uint64_t bits = be_load(p, 8);
-			double dv;
-			memcpy(&dv, &bits, 8);
-			if (isnan(dv)) {
-				qc_write_u8(out, 123);
-				qc_write_bytes(out, p, 8);
-			} else {
-				write_number(out, dv);
-			}
-		}
+		uint64_t bits = be_load(v->p, 8);
+		memcpy(&v->f, &bits, 8);
 		return QC_OK;
 	}
-	case 122: { /* bigint64 */
-		const uint8_t *p;
-		if ((rc = qc_read_bytes(d, 8, &p)))
+	case 122: /* bigint64 */
+		if ((rc = qc_read_bytes(d, 8, &v->p)))
 			return rc;
-		if (out) {
-			qc_write_u8(out, 122);
-			qc_write_bytes(out, p, 8);
-		}
+		v->i = (int64_t)be_load(v->p, 8);
 		return QC_OK;
-	}
 	case 119: { /* string */
 		const char *s;
-		size_t n;
-		if ((rc = qc_read_varstring(d, &s, &n)))
+		if ((rc = qc_read_varstring(d, &s, &v->n)))
 			return rc;
-		if (out) {
-			qc_write_u8(out, 119);
-			qc_write_varstring(out, s, n);
-		}
+		v->p = (const uint8_t *)s;
 		return QC_OK;
 	}
-	case 116: { /* Uint8Array */
-		const uint8_t *p;
-		size_t n;
-		if ((rc = qc_read_varbytes(d, &p, &n)))
-			return rc;
-		if (out) {
-			qc_write_u8(out, 116);
-			qc_write_varbytes(out, p, n);
-		}
-		return QC_OK;
-	}
+	case 116: /* Uint8Array */
+		return qc_read_varbytes(d, &v->p, &v->n);
 	case 118:   /* object */
 	case 117: { /* array */
-		uint64_t count;
-		if (depth >= QC_MAX_ANY_DEPTH)
-			return QC_ERR_LIMIT;
-		if ((rc = qc_read_varuint(d, &count)))
+		if ((rc = qc_read_varuint(d, &v->count)))
 			return rc;
 		/* every entry takes at least one byte (two for objects) */
-		if (count > qc_dec_left(d))
-			return QC_ERR_TRUNCATED;
-		if (out && tag == 118)
-			return copy_object(d, out, count, depth);
-		if (out) {
-			qc_write_u8(out, tag);
-			qc_write_varuint(out, count);
-		}
-		for (uint64_t i = 0; i < count; i++) {
-			if (tag == 118) {
-				const char *k;
-				size_t kn;
-				if ((rc = qc_read_varstring(d, &k, &kn)))
-					return rc;
-				if (out)
-					qc_write_varstring(out, k, kn);
-			}
-			if ((rc = qc_any_copy(d, out, depth + 1)))
-				return rc;
-		}
-		return QC_OK;
+		return v->count > qc_dec_left(d) ? QC_ERR_TRUNCATED : QC_OK;
 	}
 	default:
 		return QC_ERR_INVALID;
 	}
+}
+
+int qc_any_head(qc_dec *d, qc_any *v) { return any_head(d, v); }
+
+/* Write a value other than an array or object the way lib0 writeAny writes
+ * what readAny made of it. */
+static void write_scalar(qc_enc *out, const qc_any *v)
+{
+	switch (v->tag) {
+	case 125: {
+		uint64_t mag = (uint64_t)(v->i < 0 ? -v->i : v->i);
+		if (mag <= 2147483647u) {
+			qc_write_u8(out, 125);
+			qc_write_varint_sm(out, mag, v->i < 0 || v->neg_zero);
+		} else {
+			write_number(out, (double)v->i);
+		}
+		return;
+	}
+	case 124:
+	case 123:
+		if (!isnan(v->f)) {
+			write_number(out, v->f);
+		} else if (v->tag == 123) { /* a NaN keeps its bits */
+			qc_write_u8(out, 123);
+			qc_write_bytes(out, v->p, 8);
+		} else { /* a float32 NaN as a Float64 store writes it */
+			uint64_t bits;
+			memcpy(&bits, &v->f, 8);
+			qc_write_u8(out, 123);
+			be_store(out, bits, 8);
+		}
+		return;
+	case 122:
+		qc_write_u8(out, 122);
+		qc_write_bytes(out, v->p, 8);
+		return;
+	case 119:
+	case 116:
+		qc_write_u8(out, v->tag);
+		qc_write_varbytes(out, v->p, v->n);
+		return;
+	default: /* undefined, null, false, true */
+		qc_write_u8(out, v->tag);
+	}
+}
+
+int qc_any_copy(qc_dec *d, qc_enc *out, int depth)
+{
+	qc_any v;
+	int rc;
+	/* the depth limit comes before an array's or object's count is read */
+	if (depth >= QC_MAX_ANY_DEPTH && d->p < d->end && (*d->p == 117 || *d->p == 118))
+		return QC_ERR_LIMIT;
+	if ((rc = any_head(d, &v)))
+		return rc;
+	if (v.tag != 117 && v.tag != 118) {
+		if (out)
+			write_scalar(out, &v);
+		return QC_OK;
+	}
+	if (out && v.tag == 118)
+		return copy_object(d, out, v.count, depth);
+	if (out) {
+		qc_write_u8(out, 117);
+		qc_write_varuint(out, v.count);
+	}
+	for (uint64_t i = 0; i < v.count; i++) {
+		if (v.tag == 118) {
+			const char *k;
+			size_t kn;
+			if ((rc = qc_read_varstring(d, &k, &kn)))
+				return rc;
+		}
+		if ((rc = qc_any_copy(d, out, depth + 1)))
+			return rc;
+	}
+	return QC_OK;
 }
 
 /* ---- struct reader ----------------------------------------------------- */
