@@ -3,16 +3,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startServer } from './lib/server.mjs'
+import { metric } from './lib/metrics.mjs'
 import {
   Y, connectProvider, destroyAll, encUpdate, fetchDoc, openRaw, waitFor, waitStored, roomName, withDeadline, sleep
 } from './lib/yclient.mjs'
-
-async function metric (server, name) {
-  const res = await fetch(`${server.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
-  const body = await res.text()
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+(\\d+(?:\\.\\d+)?)`, 'm').exec(body)
-  return m ? Number(m[1]) : null
-}
 
 test('environment twin QUIRE_MAX_MESSAGE applies (70000 bytes → 1009)', { timeout: 30000 }, async () => {
   const server = await startServer({ env: { QUIRE_MAX_MESSAGE: '65536' } })

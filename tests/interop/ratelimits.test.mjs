@@ -15,6 +15,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startServer } from './lib/server.mjs'
+import { metric } from './lib/metrics.mjs'
 import {
   Y, awarenessProtocol, connectProvider, decodeMessage, destroyAll, encAwareness, encUpdate, fetchDoc,
   fetchDocUpdate, openRaw, rawGet, roomName, waitFor, waitStored, webSocketFrom, withDeadline, wsHeaders,
@@ -22,14 +23,6 @@ import {
 } from './lib/yclient.mjs'
 
 const OTHER = '127.0.0.2' // a second client address on the loopback interface
-
-async function metric (server, name, labels = '') {
-  const res = await fetch(`${server.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
-  const body = await res.text()
-  const key = labels ? `${name}{${labels}}` : name
-  const line = body.split('\n').find((l) => l.startsWith(key + ' '))
-  return line ? Number(line.slice(key.length + 1)) : null
-}
 
 // Opens a raw client and reads the server's sync step 1 (the room is joined).
 async function join (server, room) {
