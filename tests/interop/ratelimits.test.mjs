@@ -24,6 +24,52 @@ import {
 
 const OTHER = '127.0.0.2' // a second client address on the loopback interface
 
+// Starts a server with `args` and runs `body({ server, open, provider })`, then
+// always cleans up: the raw clients the test put in `open` are terminated, the
+// providers it made with `provider(room, opts)` (connectProvider on this
+// server) are destroyed, and the server is stopped.
+async function withServer (args, body) {
+  const server = await startServer({ args })
+  const open = []
+  const providers = []
+  const provider = async (room, opts) => {
+    const p = await connectProvider(server, room, opts)
+    providers.push(p)
+    return p
+  }
+  try {
+    await body({ server, open, provider })
+  } finally {
+    for (const c of open) c.terminate()
+    destroyAll(providers)
+    await server.stop()
+  }
+}
+
+// Makes a WebSocket handshake from 127.0.0.1 on each of `paths`, each expected
+// to be refused before the upgrade: status 429, a body matching `reason` and,
+// if `retryMin` is given, a Retry-After of at least `retryMin` (and at most
+// `retryMax` seconds, the refill interval, if given). With `allowRefill`, a
+// 101 (a token earned on a very slow run; the caller checks how many) is passed
+// over. `what(i)` names the i-th handshake in failure messages. Returns how
+// many were refused.
+async function expectRefused (server, paths, { reason, what, allowRefill = false, retryMin, retryMax }) {
+  let refused = 0
+  for (const [i, path] of paths.entries()) {
+    const r = await rawGet(server, path, wsHeaders())
+    if (allowRefill && r.status === 101) continue // checked by the caller
+    assert.equal(r.status, 429, `${what(i)} (body ${JSON.stringify(r.body)})`)
+    assert.match(r.body, reason)
+    if (retryMin !== undefined) {
+      const retry = Number(r.headers['retry-after'])
+      assert.ok(retry >= retryMin && (retryMax === undefined || retry <= retryMax),
+        `Retry-After ${r.headers['retry-after']}` + (retryMax === undefined ? '' : ` (a token every ${retryMax} s)`))
+    }
+    refused++
+  }
+  return refused
+}
+
 // Opens a raw client and reads the server's sync step 1 (the room is joined).
 async function join (server, room) {
   const c = await openRaw(server, room)
@@ -51,21 +97,16 @@ async function relayed (from, to, s, clientID) {
 // Refills that a slow run could have earned: one per `everyMs` since `t0`.
 const refills = (t0, everyMs) => Math.floor((Date.now() - t0) / everyMs)
 
-test('--max-connections-per-ip: over the cap a handshake gets 429 before the upgrade; open connections and other addresses carry on; nothing opened', { timeout: 60000 }, async () => {
-  const server = await startServer({ args: ['--max-connections-per-ip', '3'] })
-  const room = roomName('ipcap')
-  const refusedRoom = roomName('ipcap-refused')
-  const open = []
-  let bystander
-  try {
+test('--max-connections-per-ip: over the cap a handshake gets 429 before the upgrade; open connections and other addresses carry on; nothing opened', { timeout: 60000 }, () =>
+  withServer(['--max-connections-per-ip', '3'], async ({ server, open, provider }) => {
+    const room = roomName('ipcap')
+    const refusedRoom = roomName('ipcap-refused')
     for (let i = 0; i < 3; i++) open.push(await join(server, room))
     const roomsBefore = await metric(server, 'quire_rooms')
     assert.equal(roomsBefore, 1)
-    for (let i = 0; i < 3; i++) {
-      const r = await rawGet(server, `/ws/${refusedRoom}`, wsHeaders())
-      assert.equal(r.status, 429, `handshake ${i + 4} from 127.0.0.1 (body ${JSON.stringify(r.body)})`)
-      assert.match(r.body, /too many connections from this address/)
-    }
+    await expectRefused(server, Array(3).fill(`/ws/${refusedRoom}`), {
+      reason: /too many connections from this address/, what: (i) => `handshake ${i + 4} from 127.0.0.1`
+    })
     assert.equal(await metric(server, 'quire_ip_refused_total', 'limit="connections"'), 3)
     // nothing was opened or stored for the refused handshakes
     assert.equal(await metric(server, 'quire_rooms'), roomsBefore)
@@ -78,7 +119,7 @@ test('--max-connections-per-ip: over the cap a handshake gets 429 before the upg
     assert.equal(stored.getText('t').toString(), 'kept')
 
     // another address is not affected: a real provider from 127.0.0.2 syncs
-    bystander = await connectProvider(server, room, { WebSocketPolyfill: webSocketFrom(OTHER) })
+    const bystander = await provider(room, { WebSocketPolyfill: webSocketFrom(OTHER) })
     assert.equal(bystander.text(), 'kept')
     assert.equal(await metric(server, 'quire_connections'), 4)
 
@@ -91,34 +132,23 @@ test('--max-connections-per-ip: over the cap a handshake gets 429 before the upg
     assert.equal((await rawGet(server, `/ws/${refusedRoom}`, wsHeaders())).status, 429, 'the cap holds again')
     assert.equal(await fetchDocUpdate(server, refusedRoom), null)
     assert.deepEqual(bystander.closes, [], 'the bystander was never disconnected')
-  } finally {
-    for (const c of open) c.terminate()
-    destroyAll(bystander)
-    await server.stop()
-  }
-})
+  }))
 
-test('--connect-rate-per-ip: handshakes past the burst get 429 with Retry-After; open connections and other addresses carry on; nothing opened', { timeout: 60000 }, async () => {
-  const server = await startServer({ args: ['--connect-rate-per-ip', '3'] }) // 3 at once, then 1 per 20 s
-  const room = roomName('iprate')
-  const refusedRoom = roomName('iprate-refused')
-  const open = []
-  let bystander
-  try {
+test('--connect-rate-per-ip: handshakes past the burst get 429 with Retry-After; open connections and other addresses carry on; nothing opened', { timeout: 60000 }, () =>
+  withServer(['--connect-rate-per-ip', '3'], async ({ server, open, provider }) => { // 3 at once, then 1 per 20 s
+    const room = roomName('iprate')
+    const refusedRoom = roomName('iprate-refused')
     const t0 = Date.now()
     for (let i = 0; i < 3; i++) open.push(await join(server, room))
     const roomsBefore = await metric(server, 'quire_rooms')
-    let refused = 0
     const attempts = 4
-    for (let i = 0; i < attempts; i++) {
-      const r = await rawGet(server, `/ws/${refusedRoom}`, wsHeaders())
-      if (r.status === 101) continue // a refill earned on a very slow run (checked below)
-      assert.equal(r.status, 429, `handshake ${i + 4} (body ${JSON.stringify(r.body)})`)
-      assert.match(r.body, /too many new connections from this address/)
-      const retry = Number(r.headers['retry-after'])
-      assert.ok(retry >= 1 && retry <= 20, `Retry-After ${r.headers['retry-after']} (a token every 20 s)`)
-      refused++
-    }
+    const refused = await expectRefused(server, Array(attempts).fill(`/ws/${refusedRoom}`), {
+      reason: /too many new connections from this address/,
+      what: (i) => `handshake ${i + 4}`,
+      allowRefill: true,
+      retryMin: 1,
+      retryMax: 20
+    })
     const earned = refills(t0, 20000)
     assert.ok(refused >= attempts - earned, `${refused} of ${attempts} handshakes over the burst refused (refills earned: ${earned})`)
     if (earned === 0) {
@@ -131,35 +161,24 @@ test('--connect-rate-per-ip: handshakes past the burst get 429 with Retry-After;
     await relayed(open[2], open[0], 'kept', 1002)
     assert.equal(open.filter((c) => c.closeInfo).length, 0, 'no open connection was closed')
     // another address has its own budget
-    bystander = await connectProvider(server, room, { WebSocketPolyfill: webSocketFrom(OTHER) })
+    const bystander = await provider(room, { WebSocketPolyfill: webSocketFrom(OTHER) })
     assert.equal(bystander.text(), 'kept')
     await waitStored(server, room, bystander.doc)
     assert.deepEqual(bystander.closes, [])
-  } finally {
-    for (const c of open) c.terminate()
-    destroyAll(bystander)
-    await server.stop()
-  }
-})
+  }))
 
-test('--room-opens-per-ip: loading a document past the budget gets 429; joining an open one is free; other addresses carry on; nothing opened', { timeout: 60000 }, async () => {
-  const server = await startServer({ args: ['--room-opens-per-ip', '3'] }) // 3 at once, then 1 per 20 s
-  const rooms = [0, 1, 2].map((i) => roomName(`iproom${i}`))
-  const refusedRooms = [0, 1, 2, 3].map((i) => roomName(`iproom-refused${i}`))
-  const open = []
-  let bystander
-  try {
+test('--room-opens-per-ip: loading a document past the budget gets 429; joining an open one is free; other addresses carry on; nothing opened', { timeout: 60000 }, () =>
+  withServer(['--room-opens-per-ip', '3'], async ({ server, open, provider }) => { // 3 at once, then 1 per 20 s
+    const rooms = [0, 1, 2].map((i) => roomName(`iproom${i}`))
+    const refusedRooms = [0, 1, 2, 3].map((i) => roomName(`iproom-refused${i}`))
     const t0 = Date.now()
     for (const r of rooms) open.push(await join(server, r))
-    let refused = 0
-    for (const r of refusedRooms) {
-      const res = await rawGet(server, `/ws/${r}`, wsHeaders())
-      if (res.status === 101) continue // a refill earned on a very slow run (checked below)
-      assert.equal(res.status, 429, `handshake for a 4th document (body ${JSON.stringify(res.body)})`)
-      assert.match(res.body, /too many documents opened from this address/)
-      assert.ok(Number(res.headers['retry-after']) >= 1, `Retry-After ${res.headers['retry-after']}`)
-      refused++
-    }
+    const refused = await expectRefused(server, refusedRooms.map((r) => `/ws/${r}`), {
+      reason: /too many documents opened from this address/,
+      what: () => 'handshake for a 4th document',
+      allowRefill: true,
+      retryMin: 1
+    })
     const earned = refills(t0, 20000)
     assert.ok(refused >= refusedRooms.length - earned, `${refused} of ${refusedRooms.length} new documents refused (refills earned: ${earned})`)
     if (earned === 0) {
@@ -174,28 +193,21 @@ test('--room-opens-per-ip: loading a document past the budget gets 429; joining 
     assert.equal(open.filter((c) => c.closeInfo).length, 0, 'no open connection was closed')
     // another address loads a new document
     const fresh = roomName('iproom-other')
-    bystander = await connectProvider(server, fresh, { WebSocketPolyfill: webSocketFrom(OTHER) })
+    const bystander = await provider(fresh, { WebSocketPolyfill: webSocketFrom(OTHER) })
     bystander.doc.getText('t').insert(0, 'other address')
     await waitStored(server, fresh, bystander.doc)
     assert.deepEqual(bystander.closes, [])
     if (earned === 0) assert.equal(await metric(server, 'quire_rooms'), 4)
     assert.equal((await fetchDoc(server, rooms[0])).getText('t').toString(), 'kept')
-  } finally {
-    for (const c of open) c.terminate()
-    destroyAll(bystander)
-    await server.stop()
-  }
-})
+  }))
 
-test('--message-rate: an awareness flood is closed with 1008 "rate limit"; what followed it is not stored; the room carries on', { timeout: 60000 }, async () => {
+test('--message-rate: an awareness flood is closed with 1008 "rate limit"; what followed it is not stored; the room carries on', { timeout: 60000 }, () => {
   const RATE = 5 // per second, bursts of 4 × 5 = 20 messages
   const BURST = 4 * RATE
   const FLOOD = 200
-  const server = await startServer({ args: ['--message-rate', String(RATE)] })
-  const room = roomName('msgrate')
-  let bystander, late
-  try {
-    bystander = await connectProvider(server, room)
+  return withServer(['--message-rate', String(RATE)], async ({ server, provider }) => {
+    const room = roomName('msgrate')
+    const bystander = await provider(room)
     bystander.doc.getText('t').insert(0, 'kept')
     await waitStored(server, room, bystander.doc)
     const seenClocks = []
@@ -242,11 +254,8 @@ test('--message-rate: an awareness flood is closed with 1008 "rate limit"; what 
     // the room carries on: an edit is stored and a newcomer gets it
     bystander.doc.getText('t').insert(4, '!')
     await waitStored(server, room, bystander.doc)
-    late = await connectProvider(server, room)
+    const late = await provider(room)
     assert.equal(late.text(), 'kept!')
     assert.deepEqual(bystander.closes, [])
-  } finally {
-    destroyAll(bystander, late)
-    await server.stop()
-  }
+  })
 })
