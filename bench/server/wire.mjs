@@ -1,4 +1,4 @@
-// Wire formats of the three servers, hand-encoded with lib0.
+// Wire formats of the three servers, encoded and decoded with lib0.
 //
 // quire and the y-websocket server speak the plain y-websocket protocol: one
 // WebSocket message per protocol message, `varUint type` first (0 sync,
@@ -16,6 +16,7 @@
 // OutgoingMessage.ts; @hocuspocus/common src/auth.ts).
 
 import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
 
 export const MSG_SYNC = 0
 export const MSG_AWARENESS = 1
@@ -63,43 +64,25 @@ export function adapterFor (kind) {
   }
 }
 
-/** Read a varUint at buf[pos]; returns [value, nextPos] (values < 2^53). */
-export function readVarUint (buf, pos) {
-  let v = 0
-  let mult = 1
-  for (let i = 0; i < 8; i++) {
-    if (pos >= buf.length) throw new Error('varUint past the end')
-    const b = buf[pos++]
-    v += (b & 0x7f) * mult
-    if (b < 0x80) return [v, pos]
-    mult *= 128
-  }
-  throw new Error('varUint too long')
-}
-
 /**
  * Parse the head of one incoming message. Sync messages carry `payload` (a
- * subarray: the update or state vector); other types only `type` (and `sub`
- * for auth / sync status).
+ * view into `buf`: the update or state vector); other types only `type` (and
+ * `sub` for auth / sync status). Throws on a truncated message.
  */
 export function parseMessage (buf, hp) {
-  let pos = 0
-  if (hp) {
-    let n
-    ;[n, pos] = readVarUint(buf, 0)
-    pos += n
-  }
-  let type, sub, len
-  ;[type, pos] = readVarUint(buf, pos)
+  const d = decoding.createDecoder(buf)
+  if (hp) decoding.readVarUint8Array(d) // the document name
+  const type = decoding.readVarUint(d)
   if (type === MSG_SYNC || type === MSG_SYNC_REPLY) {
-    ;[sub, pos] = readVarUint(buf, pos)
-    ;[len, pos] = readVarUint(buf, pos)
-    if (pos + len > buf.length) throw new Error('sync payload past the end')
-    return { type: MSG_SYNC, sub, payload: buf.subarray(pos, pos + len) }
+    const sub = decoding.readVarUint(d)
+    const len = decoding.readVarUint(d)
+    // lib0 does not check a length against the end (a view may reach into the
+    // rest of a pooled Buffer)
+    if (d.pos + len > buf.length) throw new Error('sync payload past the end')
+    return { type: MSG_SYNC, sub, payload: decoding.readUint8Array(d, len) }
   }
   if (type === MSG_AUTH || type === MSG_SYNC_STATUS) {
-    ;[sub, pos] = readVarUint(buf, pos)
-    return { type, sub }
+    return { type, sub: decoding.readVarUint(d) }
   }
   return { type }
 }
@@ -110,13 +93,11 @@ export function parseMessage (buf, hp) {
  * varUint clock. Returns null for an update without structs.
  */
 export function firstStructId (u) {
-  let pos = 0
-  let nclients, nstructs, client, clock
-  ;[nclients, pos] = readVarUint(u, pos)
-  if (nclients === 0) return null
-  ;[nstructs, pos] = readVarUint(u, pos)
-  ;[client, pos] = readVarUint(u, pos)
-  ;[clock, pos] = readVarUint(u, pos)
+  const d = decoding.createDecoder(u)
+  if (decoding.readVarUint(d) === 0) return null // #clients
+  const nstructs = decoding.readVarUint(d)
+  const client = decoding.readVarUint(d)
+  const clock = decoding.readVarUint(d)
   if (nstructs === 0) return null
   return { client, clock }
 }
