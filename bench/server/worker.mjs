@@ -24,23 +24,13 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { adapterFor, firstStructId, MSG_SYNC, MSG_AUTH, SYNC_STEP2, SYNC_UPDATE } from './wire.mjs'
 import { Histogram } from './stats.mjs'
+import { rng } from './rng.mjs'
 
 const CONNECT_TIMEOUT_MS = 15000
 const OPEN_CONCURRENCY = 64
 const EMPTY_SV = Y.encodeStateVector(new Y.Doc())
 const now = () => performance.now()
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-function rng (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Connections

@@ -1,0 +1,15 @@
+// A small deterministic PRNG (mulberry32), the one tests/interop/lib/yclient.mjs
+// exports. Kept here without dependencies: importing yclient.mjs would load a
+// second copy of yjs (from tests/interop/node_modules) into the workers.
+
+/** Returns a function giving numbers in [0, 1), the same sequence for the same `seed`. */
+export function rng (seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
