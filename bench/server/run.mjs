@@ -212,11 +212,12 @@ async function phaseIdle (W, kind) {
     const s2 = await settle(srv)
     const s3 = await settle(srv)
     const closed = await W.all('idle-close')
-    const opened = [...first, ...rest].reduce((a, r) => a + r.opened, 0)
-    const failed = [...first, ...rest].reduce((a, r) => a + r.failed, 0)
+    const both = [...first, ...rest]
+    const opened = both.reduce((a, r) => a + r.opened, 0)
+    const failed = both.reduce((a, r) => a + r.failed, 0)
     const alive = closed.reduce((a, r) => a + r.aliveBeforeClose, 0)
     const problems = []
-    if (failed) problems.push(`${failed} connections failed to join (first: ${[...first, ...rest].find((r) => r.firstError).firstError})`)
+    if (failed) problems.push(`${failed} connections failed to join (first: ${both.find((r) => r.firstError).firstError})`)
     if (alive !== opened) problems.push(`${opened - alive} of ${opened} connections were closed by the server while idle`)
     const added = rest.reduce((a, r) => a + r.opened, 0)
     return {
@@ -316,12 +317,13 @@ async function runLevel (W, srv, label, level, li) {
   const t0 = tasksCpu()
   const me0 = process.cpuUsage()
   let c1 = null, m1 = null, me1 = null, t1 = null
-  const timer = setTimeout(() => { c1 = procStats(srv.pid); m1 = machineCpu(); t1 = tasksCpu(); me1 = process.cpuUsage(me0) }, F.durationMs)
+  const sample = () => { c1 = procStats(srv.pid); m1 = machineCpu(); t1 = tasksCpu(); me1 = process.cpuUsage(me0) }
+  const timer = setTimeout(sample, F.durationMs)
   const res = await W.all('fanout-go', (i) => ({
     rate: level.mode === 'rate' ? level.rate * share(rooms, i, n).length / level.rooms : 0
   }), F.durationMs + F.drainMs + 180000)
   clearTimeout(timer)
-  if (!c1) { c1 = procStats(srv.pid); m1 = machineCpu(); t1 = tasksCpu(); me1 = process.cpuUsage(me0) }
+  if (!c1) sample() // the workers answered before the timer fired
   const other = otherCpu(t0, t1, ours)
   if (!srv.alive()) throw new Error(`${label} died\n${srv.stderrTail()}`)
   const hist = new Histogram()
@@ -439,6 +441,8 @@ function table (results) {
   const quires = Object.keys(results).filter((k) => k.startsWith('quire'))
   const titles = { quire: 'quire', 'quire-tmpfs': 'quire, LMDB on tmpfs' }
   const header = ['metric', ...quires.map((k) => titles[k]), ...peers.flatMap((k) => [k, `${k} / quire`])]
+  // the value columns, left to right: null for a ratio column
+  const cols = [...quires, ...peers.flatMap((k) => [k, null])]
   const rows = []
   const cell = (r, f) => (!r ? '–' : r.ok ? f(r) : 'FAILED')
   const ratio = (q, p, f) => {
@@ -466,7 +470,7 @@ function table (results) {
       : `capacity: ${level.window} in flight per room, ${level.rooms} rooms × ${level.members}`
     add(`**fan-out, ${what}**: delivered frames/s`, pick, (r) => r.framesPerSec, fmtInt)
     const first = rows[rows.length - 1]
-    ;[...quires, ...peers.flatMap((k) => [k, null])].forEach((k, i) => {
+    cols.forEach((k, i) => {
       const r = k && pick(k)
       if (r && r.ok && r.noisy) first[i + 1] += ' †'
     })
@@ -478,7 +482,6 @@ function table (results) {
       (x) => x.toFixed(0), false)
     // the cell above shows clients only; append the other-process share
     const last = rows[rows.length - 1]
-    const cols = [...quires, ...peers.flatMap((k) => [k, null])]
     cols.forEach((k, i) => {
       const r = k && pick(k)
       if (r && r.ok) last[i + 1] = `${r.clientCpuPct.toFixed(0)} / ${r.foreignCpuPct.toFixed(0)}`
