@@ -205,12 +205,13 @@ uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hin
 			step *= 2;
 		}
 	}
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo + 1) / 2;
-		if (items[qd_cs(c, mid)].clock <= clock)
-			lo = mid;
-		else
-			hi = mid - 1;
+	/* branch-free halving: which half holds the answer is unpredictable,
+	 * so it is picked with a conditional move instead of a jump */
+	uint32_t len = hi - lo + 1;
+	while (len > 1) {
+		uint32_t half = len / 2;
+		lo = items[qd_cs(c, lo + half)].clock <= clock ? lo + half : lo;
+		len -= half;
 	}
 	return lo;
 }
