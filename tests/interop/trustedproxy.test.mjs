@@ -13,6 +13,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import { QUIRE_BIN, makeDataDir, startServer } from './lib/server.mjs'
+import { metric } from './lib/metrics.mjs'
 import {
   connectProvider, destroyAll, fetchDoc, fetchDocUpdate, openRaw, rawGet, roomName, waitFor, waitStored,
   webSocketFrom, wsHeaders
@@ -20,14 +21,6 @@ import {
 
 const PROXY = '127.0.0.1' // trusted in every server below
 const OTHER = '127.0.0.2' // never trusted
-
-async function metric (server, name, labels = '') {
-  const res = await fetch(`${server.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
-  const body = await res.text()
-  const key = labels ? `${name}{${labels}}` : name
-  const line = body.split('\n').find((l) => l.startsWith(key + ' '))
-  return line ? Number(line.slice(key.length + 1)) : null
-}
 
 // Opens a raw client from `from` with X-Forwarded-For `xff` (none if
 // undefined) and reads the server's sync step 1: the connection was admitted.
