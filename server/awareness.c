@@ -73,24 +73,24 @@ static int out_finish(aw_out_t *o, uint8_t **out, size_t *out_len)
 	return 0;
 }
 
-/* Frees room by dropping removed (null) entries. */
+/* Frees room by dropping removed (null) entries, except removals not yet
+ * taken by awareness_take_changes: the room still has to tell its members. */
 static void compact(awareness_t *a)
 {
 	size_t w = 0;
 	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].state)
+		if (a->v[i].state || a->v[i].pending)
 			a->v[w++] = a->v[i];
 	a->n = w;
 }
 
 int awareness_apply(awareness_t *a, const uint8_t *p, size_t n, uint64_t owner, uint64_t now_ms,
-		    const aw_limits_t *lim, uint8_t **out, size_t *out_len)
+		    const aw_limits_t *lim)
 {
 	qc_dec d;
 	qc_dec_init(&d, p, n);
 	uint64_t count;
-	*out = NULL;
-	*out_len = 0;
+	int changed = 0;
 	if (qc_read_varuint(&d, &count) != QC_OK || count > qc_dec_left(&d))
 		return -1;
 	/* validate the whole message before changing anything */
@@ -106,8 +106,6 @@ int awareness_apply(awareness_t *a, const uint8_t *p, size_t n, uint64_t owner, 
 	if (qc_dec_left(&check) != 0)
 		return -1;
 
-	aw_out_t o = {0};
-	qc_enc_init(&o.body);
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t client, clock;
 		const char *s;
@@ -165,9 +163,10 @@ int awareness_apply(awareness_t *a, const uint8_t *p, size_t n, uint64_t owner, 
 		}
 		e->clock = clock;
 		e->updated_ms = now_ms;
-		out_entry(&o, client, clock, e->state, e->state_len);
+		e->pending = 1;
+		changed++;
 	}
-	return out_finish(&o, out, out_len);
+	return changed;
 }
 
 int awareness_encode_all(const awareness_t *a, uint8_t **out, size_t *out_len)
@@ -180,21 +179,21 @@ int awareness_encode_all(const awareness_t *a, uint8_t **out, size_t *out_len)
 	return out_finish(&o, out, out_len);
 }
 
-static int remove_where(awareness_t *a, int (*pred)(const aw_entry_t *, uint64_t, uint64_t), uint64_t x,
-			uint64_t y, uint8_t **out, size_t *out_len)
+static size_t remove_where(awareness_t *a, int (*pred)(const aw_entry_t *, uint64_t, uint64_t), uint64_t x,
+			   uint64_t y)
 {
-	aw_out_t o = {0};
-	qc_enc_init(&o.body);
+	size_t changed = 0;
 	for (size_t i = 0; i < a->n; i++) {
 		aw_entry_t *e = &a->v[i];
 		if (e->state && pred(e, x, y)) {
 			free(e->state);
 			e->state = NULL;
 			e->state_len = 0;
-			out_entry(&o, e->client, e->clock, NULL, 0);
+			e->pending = 1;
+			changed++;
 		}
 	}
-	return out_finish(&o, out, out_len);
+	return changed;
 }
 
 static int owned_by(const aw_entry_t *e, uint64_t owner, uint64_t unused)
@@ -208,12 +207,23 @@ static int older_than(const aw_entry_t *e, uint64_t now, uint64_t timeout)
 	return now >= e->updated_ms + timeout;
 }
 
-int awareness_remove_owner(awareness_t *a, uint64_t owner, uint8_t **out, size_t *out_len)
+size_t awareness_remove_owner(awareness_t *a, uint64_t owner) { return remove_where(a, owned_by, owner, 0); }
+
+size_t awareness_expire(awareness_t *a, uint64_t now_ms, uint64_t timeout_ms)
 {
-	return remove_where(a, owned_by, owner, 0, out, out_len);
+	return remove_where(a, older_than, now_ms, timeout_ms);
 }
 
-int awareness_expire(awareness_t *a, uint64_t now_ms, uint64_t timeout_ms, uint8_t **out, size_t *out_len)
+int awareness_take_changes(awareness_t *a, uint8_t **out, size_t *out_len)
 {
-	return remove_where(a, older_than, now_ms, timeout_ms, out, out_len);
+	aw_out_t o = {0};
+	qc_enc_init(&o.body);
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].pending)
+			out_entry(&o, a->v[i].client, a->v[i].clock, a->v[i].state, a->v[i].state_len);
+	if (out_finish(&o, out, out_len))
+		return -1; /* the marks stay: the next call tries again */
+	for (size_t i = 0; i < a->n; i++)
+		a->v[i].pending = 0;
+	return 0;
 }

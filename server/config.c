@@ -47,6 +47,11 @@ void config_print_serve_help(void)
 	      "                          [QUIRE_MESSAGE_RATE]\n"
 	      "                          For all four, 0 means no limit. An address is an IPv4 address or\n"
 	      "                          an IPv6 /64; behind a reverse proxy, see --trusted-proxy.\n"
+	      "  --presence-interval MS  a room gathers presence (cursor) changes and sends its members\n"
+	      "                          at most one awareness update per MS milliseconds, carrying\n"
+	      "                          the latest state of every client that changed; a change waits\n"
+	      "                          at most MS. 0 sends each change at once; at most 10000 (100)\n"
+	      "                          [QUIRE_PRESENCE_INTERVAL]\n"
 	      "  --trusted-proxy ADDR[/PREFIX]\n"
 	      "                          a reverse proxy (IPv4 or IPv6, optionally a CIDR network) whose\n"
 	      "                          X-Forwarded-For is believed: for a connection from it, the client\n"
@@ -66,6 +71,8 @@ void config_print_serve_help(void)
 	      "BYTES accept a K, M or G suffix (powers of 1024).\n",
 	      stdout);
 }
+
+#define PRESENCE_INTERVAL_MAX_MS 10000
 
 static int parse_u64(const char *s, uint64_t max, int size_suffix, uint64_t *out)
 {
@@ -159,12 +166,12 @@ static int truthy(const char *s) { return s && (!strcmp(s, "1") || !strcmp(s, "t
 
 /* One option: its flag, environment twin, and how to apply a value. */
 typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_PUBKEY, OPT_ORIGIN, OPT_PROXY, OPT_ANON, OPT_DEV, OPT_SIZE,
-	       OPT_COUNT, OPT_SECONDS, OPT_LEVEL } opt_kind;
+	       OPT_COUNT, OPT_SECONDS, OPT_MS, OPT_LEVEL } opt_kind;
 
 typedef struct {
 	const char *flag, *env;
 	opt_kind kind;
-	size_t offset; /* of the uint64_t field for SIZE / COUNT / SECONDS */
+	size_t offset; /* of the uint64_t field for SIZE / COUNT / SECONDS / MS */
 } opt_t;
 
 static const opt_t opts[] = {
@@ -182,6 +189,7 @@ static const opt_t opts[] = {
 	{"--connect-rate-per-ip", "QUIRE_CONNECT_RATE_PER_IP", OPT_COUNT, offsetof(config_t, connect_rate_per_ip)},
 	{"--room-opens-per-ip", "QUIRE_ROOM_OPENS_PER_IP", OPT_COUNT, offsetof(config_t, room_opens_per_ip)},
 	{"--message-rate", "QUIRE_MESSAGE_RATE", OPT_COUNT, offsetof(config_t, message_rate)},
+	{"--presence-interval", "QUIRE_PRESENCE_INTERVAL", OPT_MS, offsetof(config_t, presence_interval_ms)},
 	{"--trusted-proxy", "QUIRE_TRUSTED_PROXY", OPT_PROXY, 0},
 	{"--compact-after", "QUIRE_COMPACT_AFTER", OPT_COUNT, offsetof(config_t, compact_after)},
 	{"--map-size", "QUIRE_MAP_SIZE", OPT_SIZE, offsetof(config_t, map_size)},
@@ -246,6 +254,18 @@ static int apply(config_t *cfg, const opt_t *o, char *v, const char *from)
 			goto bad;
 		*field = n * 1000;
 		return 0;
+	case OPT_MS:
+		/* a flush every few seconds would already be stale presence (y-protocols
+		 * renews a state every 15 s and drops it after 30 s) */
+		if (parse_u64(v, UINT64_MAX, 0, &n))
+			goto bad;
+		if (n > PRESENCE_INTERVAL_MAX_MS) {
+			fprintf(stderr, "quire serve: %s must be 0 to %d milliseconds, not %s\n", from,
+				PRESENCE_INTERVAL_MAX_MS, v);
+			return -1;
+		}
+		*field = n;
+		return 0;
 	case OPT_LEVEL:
 		if (parse_level(v, &cfg->log_level))
 			goto bad;
@@ -269,6 +289,7 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 	cfg->connect_rate_per_ip = 1200;
 	cfg->room_opens_per_ip = 600;
 	cfg->message_rate = 500;
+	cfg->presence_interval_ms = 100;
 	cfg->compact_after = 1000;
 	cfg->map_size = UINT64_C(64) << 30;
 	cfg->keepalive_ms = 15000;

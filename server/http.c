@@ -1100,8 +1100,6 @@ int serve_run(const config_t *cfg)
 		store_close(srv.store);
 		return 1;
 	}
-	rooms_env_t re = {.store = srv.store, .cfg = cfg, .now_ms = now_ms};
-	rooms_init(&re);
 	rl_limits_t lim = {.max_conns = cfg->max_conns_per_ip,
 			   .connects = {cfg->connect_rate_per_ip, cfg->connect_rate_per_ip, 60000},
 			   .room_opens = {cfg->room_opens_per_ip, cfg->room_opens_per_ip, 60000}};
@@ -1152,6 +1150,8 @@ int serve_run(const config_t *cfg)
 	srv.tick_entry.cb = on_tick;
 	h2o_timeout_init(srv.ctx.loop, &srv.tick_timeout, 1000);
 	h2o_timeout_link(srv.ctx.loop, &srv.tick_timeout, &srv.tick_entry);
+	rooms_env_t re = {.store = srv.store, .cfg = cfg, .now_ms = now_ms, .loop = srv.ctx.loop};
+	rooms_init(&re);
 
 	int code = 0;
 	if (open_listener(cfg)) {

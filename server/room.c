@@ -23,16 +23,29 @@ struct room {
 	uint64_t idle_since_ms;
 	qc_doc *doc; /* every integrated update; what sync answers come from */
 	awareness_t aw;
+	/* --presence-interval: presence changes marked in aw wait for this
+	 * entry, linked while a flush is due; aw_sent_ms is when the room last
+	 * sent its members an awareness update (flush_presence) */
+	h2o_timeout_entry_t aw_flush;
+	uint64_t aw_sent_ms;
 };
 
 static rooms_env_t env;
+static h2o_timeout_t presence_timeout; /* --presence-interval, when not 0 */
+
+static void on_presence_timer(h2o_timeout_entry_t *entry);
 static room_t *table[BUCKETS];
 static room_stats_t stats;
 static size_t total_inflight;
 
 static size_t bucket(const char *s, size_t n) { return (size_t)(hash_fnv1a(s, n, 0) % BUCKETS); }
 
-void rooms_init(const rooms_env_t *e) { env = *e; }
+void rooms_init(const rooms_env_t *e)
+{
+	env = *e;
+	if (env.cfg->presence_interval_ms)
+		h2o_timeout_init(env.loop, &presence_timeout, env.cfg->presence_interval_ms);
+}
 
 static room_t *find(const char *name, size_t len)
 {
@@ -50,6 +63,8 @@ static void room_free(room_t *r)
 	while (*pp != r)
 		pp = &(*pp)->hnext;
 	*pp = r->hnext;
+	if (h2o_timeout_is_linked(&r->aw_flush))
+		h2o_timeout_unlink(&r->aw_flush); /* nobody left to tell */
 	qc_doc_free(r->doc);
 	awareness_free(&r->aw);
 	free(r->name);
@@ -94,6 +109,7 @@ room_t *room_open(const char *name, size_t len)
 	memcpy(r->name, name, len);
 	r->name_len = len;
 	r->doc = doc;
+	r->aw_flush.cb = on_presence_timer;
 	h2o_linklist_init_anchor(&r->conns);
 	r->idle_since_ms = env.now_ms();
 	size_t b = bucket(name, len);
@@ -138,18 +154,47 @@ static void broadcast(room_t *r, const uint8_t *msg, size_t len, uint64_t except
 	}
 }
 
-/* Sends an awareness update (from awareness.h; NULL: nothing to send) to the
- * whole room and frees it. */
-static void broadcast_awareness(room_t *r, uint8_t *update, size_t len)
+/* Sends the room's marked presence changes (awareness_take_changes) to every
+ * connection of the room as one awareness update. */
+static void flush_presence(room_t *r)
 {
-	if (!update)
+	uint8_t *update;
+	size_t len, mlen;
+	if (awareness_take_changes(&r->aw, &update, &len) || !update)
 		return;
-	size_t mlen;
+	r->aw_sent_ms = env.now_ms();
 	uint8_t *msg = proto_awareness(update, len, &mlen);
 	free(update);
 	if (msg)
 		broadcast(r, msg, mlen, 0, SEND_PRESENCE);
 	free(msg);
+}
+
+static void on_presence_timer(h2o_timeout_entry_t *entry)
+{
+	flush_presence(H2O_STRUCT_FROM_MEMBER(room_t, aw_flush, entry));
+}
+
+/* Presence coalescing (B12(e) of the reliability plan: 50 clients moving a
+ * cursor 10 times a second would otherwise send every member 500 messages a
+ * second). After a change, a room that sent nothing in the last
+ * --presence-interval ms sends at once (an isolated cursor move is not
+ * delayed); otherwise the change waits for the flush due one interval after
+ * the first waiting change. A flush carries the latest clock and state of
+ * every client changed since the last one, so a room sends at most one
+ * awareness update per interval and a change waits at most one interval.
+ * Receivers apply such an update entry by entry (y-protocols
+ * applyAwarenessUpdate), exactly as they would the separate updates. */
+static void presence_changed(room_t *r)
+{
+	uint64_t interval = env.cfg->presence_interval_ms;
+	if (h2o_timeout_is_linked(&r->aw_flush))
+		return; /* the flush already due carries this change too */
+	if (interval == 0 || env.now_ms() - r->aw_sent_ms >= interval) {
+		flush_presence(r);
+		return;
+	}
+	h2o_timeout_link(env.loop, &presence_timeout, &r->aw_flush);
 }
 
 void room_join(room_t *r, conn_t *c)
@@ -183,10 +228,8 @@ void room_leave(conn_t *c)
 	r->nconns--;
 	if (r->nconns == 0)
 		r->idle_since_ms = env.now_ms();
-	uint8_t *removed;
-	size_t len;
-	if (awareness_remove_owner(&r->aw, c->id, &removed, &len) == 0)
-		broadcast_awareness(r, removed, len);
+	if (awareness_remove_owner(&r->aw, c->id))
+		presence_changed(r);
 }
 
 static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
@@ -316,22 +359,22 @@ void room_committed(room_job_t *j)
 static void on_awareness(room_t *r, conn_t *c, const uint8_t *p, size_t n)
 {
 	static const aw_limits_t lim = {.max_state = 16384, .max_entries = 500, .max_per_owner = 16};
-	uint8_t *accepted;
-	size_t len;
 	stats.awareness_received++;
-	if (awareness_apply(&r->aw, p, n, c->id, env.now_ms(), &lim, &accepted, &len)) {
+	int accepted = awareness_apply(&r->aw, p, n, c->id, env.now_ms(), &lim);
+	if (accepted < 0) {
 		stats.rejected_malformed++;
 		log_info("room %.*s: conn %llu: malformed awareness update", (int)r->name_len, r->name,
 			 (unsigned long long)c->id);
 		conn_close(c, 1007, "malformed awareness update");
 		return;
 	}
-	if (!accepted && c->aw_echo_credit) {
+	if (accepted == 0 && c->aw_echo_credit) {
 		/* changed nothing: an echo of presence we sent (see enum send_kind) */
 		c->aw_echo_credit--;
 		conn_refund_message(c);
 	}
-	broadcast_awareness(r, accepted, len);
+	if (accepted > 0)
+		presence_changed(r);
 }
 
 void room_receive(conn_t *c, const uint8_t *p, size_t n)
@@ -385,10 +428,8 @@ void rooms_tick(uint64_t now_ms)
 	for (size_t b = 0; b < BUCKETS; b++) {
 		for (room_t *r = table[b], *next; r; r = next) {
 			next = r->hnext;
-			uint8_t *expired;
-			size_t len;
-			if (awareness_expire(&r->aw, now_ms, env.cfg->awareness_timeout_ms, &expired, &len) == 0)
-				broadcast_awareness(r, expired, len);
+			if (awareness_expire(&r->aw, now_ms, env.cfg->awareness_timeout_ms))
+				presence_changed(r);
 			if (r->nconns == 0 && r->inflight == 0 && now_ms - r->idle_since_ms >= env.cfg->room_idle_ms) {
 				log_debug("room %.*s: evicted after idling", (int)r->name_len, r->name);
 				room_free(r);

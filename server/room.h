@@ -20,6 +20,7 @@ typedef struct rooms_env {
 	store_t *store;
 	const struct config *cfg;
 	uint64_t (*now_ms)(void);
+	h2o_loop_t *loop; /* runs the --presence-interval flushes */
 } rooms_env_t;
 
 typedef struct room_stats {
@@ -35,7 +36,7 @@ typedef struct room_job {
 	uint64_t origin; /* connection id that sent it */
 } room_job_t;
 
-void rooms_init(const rooms_env_t *env);
+void rooms_init(const rooms_env_t *env); /* after the loop exists: env->loop */
 void rooms_shutdown(void); /* frees every room; no connections may remain */
 
 /* Finds or loads the room for a document. NULL on a storage error. */

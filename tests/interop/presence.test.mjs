@@ -1,0 +1,346 @@
+// Presence coalescing (--presence-interval): a room gathers awareness changes
+// and sends its members at most one awareness update per interval, carrying
+// the latest state of every client that changed (reliability plan B12(e)).
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import { startServer, QUIRE_BIN, makeDataDir } from './lib/server.mjs'
+import {
+  connectProvider, destroyAll, openRaw, waitFor, roomName, sleep,
+  decodeMessage, encAwareness, encoding, MSG_AWARENESS
+} from './lib/yclient.mjs'
+
+const isAwareness = (m) => typeof m !== 'string' && m[0] === MSG_AWARENESS
+
+/** An awareness message (01 update) with the given entries, clocks as given. */
+function awMsg (entries) {
+  const e = encoding.createEncoder()
+  encoding.writeVarUint(e, entries.length)
+  for (const { client, clock, state } of entries) {
+    encoding.writeVarUint(e, client)
+    encoding.writeVarUint(e, clock)
+    encoding.writeVarString(e, JSON.stringify(state))
+  }
+  return encAwareness(encoding.toUint8Array(e))
+}
+
+/** Applies an awareness message to `map` (client -> {clock, state}) with
+ *  y-protocols' rule (applyAwarenessUpdate); returns its entries. */
+function applyTo (map, msg) {
+  const entries = decodeMessage(msg).awareness
+  for (const { client, clock, state } of entries) {
+    const cur = map.get(client)
+    const known = cur ? cur.clock : 0
+    if (known < clock || (known === clock && state === null && cur && cur.state !== null)) {
+      map.set(client, { clock, state })
+    }
+  }
+  return entries
+}
+
+/** Every non-empty awareness message a raw client receives from now on, with
+ *  its arrival time (the 01 01 00 keep-alive carries no entry and is left out). */
+function recordAwareness (raw) {
+  const got = []
+  raw.ws.on('message', (data, isBinary) => {
+    const m = new Uint8Array(data)
+    if (isBinary && isAwareness(m) && decodeMessage(m).awareness.length > 0) got.push({ at: Date.now(), msg: m })
+  })
+  return got
+}
+
+/** Runs `quire serve` with `args` expecting a refusal: {status, stderr}. */
+function refusedStart (args, env = {}) {
+  const dir = makeDataDir()
+  const r = spawnSync(QUIRE_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', dir, '--allow-anonymous', ...args], {
+    env: { ...process.env, ...env }, encoding: 'utf8', timeout: 10000
+  })
+  fs.rmSync(dir, { recursive: true, force: true })
+  return { status: r.status, stderr: r.stderr }
+}
+
+describe('presence coalescing (default --presence-interval 100)', () => {
+  let server
+  before(async () => { server = await startServer() })
+  after(async () => { await server.stop() })
+
+  test('20 clients moving cursors every 20 ms for 2 s: everyone ends with everyone\'s last state, ' +
+    'and a member receives at most one awareness message per 100 ms', { timeout: 60000 }, async () => {
+    const room = roomName('presence-load')
+    const N = 20
+    const DURATION = 2000
+    const INTERVAL = 100
+    const clients = []
+    let observer
+    const timers = []
+    try {
+      for (let i = 0; i < N; i++) clients.push(await connectProvider(server, room))
+      observer = await openRaw(server, room)
+      await observer.drain(300) // step 1 and the states sent on connect
+      const seen = recordAwareness(observer)
+      // what one provider's socket receives, counted the same way
+      const providerGot = []
+      clients[0].provider.ws.addEventListener('message', (ev) => {
+        const m = new Uint8Array(ev.data)
+        if (isAwareness(m) && decodeMessage(m).awareness.length > 0) providerGot.push(Date.now())
+      })
+
+      const last = new Map() // client id -> the last state it set
+      let moves = 0
+      const t0 = Date.now()
+      await new Promise((resolve) => {
+        clients.forEach((c, i) => {
+          let seq = 0
+          const move = () => {
+            const state = { user: { name: `u${i}` }, cursor: { anchor: seq, head: seq + i } }
+            seq++
+            moves++
+            c.awareness.setLocalState(state)
+            last.set(c.doc.clientID, state)
+          }
+          move()
+          timers.push(setInterval(move, 20))
+        })
+        setTimeout(resolve, DURATION)
+      })
+      timers.forEach(clearInterval)
+      const loadMs = Date.now() - t0
+
+      // Correctness: every provider ends with every other provider's last state.
+      const lagging = () => {
+        const out = []
+        for (const c of clients) {
+          for (const [id, state] of last) {
+            if (JSON.stringify(c.awareness.getStates().get(id)) !== JSON.stringify(state)) out.push(`${c.doc.clientID} lacks ${id}`)
+          }
+        }
+        return out
+      }
+      await waitFor(() => lagging().length === 0, {
+        timeout: 10000, message: () => `every client to hold every last state (${lagging().length} missing, e.g. ${lagging().slice(0, 3)})`
+      })
+      await sleep(3 * INTERVAL) // anything still due has been flushed
+      // ... and so does the raw observer, from the messages it counted.
+      const view = new Map()
+      let entries = 0
+      for (const { msg } of seen) entries += applyTo(view, msg).length
+      for (const [id, state] of last) {
+        assert.deepEqual(view.get(id)?.state, state, `observer's last state for ${id}`)
+      }
+
+      // Coalescing: flushes are at least INTERVAL apart in the server's time.
+      const span = seen[seen.length - 1].at - seen[0].at
+      const bound = Math.ceil(span / INTERVAL) + 3
+      const info = `${seen.length} awareness messages (${entries} entries) over ${span} ms for ${moves} moves in ` +
+        `${loadMs} ms; provider 0 received ${providerGot.length}`
+      console.log(`# ${info}`)
+      assert.ok(seen.length <= bound, `observer: ${info}; at most ${bound} allowed`)
+      assert.ok(entries > seen.length, `messages carry several clients each: ${info}`)
+      const pspan = providerGot[providerGot.length - 1] - providerGot[0]
+      assert.ok(providerGot.length <= Math.ceil(pspan / INTERVAL) + 3, `provider 0: ${info}`)
+      for (const c of clients) assert.deepEqual(c.closes, [], 'no provider was closed')
+    } finally {
+      timers.forEach(clearInterval)
+      if (observer) observer.terminate()
+      destroyAll(clients)
+    }
+  })
+
+  test('a burst from one client arrives as at most a few messages, the last carrying its latest clock', { timeout: 30000 }, async () => {
+    const room = roomName('presence-burst')
+    const sender = await openRaw(server, room)
+    const observer = await openRaw(server, room)
+    try {
+      await sender.drain(200)
+      await observer.drain(200)
+      const seen = recordAwareness(observer)
+      const client = 4242
+      for (let clock = 1; clock <= 30; clock++) sender.send(awMsg([{ client, clock, state: { cursor: clock } }]))
+      const view = new Map()
+      await waitFor(() => { view.clear(); seen.forEach(({ msg }) => applyTo(view, msg)); return view.get(client)?.clock === 30 },
+        { timeout: 5000, message: () => `clock 30 to arrive (got ${seen.length} messages)` })
+      await sleep(300)
+      assert.ok(seen.length <= 3, `30 changes within one interval arrived as ${seen.length} messages`)
+      assert.deepEqual(view.get(client), { clock: 30, state: { cursor: 30 } })
+      for (const { msg } of seen) assert.equal(decodeMessage(msg).awareness.length, 1, 'one entry per client id')
+    } finally {
+      sender.terminate()
+      observer.terminate()
+    }
+  })
+
+  test('coalesced presence echoed back by y-websocket does not count against --message-rate', { timeout: 60000 }, async () => {
+    // 20 providers move 10 times a second for 3 s with a 20 ms interval: each
+    // receives (and y-websocket echoes) up to 50 flushes a second. With
+    // --message-rate 20 (bursts of 80) a provider may send 140 messages in
+    // 3 s: its own 30 moves fit, its own moves plus unrefunded echoes do not.
+    const s = await startServer({ args: ['--presence-interval', '20', '--message-rate', '20'] })
+    const clients = []
+    const timers = []
+    try {
+      const room = roomName('presence-echo')
+      for (let i = 0; i < 20; i++) clients.push(await connectProvider(s, room))
+      const echoes = []
+      clients[0].provider.ws.addEventListener('message', (ev) => {
+        if (isAwareness(new Uint8Array(ev.data))) echoes.push(1)
+      })
+      const last = new Map()
+      clients.forEach((c, i) => {
+        let seq = 0
+        const move = () => {
+          const state = { cursor: seq++, i }
+          c.awareness.setLocalState(state)
+          last.set(c.doc.clientID, state)
+        }
+        // staggered by 5 ms, so that changes arrive all through each interval
+        timers.push(setTimeout(() => { move(); timers.push(setInterval(move, 100)) }, i * 5))
+      })
+      await sleep(3000)
+      timers.forEach((t) => { clearTimeout(t); clearInterval(t) })
+      await waitFor(() => clients.every((c) => [...last].every(([id, st]) => JSON.stringify(c.awareness.getStates().get(id)) === JSON.stringify(st))),
+        { timeout: 10000, message: 'every provider to hold every last state' })
+      assert.ok(echoes.length > 80, `provider 0 received ${echoes.length} presence messages (enough echoes to exceed the budget)`)
+      for (const c of clients) assert.deepEqual(c.closes, [], 'no provider was closed (rate limit)')
+    } finally {
+      timers.forEach(clearInterval)
+      destroyAll(clients)
+      await s.stop()
+    }
+  })
+})
+
+describe('presence with --presence-interval 0 (each change at once)', () => {
+  let server
+  before(async () => { server = await startServer({ args: ['--presence-interval', '0'] }) })
+  after(async () => { await server.stop() })
+
+  test('every accepted change is relayed as its own message, in order', { timeout: 30000 }, async () => {
+    const room = roomName('presence-immediate')
+    const sender = await openRaw(server, room)
+    const observer = await openRaw(server, room)
+    try {
+      await sender.drain(200)
+      await observer.drain(200)
+      const seen = recordAwareness(observer)
+      const client = 4343
+      for (let clock = 1; clock <= 30; clock++) sender.send(awMsg([{ client, clock, state: { cursor: clock } }]))
+      await waitFor(() => seen.length >= 30, { timeout: 5000, message: () => `30 messages (got ${seen.length})` })
+      await sleep(200)
+      assert.equal(seen.length, 30)
+      seen.forEach(({ msg }, i) => {
+        assert.deepEqual(decodeMessage(msg).awareness, [{ client, clock: i + 1, state: { cursor: i + 1 } }])
+      })
+    } finally {
+      sender.terminate()
+      observer.terminate()
+    }
+  })
+})
+
+describe('presence with a long interval (--presence-interval 1500)', () => {
+  const INTERVAL = 1500
+  let server
+  before(async () => { server = await startServer({ args: ['--presence-interval', String(INTERVAL)] }) })
+  after(async () => { await server.stop() })
+
+  test('a joining connection and query-awareness get the latest states at once, not the last flushed ones', { timeout: 30000 }, async () => {
+    const room = roomName('presence-join')
+    const sender = await openRaw(server, room)
+    let joiner
+    try {
+      const client = 5151
+      sender.send(awMsg([{ client, clock: 1, state: { cursor: 1 } }])) // sent at once (nothing sent lately)
+      await sender.nextMatching((m) => isAwareness(m) && decodeMessage(m).awareness.some((e) => e.clock === 1), 5000, 'clock 1 back')
+      sender.send(awMsg([{ client, clock: 2, state: { cursor: 2 } }])) // waits for the flush
+      await sleep(100)
+      const t0 = Date.now()
+      joiner = await openRaw(server, room)
+      const first = await joiner.nextMatching(isAwareness, 1000, 'presence sent on connect')
+      assert.deepEqual(decodeMessage(first).awareness, [{ client, clock: 2, state: { cursor: 2 } }])
+      joiner.send(new Uint8Array([3]))
+      const reply = await joiner.nextMatching(isAwareness, 1000, 'reply to 03')
+      assert.deepEqual(decodeMessage(reply).awareness, [{ client, clock: 2, state: { cursor: 2 } }])
+      assert.ok(Date.now() - t0 < INTERVAL, 'both came before the flush was due')
+    } finally {
+      sender.terminate()
+      if (joiner) joiner.terminate()
+    }
+  })
+
+  test('a disconnect\'s removal reaches everyone, also when it replaces a change still waiting', { timeout: 30000 }, async () => {
+    const room = roomName('presence-leave')
+    const b = await connectProvider(server, room)
+    const leaver = await openRaw(server, room)
+    const observer = await openRaw(server, room)
+    try {
+      await observer.drain(200)
+      const seen = recordAwareness(observer)
+      const client = 6161
+      leaver.send(awMsg([{ client, clock: 1, state: { cursor: 1 } }]))
+      await waitFor(() => b.awareness.getStates().get(client)?.cursor === 1, { timeout: 5000, message: 'B to see clock 1' })
+      leaver.send(awMsg([{ client, clock: 2, state: { cursor: 2 } }])) // waits for the flush ...
+      await sleep(50)
+      leaver.terminate() // ... and is replaced by the removal
+      await waitFor(() => !b.awareness.getStates().has(client), {
+        timeout: INTERVAL + 3000, message: 'B to drop the leaver\'s state'
+      })
+      await sleep(300)
+      const view = new Map()
+      seen.forEach(({ msg }) => applyTo(view, msg))
+      assert.deepEqual(view.get(client), { clock: 2, state: null }, 'the observer ends with the removal at the latest clock')
+      assert.ok(seen.some(({ msg }) => decodeMessage(msg).awareness.some((e) => e.client === client && e.state === null)), 'a null entry was sent')
+      assert.deepEqual(b.closes, [])
+    } finally {
+      leaver.terminate()
+      observer.terminate()
+      b.destroy()
+    }
+  })
+
+  test('a disconnect with nothing waiting is sent on its own', { timeout: 30000 }, async () => {
+    const room = roomName('presence-leave-idle')
+    const b = await connectProvider(server, room)
+    const leaver = await openRaw(server, room)
+    try {
+      const client = 7171
+      leaver.send(awMsg([{ client, clock: 1, state: { cursor: 1 } }]))
+      await waitFor(() => b.awareness.getStates().get(client)?.cursor === 1, { timeout: 5000, message: 'B to see the state' })
+      await sleep(INTERVAL + 200) // nothing waits for a flush now
+      const t0 = Date.now()
+      leaver.close()
+      await waitFor(() => !b.awareness.getStates().has(client), { timeout: 5000, message: 'B to drop the leaver\'s state' })
+      const ms = Date.now() - t0
+      assert.ok(ms < INTERVAL, `the removal took ${ms} ms: it is sent at once when the room sent nothing for an interval`)
+      assert.deepEqual(b.closes, [])
+    } finally {
+      leaver.terminate()
+      b.destroy()
+    }
+  })
+})
+
+describe('--presence-interval values', () => {
+  for (const [value, why] of [['abc', /invalid value 'abc' for --presence-interval/], ['-1', /invalid value '-1' for --presence-interval/],
+    ['', /invalid value '' for --presence-interval/], ['1.5', /invalid value '1.5' for --presence-interval/],
+    ['10001', /--presence-interval must be 0 to 10000 milliseconds, not 10001/]]) {
+    test(`--presence-interval '${value}' is refused with exit 2`, () => {
+      const r = refusedStart(['--presence-interval', value])
+      assert.equal(r.status, 2, r.stderr)
+      assert.match(r.stderr, why)
+    })
+  }
+
+  test('QUIRE_PRESENCE_INTERVAL is checked the same way', () => {
+    const r = refusedStart([], { QUIRE_PRESENCE_INTERVAL: '20000' })
+    assert.equal(r.status, 2, r.stderr)
+    assert.match(r.stderr, /QUIRE_PRESENCE_INTERVAL must be 0 to 10000 milliseconds, not 20000/)
+  })
+
+  test('0 and 10000 are accepted', { timeout: 60000 }, async () => {
+    for (const v of ['0', '10000']) {
+      const s = await startServer({ args: [`--presence-interval=${v}`] })
+      await s.stop()
+    }
+  })
+})
