@@ -32,25 +32,40 @@ static void refill(rl_bucket_t *b, const rl_rate_t *r, uint64_t now_ms)
 		b->level += dt * r->rate;
 }
 
-int rl_take(rl_bucket_t *b, const rl_rate_t *r, uint64_t now_ms, uint64_t *retry_ms)
+int rl_take_n(rl_bucket_t *b, const rl_rate_t *r, uint64_t now_ms, uint64_t n, uint64_t *retry_ms)
 {
 	if (!r->rate)
 		return 1;
 	refill(b, r, now_ms);
-	if (b->level >= r->period_ms) {
-		b->level -= r->period_ms;
+	if (n > r->burst) {
+		/* checked first: n * period_ms is then at most the capacity, which fits */
+		if (retry_ms)
+			*retry_ms = UINT64_MAX;
+		return 0;
+	}
+	uint64_t need = n * r->period_ms;
+	if (b->level >= need) {
+		b->level -= need;
 		return 1;
 	}
 	if (retry_ms)
-		*retry_ms = (r->period_ms - b->level + r->rate - 1) / r->rate;
+		*retry_ms = (need - b->level + r->rate - 1) / r->rate;
 	return 0;
 }
 
-void rl_refund(rl_bucket_t *b, const rl_rate_t *r)
+int rl_take(rl_bucket_t *b, const rl_rate_t *r, uint64_t now_ms, uint64_t *retry_ms)
+{
+	return rl_take_n(b, r, now_ms, 1, retry_ms);
+}
+
+void rl_refund_n(rl_bucket_t *b, const rl_rate_t *r, uint64_t n)
 {
 	uint64_t cap = r->burst * r->period_ms;
-	b->level = cap - b->level > r->period_ms ? b->level + r->period_ms : cap;
+	uint64_t give = n > r->burst ? cap : n * r->period_ms;
+	b->level = cap - b->level > give ? b->level + give : cap;
 }
+
+void rl_refund(rl_bucket_t *b, const rl_rate_t *r) { rl_refund_n(b, r, 1); }
 
 static int bucket_full(rl_bucket_t *b, const rl_rate_t *r, uint64_t now_ms)
 {

@@ -28,8 +28,15 @@ void rl_bucket_init(rl_bucket_t *b, const rl_rate_t *r, uint64_t now_ms);
  * NULL, is the wait until one is back). An unlimited rate always gives 1. */
 int rl_take(rl_bucket_t *b, const rl_rate_t *r, uint64_t now_ms, uint64_t *retry_ms);
 
+/* Takes n tokens at once (e.g. a message's bytes): 1, or 0 when fewer than n
+ * are left, taking none (then *retry_ms, if not NULL, is the wait until n are
+ * back; UINT64_MAX when n is more than the burst and never fits). */
+int rl_take_n(rl_bucket_t *b, const rl_rate_t *r, uint64_t now_ms, uint64_t n, uint64_t *retry_ms);
+
 /* Gives back one token taken by rl_take (up to the burst). */
 void rl_refund(rl_bucket_t *b, const rl_rate_t *r);
+/* Gives back n tokens taken by rl_take_n (up to the burst). */
+void rl_refund_n(rl_bucket_t *b, const rl_rate_t *r, uint64_t n);
 
 /* One client address: an IPv4 address, or an IPv6 /64 (one site's
  * addresses; a single host usually holds a whole /64). IPv4-mapped IPv6

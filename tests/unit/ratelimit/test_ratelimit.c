@@ -1,5 +1,6 @@
 /* Unit tests for server/ratelimit.c: token-bucket arithmetic (burst, refill,
- * retry time, refund, huge gaps, a clock going backwards), client addresses
+ * retry time, refund, huge gaps, a clock going backwards; several tokens at
+ * once for --byte-rate), client addresses
  * (IPv4, IPv6 /64, IPv4-mapped, other families) and the per-address table
  * (connection counts, freeing idle entries, log throttling). */
 #include "ratelimit.h"
@@ -59,6 +60,59 @@ static void test_bucket(void)
 	rl_bucket_t bb;
 	rl_bucket_init(&bb, &big, 0);
 	CHECK_EQ_INT(rl_take(&bb, &big, UINT64_C(1) << 40, NULL), 1);
+}
+
+/* rl_take_n, as --byte-rate uses it: a message's bytes at once. */
+static void test_bucket_n(void)
+{
+	t_current = "bucket_n";
+	/* 1000 bytes a second, bursts of 4000 */
+	rl_rate_t r = {1000, 4000, 1000};
+	rl_bucket_t b;
+	uint64_t retry = 0;
+	rl_bucket_init(&b, &r, 0);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 0, 3000, &retry), 1);
+	/* 1000 left: 1500 does not fit and takes nothing */
+	CHECK_EQ_INT(rl_take_n(&b, &r, 0, 1500, &retry), 0);
+	CHECK_EQ_INT(retry, 500); /* 500 bytes more at 1 a millisecond */
+	CHECK_EQ_INT(rl_take_n(&b, &r, 0, 1000, &retry), 1);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 0, 1, &retry), 0);
+	CHECK_EQ_INT(retry, 1);
+	/* refills at the rate: 250 bytes after 250 ms */
+	CHECK_EQ_INT(rl_take_n(&b, &r, 250, 251, NULL), 0);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 250, 250, NULL), 1);
+	/* n == 0 always fits; more than the burst never does, even when full */
+	CHECK_EQ_INT(rl_take_n(&b, &r, 250, 0, NULL), 1);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 100000, 4001, &retry), 0);
+	CHECK(retry == UINT64_MAX);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 100000, 4000, NULL), 1);
+	/* huge n near the top of uint64_t does not overflow into a pass */
+	rl_bucket_init(&b, &r, 0);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 0, UINT64_MAX, &retry), 0);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 0, UINT64_MAX / 1000 + 1, &retry), 0);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 0, 4000, NULL), 1);
+	/* the largest --byte-rate (1 TiB/s) with the largest --max-message burst */
+	rl_rate_t big = {UINT64_C(1) << 40, UINT64_C(1) << 50, 1000};
+	rl_bucket_init(&b, &big, 0);
+	CHECK_EQ_INT(rl_take_n(&b, &big, 0, UINT64_C(1) << 50, NULL), 1);
+	CHECK_EQ_INT(rl_take_n(&b, &big, 0, 1, NULL), 0);
+	CHECK_EQ_INT(rl_take_n(&b, &big, 1, UINT64_C(1) << 30, NULL), 1); /* 1 ms of 2^40/s */
+	CHECK_EQ_INT(rl_take_n(&b, &big, UINT64_C(1) << 62, UINT64_C(1) << 50, NULL), 1);
+	/* a refund of n gives n back, never beyond the burst */
+	rl_bucket_init(&b, &r, 0);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 0, 4000, NULL), 1);
+	rl_refund_n(&b, &r, 1500);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 0, 1501, NULL), 0);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 0, 1500, NULL), 1);
+	rl_refund_n(&b, &r, 3000);
+	rl_refund_n(&b, &r, 3000);
+	rl_refund_n(&b, &r, UINT64_MAX);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 0, 4000, NULL), 1);
+	CHECK_EQ_INT(rl_take_n(&b, &r, 0, 1, NULL), 0);
+	/* rate 0: unlimited, whatever n */
+	rl_rate_t un = {0, 0, 1000};
+	rl_bucket_init(&b, &un, 0);
+	CHECK_EQ_INT(rl_take_n(&b, &un, 0, UINT64_MAX, NULL), 1);
 }
 
 /* A peer address as http.c turns it into a client address: proxy.c reads
@@ -190,6 +244,7 @@ static void test_table(void)
 int main(void)
 {
 	test_bucket();
+	test_bucket_n();
 	test_addr();
 	test_table();
 	printf("test_ratelimit: %d checks, %d failures\n", t_checks, t_failures);
