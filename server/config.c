@@ -45,7 +45,10 @@ void config_print_serve_help(void)
 	      "  --message-rate N        messages per second from one connection, bursts of up to 4N;\n"
 	      "                          past it the connection is closed with 1008 (500)\n"
 	      "                          [QUIRE_MESSAGE_RATE]\n"
-	      "                          For all four, 0 means no limit. An address is an IPv4 address or\n"
+	      "  --byte-rate BYTES       bytes per second one connection may send (message payloads),\n"
+	      "                          in bursts of 4x that or --max-message if larger; past it the\n"
+	      "                          connection is closed with 1008 (1M) [QUIRE_BYTE_RATE]\n"
+	      "                          For these five, 0 means no limit. An address is an IPv4 address or\n"
 	      "                          an IPv6 /64; behind a reverse proxy, see --trusted-proxy.\n"
 	      "  --presence-interval MS  a room gathers presence (cursor) changes and sends its members\n"
 	      "                          at most one awareness update per MS milliseconds, carrying\n"
@@ -166,7 +169,7 @@ static int truthy(const char *s) { return s && (!strcmp(s, "1") || !strcmp(s, "t
 
 /* One option: its flag, environment twin, and how to apply a value. */
 typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_PUBKEY, OPT_ORIGIN, OPT_PROXY, OPT_ANON, OPT_DEV, OPT_SIZE,
-	       OPT_COUNT, OPT_SECONDS, OPT_MS, OPT_LEVEL } opt_kind;
+	       OPT_SIZE0, OPT_COUNT, OPT_SECONDS, OPT_MS, OPT_LEVEL } opt_kind;
 
 typedef struct {
 	const char *flag, *env;
@@ -189,6 +192,7 @@ static const opt_t opts[] = {
 	{"--connect-rate-per-ip", "QUIRE_CONNECT_RATE_PER_IP", OPT_COUNT, offsetof(config_t, connect_rate_per_ip)},
 	{"--room-opens-per-ip", "QUIRE_ROOM_OPENS_PER_IP", OPT_COUNT, offsetof(config_t, room_opens_per_ip)},
 	{"--message-rate", "QUIRE_MESSAGE_RATE", OPT_COUNT, offsetof(config_t, message_rate)},
+	{"--byte-rate", "QUIRE_BYTE_RATE", OPT_SIZE0, offsetof(config_t, byte_rate)},
 	{"--presence-interval", "QUIRE_PRESENCE_INTERVAL", OPT_MS, offsetof(config_t, presence_interval_ms)},
 	{"--trusted-proxy", "QUIRE_TRUSTED_PROXY", OPT_PROXY, 0},
 	{"--compact-after", "QUIRE_COMPACT_AFTER", OPT_COUNT, offsetof(config_t, compact_after)},
@@ -244,6 +248,11 @@ static int apply(config_t *cfg, const opt_t *o, char *v, const char *from)
 			goto bad;
 		*field = n;
 		return 0;
+	case OPT_SIZE0: /* a size where 0 turns a limit off */
+		if (parse_u64(v, UINT64_C(1) << 40, 1, &n))
+			goto bad;
+		*field = n;
+		return 0;
 	case OPT_COUNT:
 		if (parse_u64(v, UINT32_MAX, 0, &n))
 			goto bad;
@@ -290,6 +299,7 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 	cfg->room_opens_per_ip = 600;
 	cfg->message_rate = 500;
 	cfg->presence_interval_ms = 100;
+	cfg->byte_rate = 1u << 20;
 	cfg->compact_after = 1000;
 	cfg->map_size = UINT64_C(64) << 30;
 	cfg->keepalive_ms = 15000;

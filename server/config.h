@@ -28,6 +28,7 @@ typedef struct config {
 	uint64_t connect_rate_per_ip; /* new WebSocket handshakes per minute per address (burst as many); 0: no limit */
 	uint64_t room_opens_per_ip;  /* documents loaded into memory per minute per address; 0: no limit */
 	uint64_t message_rate;       /* messages per second per connection (bursts of 4x); 0: no limit */
+	uint64_t byte_rate;          /* payload bytes per second per connection; 0: no limit */
 	uint64_t presence_interval_ms; /* a room sends at most one presence update per this; 0: each at once */
 	uint64_t compact_after;   /* log entries per document before compaction */
 	uint64_t map_size;        /* LMDB map size */

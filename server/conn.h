@@ -28,6 +28,8 @@ typedef struct conn {
 	int64_t token_exp_ms; /* the token's exp (Unix ms); 0 for an anonymous connection */
 	rl_client_t *client;  /* its address's per-IP counters; NULL when none are kept */
 	rl_bucket_t msg_budget; /* --message-rate */
+	rl_bucket_t byte_budget; /* --byte-rate: payload bytes of received messages */
+	uint64_t recv_len;       /* payload bytes of the message being received */
 	/* presence messages sent to this connection that it may echo without
 	 * cost: y-websocket sends every awareness change it receives back */
 	uint32_t aw_echo_credit;
@@ -44,8 +46,9 @@ typedef struct conn {
  * configured limit is closed with 1008 instead. */
 void conn_send(conn_t *c, const uint8_t *p, size_t n);
 
-/* Gives back the --message-rate token the message being received took (a
- * message that turned out to cost nothing: a presence echo). */
+/* Gives back the --message-rate token and the --byte-rate bytes the message
+ * being received took (a message that turned out to cost nothing: a
+ * presence echo). */
 void conn_refund_message(conn_t *c);
 
 /* Starts the close handshake with a code and reason; the connection leaves

@@ -48,6 +48,8 @@ static struct server {
 	uint64_t auth_refused, token_expired_closes;
 	uint64_t ip_refused_conns, ip_refused_connects, ip_refused_rooms, rate_limited_closes;
 	rl_rate_t msg_rate; /* --message-rate, per connection */
+	rl_rate_t byte_rate; /* --byte-rate, per connection */
+	uint64_t byte_rate_closes;
 	auth_key_t keys[CONFIG_MAX_LIST];
 	size_t nkeys;
 	char *dev_token; /* --dev without keys: printed once on stdout, never logged */
@@ -253,7 +255,11 @@ void conn_send(conn_t *c, const uint8_t *p, size_t n)
 	mark_dirty(c);
 }
 
-void conn_refund_message(conn_t *c) { rl_refund(&c->msg_budget, &srv.msg_rate); }
+void conn_refund_message(conn_t *c)
+{
+	rl_refund(&c->msg_budget, &srv.msg_rate);
+	rl_refund_n(&c->byte_budget, &srv.byte_rate, c->recv_len);
+}
 
 static void conn_destroy(conn_t *c)
 {
@@ -290,6 +296,19 @@ static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_
 		conn_close(c, 1008, "rate limit");
 		return;
 	}
+	/* --byte-rate: a message's payload, counted once wslay has it whole
+	 * (--max-message bounds what it buffers, and the burst takes at least one
+	 * message of that size) */
+	if (!c->closing && arg->opcode != WSLAY_CONNECTION_CLOSE &&
+	    !rl_take_n(&c->byte_budget, &srv.byte_rate, c->last_recv_ms, arg->msg_length, NULL)) {
+		srv.byte_rate_closes++;
+		log_info("conn %llu: more than %llu bytes per second (bursts of %llu), closing with 1008",
+			 (unsigned long long)c->id, (unsigned long long)srv.byte_rate.rate,
+			 (unsigned long long)srv.byte_rate.burst);
+		conn_close(c, 1008, "byte rate limit");
+		return;
+	}
+	c->recv_len = arg->msg_length;
 	switch (arg->opcode) {
 	case WSLAY_BINARY_FRAME:
 		if (!c->closing)
@@ -751,6 +770,7 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 	if (cl)
 		rl_conn_added(cl);
 	rl_bucket_init(&c->msg_budget, &srv.msg_rate, now_ms());
+	rl_bucket_init(&c->byte_budget, &srv.byte_rate, now_ms());
 	c->ws = h2o_upgrade_to_websocket(req, key, c, on_ws_message);
 	/* the request is gone after this point (h2o frees it once the 101 is out) */
 	wslay_event_config_set_max_recv_msg_length(c->ws->ws_ctx, srv.cfg->max_message);
@@ -811,6 +831,8 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "# TYPE quire_slow_consumers_closed_total counter\nquire_slow_consumers_closed_total %llu\n"
 	    "# HELP quire_rate_limited_closes_total Connections closed for sending over --message-rate.\n"
 	    "# TYPE quire_rate_limited_closes_total counter\nquire_rate_limited_closes_total %llu\n"
+	    "# HELP quire_byte_rate_closes_total Connections closed for sending over --byte-rate.\n"
+	    "# TYPE quire_byte_rate_closes_total counter\nquire_byte_rate_closes_total %llu\n"
 	    "# HELP quire_ip_refused_total WebSocket handshakes refused (429) by a per-address limit.\n"
 	    "# TYPE quire_ip_refused_total counter\n"
 	    "quire_ip_refused_total{limit=\"connections\"} %llu\n"
@@ -834,6 +856,7 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    (unsigned long long)rs.updates_relayed, (unsigned long long)rs.rejected_malformed,
 	    (unsigned long long)rs.rejected_unknown, (unsigned long long)rs.rejected_readonly,
 	    (unsigned long long)srv.closed_slow, (unsigned long long)srv.rate_limited_closes,
+	    (unsigned long long)srv.byte_rate_closes,
 	    (unsigned long long)srv.ip_refused_conns, (unsigned long long)srv.ip_refused_connects,
 	    (unsigned long long)srv.ip_refused_rooms, (unsigned long long)rl_count(),
 	    (unsigned long long)ss.commits, (unsigned long long)ss.updates, (unsigned long long)ss.bytes,
@@ -1117,6 +1140,10 @@ int serve_run(const config_t *cfg)
 			 list);
 	}
 	srv.msg_rate = (rl_rate_t){cfg->message_rate, 4 * cfg->message_rate, 1000};
+	/* the burst takes at least one message of the largest size (a client's
+	 * first sync step 2 can be its whole document) */
+	srv.byte_rate = (rl_rate_t){cfg->byte_rate,
+				    4 * cfg->byte_rate > cfg->max_message ? 4 * cfg->byte_rate : cfg->max_message, 1000};
 
 	h2o_config_init(&srv.config);
 	srv.config.http1.upgrade_to_http2 = 0; /* no h2c: HTTP/1.1 only */

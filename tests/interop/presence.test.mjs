@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import { startServer, QUIRE_BIN, makeDataDir } from './lib/server.mjs'
+import { metric } from './lib/metrics.mjs'
 import {
   connectProvider, destroyAll, openRaw, waitFor, roomName, sleep,
   decodeMessage, encAwareness, encoding, MSG_AWARENESS
@@ -170,20 +171,27 @@ describe('presence coalescing (default --presence-interval 100)', () => {
     }
   })
 
-  test('coalesced presence echoed back by y-websocket does not count against --message-rate', { timeout: 60000 }, async () => {
+  test('coalesced presence echoed back by y-websocket counts against neither --message-rate nor --byte-rate', { timeout: 60000 }, async () => {
     // 20 providers move 10 times a second for 3 s with a 20 ms interval: each
     // receives (and y-websocket echoes) up to 50 flushes a second. With
     // --message-rate 20 (bursts of 80) a provider may send 140 messages in
     // 3 s: its own 30 moves fit, its own moves plus unrefunded echoes do not.
-    const s = await startServer({ args: ['--presence-interval', '20', '--message-rate', '20'] })
+    // Likewise --byte-rate 1K with bursts of 4K (--max-message 4K): 7 KB in
+    // 3 s hold its own moves (about 1.5 KB) but not the echoed flushes (over
+    // 10 KB: each carries the states that changed in its 20 ms).
+    const s = await startServer({
+      args: ['--presence-interval', '20', '--message-rate', '20', '--byte-rate', '1K', '--max-message', '4K']
+    })
     const clients = []
     const timers = []
     try {
       const room = roomName('presence-echo')
       for (let i = 0; i < 20; i++) clients.push(await connectProvider(s, room))
       const echoes = []
+      let echoBytes = 0
       clients[0].provider.ws.addEventListener('message', (ev) => {
-        if (isAwareness(new Uint8Array(ev.data))) echoes.push(1)
+        const m = new Uint8Array(ev.data)
+        if (isAwareness(m)) { echoes.push(1); echoBytes += m.length }
       })
       const last = new Map()
       clients.forEach((c, i) => {
@@ -201,10 +209,47 @@ describe('presence coalescing (default --presence-interval 100)', () => {
       await waitFor(() => clients.every((c) => [...last].every(([id, st]) => JSON.stringify(c.awareness.getStates().get(id)) === JSON.stringify(st))),
         { timeout: 10000, message: 'every provider to hold every last state' })
       assert.ok(echoes.length > 80, `provider 0 received ${echoes.length} presence messages (enough echoes to exceed the budget)`)
+      assert.ok(echoBytes > 10000, `provider 0 received ${echoBytes} bytes of presence (enough to exceed the byte budget)`)
       for (const c of clients) assert.deepEqual(c.closes, [], 'no provider was closed (rate limit)')
+      assert.equal(await metric(s, 'quire_rate_limited_closes_total'), 0)
+      assert.equal(await metric(s, 'quire_byte_rate_closes_total'), 0)
     } finally {
       timers.forEach(clearInterval)
       destroyAll(clients)
+      await s.stop()
+    }
+  })
+})
+
+describe('presence and --byte-rate', () => {
+  test('a connection sending presence over --byte-rate is closed with 1008; the room carries on', { timeout: 30000 }, async () => {
+    // 10 KB a second in bursts of 40 KB; the flood sends about 100 KB a second
+    const s = await startServer({ args: ['--byte-rate', '10K', '--max-message', '16K'] })
+    let flood, calm, watcher
+    try {
+      const room = roomName('presence-bytes')
+      flood = await openRaw(s, room)
+      calm = await openRaw(s, room)
+      watcher = await openRaw(s, room)
+      calm.send(awMsg([{ client: 22, clock: 1, state: { name: 'calm' } }]))
+      const t0 = Date.now()
+      for (let i = 1; i <= 300 && !flood.closeInfo; i++) {
+        flood.send(awMsg([{ client: 11, clock: i, state: { pad: 'x'.repeat(1000) } }]))
+        if (i % 50 === 0) calm.send(awMsg([{ client: 22, clock: 1 + i / 50, state: { name: 'calm', i } }]))
+        await sleep(10)
+      }
+      const closed = await Promise.race([flood.closed, sleep(3000).then(() => null)])
+      assert.deepEqual(closed, { code: 1008, reason: 'byte rate limit' }, `flood closed after ${Date.now() - t0} ms`)
+      assert.equal(calm.closeInfo, null, 'the calm connection stays')
+      assert.equal(await metric(s, 'quire_byte_rate_closes_total'), 1)
+      // the flood's presence is removed; the calm client's stays
+      watcher.send(new Uint8Array([3]))
+      const reply = await watcher.nextMatching((m) => isAwareness(m) && decodeMessage(m).awareness.length > 0 &&
+        !decodeMessage(m).awareness.some((e) => e.client === 11 && e.state !== null) &&
+        decodeMessage(m).awareness.every((e) => e.client === 22), 5000, 'a 03 reply with only the calm client')
+      assert.equal(decodeMessage(reply).awareness[0].state.name, 'calm')
+    } finally {
+      for (const c of [flood, calm, watcher]) if (c) c.terminate()
       await s.stop()
     }
   })
@@ -320,7 +365,7 @@ describe('presence with a long interval (--presence-interval 1500)', () => {
   })
 })
 
-describe('--presence-interval values', () => {
+describe('--presence-interval and --byte-rate values', () => {
   for (const [value, why] of [['abc', /invalid value 'abc' for --presence-interval/], ['-1', /invalid value '-1' for --presence-interval/],
     ['', /invalid value '' for --presence-interval/], ['1.5', /invalid value '1.5' for --presence-interval/],
     ['10001', /--presence-interval must be 0 to 10000 milliseconds, not 10001/]]) {
@@ -336,6 +381,14 @@ describe('--presence-interval values', () => {
     assert.equal(r.status, 2, r.stderr)
     assert.match(r.stderr, /QUIRE_PRESENCE_INTERVAL must be 0 to 10000 milliseconds, not 20000/)
   })
+
+  for (const value of ['abc', '-1', '2T', '']) {
+    test(`--byte-rate '${value}' is refused with exit 2`, () => {
+      const r = refusedStart(['--byte-rate', value])
+      assert.equal(r.status, 2, r.stderr)
+      assert.match(r.stderr, new RegExp(`invalid value '${value}' for --byte-rate`))
+    })
+  }
 
   test('0 and 10000 are accepted', { timeout: 60000 }, async () => {
     for (const v of ['0', '10000']) {
