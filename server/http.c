@@ -822,6 +822,8 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "# TYPE quire_updates_received_total counter\nquire_updates_received_total %llu\n"
 	    "# HELP quire_updates_relayed_total Stored updates relayed to rooms.\n"
 	    "# TYPE quire_updates_relayed_total counter\nquire_updates_relayed_total %llu\n"
+	    "# HELP quire_presence_broadcasts_total Awareness updates rooms sent their members (one per flush).\n"
+	    "# TYPE quire_presence_broadcasts_total counter\nquire_presence_broadcasts_total %llu\n"
 	    "# HELP quire_messages_rejected_total Messages refused, by reason.\n"
 	    "# TYPE quire_messages_rejected_total counter\n"
 	    "quire_messages_rejected_total{reason=\"malformed\"} %llu\n"
@@ -853,7 +855,8 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    (unsigned long long)srv.nconns, (unsigned long long)rs.rooms, (unsigned long long)srv.ws_accepted,
 	    (unsigned long long)srv.ws_refused, (unsigned long long)srv.auth_refused,
 	    (unsigned long long)srv.token_expired_closes, (unsigned long long)rs.updates_received,
-	    (unsigned long long)rs.updates_relayed, (unsigned long long)rs.rejected_malformed,
+	    (unsigned long long)rs.updates_relayed, (unsigned long long)rs.presence_broadcasts,
+	    (unsigned long long)rs.rejected_malformed,
 	    (unsigned long long)rs.rejected_unknown, (unsigned long long)rs.rejected_readonly,
 	    (unsigned long long)srv.closed_slow, (unsigned long long)srv.rate_limited_closes,
 	    (unsigned long long)srv.byte_rate_closes,

@@ -163,6 +163,7 @@ static void flush_presence(room_t *r)
 	if (awareness_take_changes(&r->aw, &update, &len) || !update)
 		return;
 	r->aw_sent_ms = env.now_ms();
+	stats.presence_broadcasts++;
 	uint8_t *msg = proto_awareness(update, len, &mlen);
 	free(update);
 	if (msg)

@@ -79,6 +79,7 @@ describe('presence coalescing (default --presence-interval 100)', () => {
       for (let i = 0; i < N; i++) clients.push(await connectProvider(server, room))
       observer = await openRaw(server, room)
       await observer.drain(300) // step 1 and the states sent on connect
+      const broadcasts0 = await metric(server, 'quire_presence_broadcasts_total')
       const seen = recordAwareness(observer)
       // what one provider's socket receives, counted the same way
       const providerGot = []
@@ -141,6 +142,8 @@ describe('presence coalescing (default --presence-interval 100)', () => {
       const pspan = providerGot[providerGot.length - 1] - providerGot[0]
       assert.ok(providerGot.length <= Math.ceil(pspan / INTERVAL) + 3, `provider 0: ${info}`)
       for (const c of clients) assert.deepEqual(c.closes, [], 'no provider was closed')
+      // the server counts one broadcast per flush, whatever the number of members
+      assert.equal(await metric(server, 'quire_presence_broadcasts_total') - broadcasts0, seen.length)
     } finally {
       timers.forEach(clearInterval)
       if (observer) observer.terminate()
