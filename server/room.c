@@ -28,10 +28,14 @@ struct room {
 	 * sent its members an awareness update (flush_presence) */
 	h2o_timeout_entry_t aw_flush;
 	uint64_t aw_sent_ms;
+	/* broadcasts under way: a connection closed by one of them (a slow
+	 * consumer) must not start another broadcast, whose own closes could
+	 * unlink the connection the outer loop goes to next */
+	unsigned broadcasting;
 };
 
 static rooms_env_t env;
-static h2o_timeout_t presence_timeout; /* --presence-interval, when not 0 */
+static h2o_timeout_t presence_timeout; /* --presence-interval (0: the next loop turn) */
 
 static void on_presence_timer(h2o_timeout_entry_t *entry);
 static room_t *table[BUCKETS];
@@ -43,8 +47,7 @@ static size_t bucket(const char *s, size_t n) { return (size_t)(hash_fnv1a(s, n,
 void rooms_init(const rooms_env_t *e)
 {
 	env = *e;
-	if (env.cfg->presence_interval_ms)
-		h2o_timeout_init(env.loop, &presence_timeout, env.cfg->presence_interval_ms);
+	h2o_timeout_init(env.loop, &presence_timeout, env.cfg->presence_interval_ms);
 }
 
 static room_t *find(const char *name, size_t len)
@@ -146,12 +149,16 @@ static void send_msg(conn_t *c, uint8_t *msg, const size_t *len, enum send_kind 
  * (0: to all; connection ids start at 1). */
 static void broadcast(room_t *r, const uint8_t *msg, size_t len, uint64_t except, enum send_kind kind)
 {
+	r->broadcasting++;
 	for (h2o_linklist_t *l = r->conns.next, *next; l != &r->conns; l = next) {
-		next = l->next; /* conn_send may close (and unlink) a slow consumer */
+		/* conn_send may close (and unlink) a slow consumer: c itself
+		 * only, as its presence removal waits (presence_changed) */
+		next = l->next;
 		conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, room_link, l);
 		if (c->id != except)
 			deliver(c, msg, len, kind);
 	}
+	r->broadcasting--;
 }
 
 /* Sends the room's marked presence changes (awareness_take_changes) to every
@@ -191,10 +198,12 @@ static void presence_changed(room_t *r)
 	uint64_t interval = env.cfg->presence_interval_ms;
 	if (h2o_timeout_is_linked(&r->aw_flush))
 		return; /* the flush already due carries this change too */
-	if (interval == 0 || env.now_ms() - r->aw_sent_ms >= interval) {
+	if (!r->broadcasting && (interval == 0 || env.now_ms() - r->aw_sent_ms >= interval)) {
 		flush_presence(r);
 		return;
 	}
+	/* inside a broadcast (see room_t.broadcasting) this waits even with
+	 * --presence-interval 0: for the next loop turn */
 	h2o_timeout_link(env.loop, &presence_timeout, &r->aw_flush);
 }
 
