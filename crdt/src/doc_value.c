@@ -328,11 +328,7 @@ typedef struct jp {
 	const uint8_t *p, *end;
 } jp;
 
-static void jws(jp *j)
-{
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-		j->p++;
-}
+static void jws(jp *j) { qc_json_ws(&j->p, j->end); }
 
 static int hexv(uint8_t c)
 {
@@ -449,36 +445,11 @@ static int jstring(jp *j, qc_enc *out)
 	return QC_ERR_INVALID;
 }
 
-/* Skip a run of decimal digits; 0 if there is none. */
-static int jdigits(jp *j)
-{
-	const uint8_t *s = j->p;
-	while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-		j->p++;
-	return j->p != s;
-}
-
 static int jnumber(jp *j, double *v)
 {
 	const uint8_t *s = j->p;
-	if (j->p < j->end && *j->p == '-')
-		j->p++;
-	if (j->p < j->end && *j->p == '0')
-		j->p++;
-	else if (!jdigits(j))
+	if (!qc_json_number(&j->p, j->end))
 		return QC_ERR_INVALID;
-	if (j->p < j->end && *j->p == '.') {
-		j->p++;
-		if (!jdigits(j))
-			return QC_ERR_INVALID;
-	}
-	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
-		j->p++;
-		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
-			j->p++;
-		if (!jdigits(j))
-			return QC_ERR_INVALID;
-	}
 	size_t n = (size_t)(j->p - s);
 	char tmp[512];
 	char *buf = n < sizeof tmp ? tmp : malloc(n + 1);
@@ -490,44 +461,6 @@ static int jnumber(jp *j, double *v)
 	if (buf != tmp)
 		free(buf);
 	return QC_OK;
-}
-
-static void put_be(qc_enc *e, uint64_t v, int n)
-{
-	uint8_t b[8];
-	for (int i = n - 1; i >= 0; i--) {
-		b[i] = (uint8_t)(v & 0xff);
-		v >>= 8;
-	}
-	qc_write_bytes(e, b, (size_t)n);
-}
-
-static void write_any_number(qc_enc *e, double d)
-{
-	double a = d < 0 ? -d : d;
-	if (!isnan(d) && a <= 2147483647.0 && floor(d) == d) {
-		int64_t i = (int64_t)d;
-		qc_write_u8(e, 125);
-		qc_write_varint_sm(e, (uint64_t)(i < 0 ? -i : i), signbit(d) ? 1 : 0);
-		return;
-	}
-	int f32 = 0;
-	if (isinf(d))
-		f32 = 1;
-	else if (!isnan(d) && a <= 3.4028234663852886e38)
-		f32 = (double)(float)d == d;
-	if (f32) {
-		float f = (float)d;
-		uint32_t bits;
-		memcpy(&bits, &f, 4);
-		qc_write_u8(e, 124);
-		put_be(e, bits, 4);
-	} else {
-		uint64_t bits;
-		memcpy(&bits, &d, 8);
-		qc_write_u8(e, 123);
-		put_be(e, bits, 8);
-	}
 }
 
 /* After the '[' or '{' at j->p: skip it; 1 if the container is empty (its
@@ -558,19 +491,7 @@ static int jnext(jp *j, uint8_t close)
 void qd_keyord_init(qd_keyord *o, const uint8_t *k, size_t n, size_t seq)
 {
 	o->seq = seq;
-	o->is_idx = 0;
-	if (n == 0 || n > 10 || (n > 1 && k[0] == '0'))
-		return;
-	uint64_t x = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (k[i] < '0' || k[i] > '9')
-			return;
-		x = x * 10 + (uint64_t)(k[i] - '0');
-	}
-	if (x > UINT64_C(4294967294))
-		return;
-	o->idx = x;
-	o->is_idx = 1;
+	o->is_idx = qc_js_array_index(k, n, &o->idx);
 }
 
 int qd_keyord_cmp(const qd_keyord *x, const qd_keyord *y)
@@ -582,24 +503,13 @@ int qd_keyord_cmp(const qd_keyord *x, const qd_keyord *y)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-typedef struct jent {
-	size_t koff, klen, voff, vlen; /* in a scratch encoder */
-	qd_keyord ord;
-	int dead;
-} jent;
-
-static int cmp_jent_order(const void *a, const void *b)
-{
-	return qd_keyord_cmp(&((const jent *)a)->ord, &((const jent *)b)->ord);
-}
-
 static int jvalue(jp *j, qc_enc *out, int depth);
 
 static int jobject(jp *j, qc_enc *out, int depth)
 {
 	qc_enc sc;
 	qc_enc_init(&sc);
-	jent *ents = NULL;
+	qc_obj_ent *ents = NULL;
 	size_t n = 0, cap = 0;
 	int rc = QC_OK;
 	if (!jopen(j, '}')) {
@@ -616,7 +526,7 @@ static int jobject(jp *j, qc_enc *out, int depth)
 			}
 			if (n >= cap) {
 				size_t nc = cap ? cap * 2 : 8;
-				jent *ne = realloc(ents, nc * sizeof(*ne));
+				qc_obj_ent *ne = realloc(ents, nc * sizeof(*ne));
 				if (!ne) {
 					qc_enc_free(&k);
 					rc = QC_ERR_NOMEM;
@@ -625,9 +535,9 @@ static int jobject(jp *j, qc_enc *out, int depth)
 				ents = ne;
 				cap = nc;
 			}
-			jent *e = &ents[n];
-			e->koff = sc.len;
-			e->klen = k.len;
+			qc_obj_ent *e = &ents[n];
+			e->key_off = sc.len; /* sc may still move: offsets until it is complete */
+			e->key_n = k.len;
 			qc_write_bytes(&sc, k.data, k.len);
 			qc_enc_free(&k);
 			jws(j);
@@ -636,10 +546,10 @@ static int jobject(jp *j, qc_enc *out, int depth)
 				break;
 			}
 			j->p++;
-			e->voff = sc.len;
+			e->val_off = sc.len;
 			if ((rc = jvalue(j, &sc, depth + 1)))
 				break;
-			e->vlen = sc.len - e->voff;
+			e->val_n = sc.len - e->val_off;
 			e->dead = 0;
 			n++;
 		} while ((rc = jnext(j, '}')) > 0);
@@ -647,33 +557,18 @@ static int jobject(jp *j, qc_enc *out, int depth)
 	if (rc == QC_OK && !qc_enc_ok(&sc))
 		rc = QC_ERR_NOMEM;
 	if (rc == QC_OK) {
-		/* duplicates: first position, last value */
 		for (size_t a = 0; a < n; a++) {
-			if (ents[a].dead)
-				continue;
-			for (size_t b = a + 1; b < n; b++) {
-				if (!ents[b].dead && ents[b].klen == ents[a].klen &&
-				    memcmp(sc.data + ents[b].koff, sc.data + ents[a].koff, ents[a].klen) == 0) {
-					ents[a].voff = ents[b].voff;
-					ents[a].vlen = ents[b].vlen;
-					ents[b].dead = 1;
-				}
-			}
+			ents[a].key = sc.data + ents[a].key_off;
+			ents[a].val = sc.data + ents[a].val_off;
 		}
-		for (size_t a = 0; a < n; a++)
-			qd_keyord_init(&ents[a].ord, sc.data + ents[a].koff, ents[a].klen, a);
-		if (n > 1)
-			qsort(ents, n, sizeof(*ents), cmp_jent_order);
-		size_t live = 0;
-		for (size_t a = 0; a < n; a++)
-			live += !ents[a].dead;
+		size_t live = qc_obj_order(ents, n);
 		qc_write_u8(out, 118);
 		qc_write_varuint(out, live);
 		for (size_t a = 0; a < n; a++) {
 			if (ents[a].dead)
 				continue;
-			qc_write_varbytes(out, sc.data + ents[a].koff, ents[a].klen);
-			qc_write_bytes(out, sc.data + ents[a].voff, ents[a].vlen);
+			qc_write_varbytes(out, ents[a].key, ents[a].key_n);
+			qc_write_bytes(out, ents[a].val, ents[a].val_n);
 		}
 	}
 	free(ents);
@@ -746,7 +641,7 @@ static int jvalue(jp *j, qc_enc *out, int depth)
 	double v;
 	if ((rc = jnumber(j, &v)))
 		return rc;
-	write_any_number(out, v);
+	qc_any_write_number(out, v);
 	return QC_OK;
 }
 

@@ -94,6 +94,46 @@ int qc_any_head(qc_dec *d, qc_any *v);
  * QC_MAX_ANY_DEPTH are refused with QC_ERR_LIMIT. */
 int qc_any_copy(qc_dec *d, qc_enc *out, int depth);
 
+/* Write the JS number d as lib0 writeAny does: an integer within ±(2^31-1)
+ * as 125 (keeping -0), else float32 (124) if exact, else float64 (123). */
+void qc_any_write_number(qc_enc *e, double d);
+
+/* A JS "array index" key: the canonical decimal of an integer 0 .. 2^32-2.
+ * 1 and its value in *v, or 0 (*v untouched). */
+int qc_js_array_index(const uint8_t *k, size_t n, uint64_t *v);
+
+/* One key and value of a JS object being built from a list of entries
+ * (lib0 readAny, JSON.parse). While the bytes may still move (a growing
+ * buffer) a caller can keep offsets in key_off/val_off, and set key/val
+ * before qc_obj_order. */
+typedef struct qc_obj_ent {
+	union {
+		const uint8_t *key;
+		size_t key_off;
+	};
+	union {
+		const uint8_t *val;
+		size_t val_off;
+	};
+	size_t key_n, val_n;
+	int dead;      /* set by the caller for a key that never becomes an own property */
+	int is_idx;    /* the rest is qc_obj_order's */
+	uint64_t idx;
+	size_t seq;
+} qc_obj_ent;
+
+/* Turn the entries e[0..n), in insertion order, into the object JS makes of
+ * them: a repeated key keeps its first position and takes its last value (the
+ * later ones become dead), and the entries are sorted into Object.keys()
+ * order (array-index keys ascending, then the others in insertion order).
+ * Returns the number of live entries; dead ones stay in the array. */
+size_t qc_obj_order(qc_obj_ent *e, size_t n);
+
+/* JSON syntax pieces shared with the JSON parser in doc_value.c: skip
+ * whitespace; skip one number (1 and *pp past it, or 0 with *pp unchanged). */
+void qc_json_ws(const uint8_t **pp, const uint8_t *end);
+int qc_json_number(const uint8_t **pp, const uint8_t *end);
+
 /* Delete set: (client, clock, len) triples in reading order. */
 typedef struct qc_ds_range {
 	uint64_t client, clock, len;

@@ -9,7 +9,7 @@
 
 /* ---- JSON syntax (what JSON.parse accepts) ----------------------------- */
 
-static void json_ws(const uint8_t **pp, const uint8_t *end)
+void qc_json_ws(const uint8_t **pp, const uint8_t *end)
 {
 	const uint8_t *p = *pp;
 	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
@@ -54,7 +54,7 @@ static int json_string(const uint8_t **pp, const uint8_t *end)
 	return 0;
 }
 
-static int json_number(const uint8_t **pp, const uint8_t *end)
+int qc_json_number(const uint8_t **pp, const uint8_t *end)
 {
 	const uint8_t *p = *pp;
 	if (p < end && *p == '-')
@@ -100,7 +100,7 @@ static int json_lit(const uint8_t **pp, const uint8_t *end, const char *lit)
 
 static int json_value(const uint8_t **pp, const uint8_t *end, int depth)
 {
-	json_ws(pp, end);
+	qc_json_ws(pp, end);
 	if (*pp >= end)
 		return 0;
 	switch (**pp) {
@@ -119,24 +119,24 @@ static int json_value(const uint8_t **pp, const uint8_t *end, int depth)
 		if (depth >= QC_MAX_JSON_DEPTH)
 			return 0;
 		(*pp)++;
-		json_ws(pp, end);
+		qc_json_ws(pp, end);
 		if (*pp < end && **pp == close) {
 			(*pp)++;
 			return 1;
 		}
 		for (;;) {
 			if (obj) {
-				json_ws(pp, end);
+				qc_json_ws(pp, end);
 				if (*pp >= end || **pp != '"' || !json_string(pp, end))
 					return 0;
-				json_ws(pp, end);
+				qc_json_ws(pp, end);
 				if (*pp >= end || **pp != ':')
 					return 0;
 				(*pp)++;
 			}
 			if (!json_value(pp, end, depth + 1))
 				return 0;
-			json_ws(pp, end);
+			qc_json_ws(pp, end);
 			if (*pp >= end)
 				return 0;
 			if (**pp == ',') {
@@ -151,7 +151,7 @@ static int json_value(const uint8_t **pp, const uint8_t *end, int depth)
 		}
 	}
 	default:
-		return json_number(pp, end);
+		return qc_json_number(pp, end);
 	}
 }
 
@@ -160,7 +160,7 @@ static int json_valid(const uint8_t *s, size_t n)
 	const uint8_t *p = s, *end = s + n;
 	if (!json_value(&p, end, 0))
 		return 0;
-	json_ws(&p, end);
+	qc_json_ws(&p, end);
 	return p == end;
 }
 
@@ -196,8 +196,7 @@ static int fits_float32(double d)
 	return (double)(float)d == d;
 }
 
-/* Emit a JS number the way lib0 writeAny chooses its tag. */
-static void write_number(qc_enc *e, double d)
+void qc_any_write_number(qc_enc *e, double d)
 {
 	double a = d < 0 ? -d : d;
 	if (!isnan(d) && a <= 2147483647.0 && (double)(int64_t)d == d) {
@@ -218,20 +217,7 @@ static void write_number(qc_enc *e, double d)
 	}
 }
 
-/* Object entries while re-encoding an Any object. */
-typedef struct obj_entry {
-	const uint8_t *key;
-	size_t key_n;
-	const uint8_t *val; /* value bytes in the input */
-	size_t val_n;
-	size_t seq;    /* position of first insertion */
-	uint64_t idx;  /* array index value if is_idx */
-	int is_idx;
-	int dead;
-} obj_entry;
-
-/* JS "array index": canonical decimal of an integer 0 .. 2^32-2. */
-static int array_index(const uint8_t *k, size_t n, uint64_t *v)
+int qc_js_array_index(const uint8_t *k, size_t n, uint64_t *v)
 {
 	if (n == 0 || n > 10 || (n > 1 && k[0] == '0'))
 		return 0;
@@ -249,7 +235,7 @@ static int array_index(const uint8_t *k, size_t n, uint64_t *v)
 
 static int cmp_key_seq(const void *a, const void *b)
 {
-	const obj_entry *x = a, *y = b;
+	const qc_obj_ent *x = a, *y = b;
 	size_t n = x->key_n < y->key_n ? x->key_n : y->key_n;
 	int c = n ? memcmp(x->key, y->key, n) : 0;
 	if (c)
@@ -261,12 +247,53 @@ static int cmp_key_seq(const void *a, const void *b)
 
 static int cmp_js_order(const void *a, const void *b)
 {
-	const obj_entry *x = a, *y = b;
+	const qc_obj_ent *x = a, *y = b;
 	if (x->is_idx != y->is_idx)
 		return x->is_idx ? -1 : 1;
 	if (x->is_idx && x->idx != y->idx)
 		return x->idx < y->idx ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int same_key(const qc_obj_ent *x, const qc_obj_ent *y)
+{
+	return x->key_n == y->key_n && (x->key_n == 0 || memcmp(x->key, y->key, x->key_n) == 0);
+}
+
+size_t qc_obj_order(qc_obj_ent *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		e[i].seq = i;
+		e[i].is_idx = qc_js_array_index(e[i].key, e[i].key_n, &e[i].idx);
+	}
+	/* duplicates: first position, last value; pairwise in a small object
+	 * (most are), by sorting on the key in a large one */
+	if (n <= 8) {
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n && !e[i].dead; j++)
+				if (!e[j].dead && same_key(&e[i], &e[j])) {
+					e[i].val = e[j].val;
+					e[i].val_n = e[j].val_n;
+					e[j].dead = 1;
+				}
+	} else {
+		qsort(e, n, sizeof(*e), cmp_key_seq);
+		for (size_t i = 0; i < n;) {
+			size_t j = i + 1;
+			for (; j < n && same_key(&e[i], &e[j]); j++) {
+				e[i].val = e[j].val;
+				e[i].val_n = e[j].val_n;
+				e[j].dead = 1;
+			}
+			i = j;
+		}
+	}
+	if (n > 1)
+		qsort(e, n, sizeof(*e), cmp_js_order);
+	size_t live = 0;
+	for (size_t i = 0; i < n; i++)
+		live += !e[i].dead;
+	return live;
 }
 
 /* Re-encode an object as lib0 would after decoding it into a JS object:
@@ -275,7 +302,7 @@ static int cmp_js_order(const void *a, const void *b)
  * first in numeric order, then the rest in insertion order. */
 static int copy_object(qc_dec *d, qc_enc *out, uint64_t count, int depth)
 {
-	obj_entry *ents = NULL;
+	qc_obj_ent *ents = NULL;
 	size_t n = 0, cap = 0;
 	int rc = QC_OK;
 	for (uint64_t i = 0; i < count; i++) {
@@ -288,7 +315,7 @@ static int copy_object(qc_dec *d, qc_enc *out, uint64_t count, int depth)
 			goto done;
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 8;
-			obj_entry *ne = realloc(ents, nc * sizeof(*ne));
+			qc_obj_ent *ne = realloc(ents, nc * sizeof(*ne));
 			if (!ne) {
 				rc = QC_ERR_NOMEM;
 				goto done;
@@ -296,35 +323,14 @@ static int copy_object(qc_dec *d, qc_enc *out, uint64_t count, int depth)
 			ents = ne;
 			cap = nc;
 		}
-		obj_entry *e = &ents[n];
+		qc_obj_ent *e = &ents[n++];
 		e->key = (const uint8_t *)k;
 		e->key_n = kn;
 		e->val = vstart;
 		e->val_n = (size_t)(d->p - vstart);
-		e->seq = n;
-		e->is_idx = array_index(e->key, kn, &e->idx);
 		e->dead = kn == 9 && memcmp(k, "__proto__", 9) == 0;
-		n++;
 	}
-	if (n > 1) {
-		/* duplicates: first position, last value */
-		qsort(ents, n, sizeof(*ents), cmp_key_seq);
-		for (size_t i = 0; i < n;) {
-			size_t j = i + 1;
-			while (j < n && ents[j].key_n == ents[i].key_n &&
-			       (ents[i].key_n == 0 || memcmp(ents[j].key, ents[i].key, ents[i].key_n) == 0)) {
-				ents[i].val = ents[j].val;
-				ents[i].val_n = ents[j].val_n;
-				ents[j].dead = 1;
-				j++;
-			}
-			i = j;
-		}
-		qsort(ents, n, sizeof(*ents), cmp_js_order);
-	}
-	size_t live = 0;
-	for (size_t i = 0; i < n; i++)
-		live += !ents[i].dead;
+	size_t live = qc_obj_order(ents, n);
 	qc_write_u8(out, 118);
 	qc_write_varuint(out, live);
 	for (size_t i = 0; i < n; i++) {
@@ -341,8 +347,7 @@ done:
 	return rc;
 }
 
-/* Tag and payload of one Any value (qc_any_head; inlined into qc_any_copy). */
-static inline int any_head(qc_dec *d, qc_any *v)
+int qc_any_head(qc_dec *d, qc_any *v)
 {
 	int rc = qc_read_u8(d, &v->tag);
 	if (rc)
@@ -397,8 +402,6 @@ static inline int any_head(qc_dec *d, qc_any *v)
 	}
 }
 
-int qc_any_head(qc_dec *d, qc_any *v) { return any_head(d, v); }
-
 /* Write a value other than an array or object the way lib0 writeAny writes
  * what readAny made of it. */
 static void write_scalar(qc_enc *out, const qc_any *v)
@@ -410,14 +413,14 @@ static void write_scalar(qc_enc *out, const qc_any *v)
 			qc_write_u8(out, 125);
 			qc_write_varint_sm(out, mag, v->i < 0 || v->neg_zero);
 		} else {
-			write_number(out, (double)v->i);
+			qc_any_write_number(out, (double)v->i);
 		}
 		return;
 	}
 	case 124:
 	case 123:
 		if (!isnan(v->f)) {
-			write_number(out, v->f);
+			qc_any_write_number(out, v->f);
 		} else if (v->tag == 123) { /* a NaN keeps its bits */
 			qc_write_u8(out, 123);
 			qc_write_bytes(out, v->p, 8);
@@ -449,7 +452,7 @@ int qc_any_copy(qc_dec *d, qc_enc *out, int depth)
 	/* the depth limit comes before an array's or object's count is read */
 	if (depth >= QC_MAX_ANY_DEPTH && d->p < d->end && (*d->p == 117 || *d->p == 118))
 		return QC_ERR_LIMIT;
-	if ((rc = any_head(d, &v)))
+	if ((rc = qc_any_head(d, &v)))
 		return rc;
 	if (v.tag != 117 && v.tag != 118) {
 		if (out)
