@@ -536,7 +536,7 @@ static int parse_attrs(const char *json, aset *out)
 {
 	qc_enc e;
 	qc_enc_init(&e);
-	int rc = qd_json_to_any(json, strlen(json), &e);
+	int rc = qd_json_to_any(json, strlen(json), &e, QC_MAX_ANY_DEPTH);
 	if (rc == QC_OK && (e.len == 0 || e.data[0] != 118))
 		rc = QC_ERR_INVALID;
 	if (rc == QC_OK) {
@@ -1130,7 +1130,7 @@ int qc_map_set(qc_doc *d, const char *root, const char *key, const char *value_j
 		return QC_ERR_INVALID;
 	qc_enc e;
 	qc_enc_init(&e);
-	int rc = qd_json_to_any(value_json, strlen(value_json), &e);
+	int rc = qd_json_to_any(value_json, strlen(value_json), &e, QC_MAX_ANY_DEPTH);
 	uint32_t type, own, k;
 	if (rc == QC_OK)
 		rc = root_of(d, root, QT_MAP, &type);

@@ -358,7 +358,12 @@ int qd_any_to_json(qd_buf *b, qc_dec *d, int in_array, int depth);
 /* JSON text -> JSON.stringify(JSON.parse(text)) */
 int qd_json_normalize(const char *s, size_t n, qd_buf *out);
 /* JSON text -> lib0 Any encoding as writeAny(JSON.parse(text)) */
-int qd_json_to_any(const char *s, size_t n, qc_enc *out);
+/* max_depth: QC_MAX_ANY_DEPTH where the Any is what the doc stores (a local
+ * edit's value), QC_MAX_JSON_DEPTH where it only carries JSON content
+ * between JSON.parse and JSON.stringify / String(): there the limit must be
+ * the one qc_update_validate applies, or content it (and Yjs) accepts would
+ * be refused when integrated or rendered. */
+int qd_json_to_any(const char *s, size_t n, qc_enc *out, int max_depth);
 /* JSON text of an array -> count + Any values; *count set. */
 int qd_json_array_to_any(const char *s, size_t n, qc_enc *out, uint64_t *count);
 /* String(value) as JS would convert (for XML attributes); from Any bytes. */

@@ -415,7 +415,7 @@ static int open_tag(qd_buf *b, const fnode *f)
 	qd_buf_put(b, (const char *)f->name, f->name_n);
 	qc_enc e;
 	qc_enc_init(&e);
-	int rc = qd_json_to_any((const char *)f->val, f->val_n, &e);
+	int rc = qd_json_to_any((const char *)f->val, f->val_n, &e, QC_MAX_JSON_DEPTH);
 	if (rc) {
 		qc_enc_free(&e);
 		return rc;

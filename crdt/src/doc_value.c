@@ -326,6 +326,7 @@ int qd_any_to_jsstring(qd_buf *b, qc_dec *d) { return any_to_jsstring(b, d, 0, 0
 
 typedef struct jp {
 	const uint8_t *p, *end;
+	int max_depth; /* nesting allowed (see json_to_any) */
 } jp;
 
 static void jws(jp *j) { qc_json_ws(&j->p, j->end); }
@@ -606,7 +607,7 @@ static int jvalue(jp *j, qc_enc *out, int depth)
 		const char *text;
 		uint8_t tag;
 	} lits[] = {{"true", 120}, {"false", 121}, {"null", 126}};
-	if (depth > QC_MAX_ANY_DEPTH)
+	if (depth > j->max_depth)
 		return QC_ERR_LIMIT;
 	jws(j);
 	if (j->p >= j->end)
@@ -645,9 +646,9 @@ static int jvalue(jp *j, qc_enc *out, int depth)
 	return QC_OK;
 }
 
-int qd_json_to_any(const char *s, size_t n, qc_enc *out)
+int qd_json_to_any(const char *s, size_t n, qc_enc *out, int max_depth)
 {
-	jp j = {(const uint8_t *)s, (const uint8_t *)s + n};
+	jp j = {(const uint8_t *)s, (const uint8_t *)s + n, max_depth};
 	int rc = jvalue(&j, out, 0);
 	if (rc)
 		return rc;
@@ -657,11 +658,12 @@ int qd_json_to_any(const char *s, size_t n, qc_enc *out)
 	return qc_enc_ok(out) ? QC_OK : QC_ERR_NOMEM;
 }
 
+
 int qd_json_array_to_any(const char *s, size_t n, qc_enc *out, uint64_t *count)
 {
 	qc_enc e;
 	qc_enc_init(&e);
-	int rc = qd_json_to_any(s, n, &e);
+	int rc = qd_json_to_any(s, n, &e, QC_MAX_ANY_DEPTH);
 	if (rc == QC_OK && (e.len == 0 || e.data[0] != 117))
 		rc = QC_ERR_INVALID;
 	if (rc == QC_OK) {
@@ -680,7 +682,7 @@ static int json_rerender(qd_buf *b, const char *s, size_t n, int as_string)
 {
 	qc_enc e;
 	qc_enc_init(&e);
-	int rc = qd_json_to_any(s, n, &e);
+	int rc = qd_json_to_any(s, n, &e, QC_MAX_JSON_DEPTH);
 	if (rc == QC_OK) {
 		qc_dec d;
 		qc_dec_init(&d, e.data, e.len);

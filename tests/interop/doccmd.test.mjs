@@ -63,6 +63,35 @@ test('quire doc text / json print what yjs reads', () => {
   assert.equal(none.out.length, 0)
 })
 
+// JSON content (an embed, a formatting value) nested as deep as the update
+// validator allows (QC_MAX_JSON_DEPTH, 256 containers) is integrated like
+// any other; Yjs itself has no limit. It was refused at 65 levels (the Any
+// limit was applied to JSON content), so such a document could not be read.
+test('quire doc reads embeds and formatting nested as deep as the validator allows', () => {
+  const nested = (depth) => {
+    let v = { leaf: 'x' }
+    for (let i = 1; i < depth; i++) v = i % 2 ? [v, i] : { k: v }
+    return v
+  }
+  for (const depth of [65, 100, 256]) {
+    const d = new Y.Doc(); d.clientID = 7
+    const t = d.getText('t')
+    t.insert(0, 'abc')
+    t.insertEmbed(1, nested(depth))
+    t.format(2, 2, { deep: nested(depth) })
+    const file = write(`deep-${depth}.bin`, Y.encodeStateAsUpdate(d))
+    const r = quire('text', file, '--root', 't')
+    assert.equal(r.code, 0, `depth ${depth}: ${r.err}`)
+    assert.equal(r.out.toString('utf8'), t.toString(), `depth ${depth}`)
+  }
+  // one level more than the validator allows: refused with a clear error
+  const d = new Y.Doc(); d.clientID = 8
+  d.getText('t').insertEmbed(0, nested(257))
+  const r = quire('text', write('deep-257.bin', Y.encodeStateAsUpdate(d)), '--root', 't')
+  assert.notEqual(r.code, 0)
+  assert.match(r.err, /\S/)
+})
+
 test('quire doc merge / sv / diff agree with Y.mergeUpdates, encodeStateVectorFromUpdate, diffUpdate', () => {
   const { a, ups } = makeDocs()
   const files = ups.map((u, i) => write(`u${i}.bin`, u))
