@@ -1,6 +1,7 @@
 // Per-address and per-connection limits (docs/operations.md, "Limits"):
 // --max-connections-per-ip, --connect-rate-per-ip, --room-opens-per-ip (429
-// before the upgrade) and --message-rate (close 1008 "rate limit").
+// before the upgrade), --message-rate (close 1008 "rate limit") and
+// --byte-rate (close 1008 "byte rate limit").
 //
 // Every test sets its limit small, makes one client address (127.0.0.1) go
 // past it and checks three things: the offender is refused or closed with the
@@ -256,6 +257,50 @@ test('--message-rate: an awareness flood is closed with 1008 "rate limit"; what 
     await waitStored(server, room, bystander.doc)
     const late = await provider(room)
     assert.equal(late.text(), 'kept!')
+    assert.deepEqual(bystander.closes, [])
+  })
+})
+
+test('--byte-rate: a connection sending updates past its byte budget is closed with 1008 "byte rate limit"; what followed is not stored; the room carries on', { timeout: 60000 }, () => {
+  // --byte-rate 10K: a budget of 4 × 10 KiB (more than one --max-message of
+  // 16 KiB) refilled at 10 KiB a second; 20 updates of ~8 KB at once are
+  // about four times the budget
+  const RATE = 10 * 1024
+  const BUDGET = 4 * RATE
+  const SIZE = 8000
+  const FLOOD = 20
+  return withServer(['--byte-rate', '10K', '--max-message', '16K'], async ({ server, provider }) => {
+    const room = roomName('byterate')
+    const bystander = await provider(room)
+    bystander.doc.getText('t').insert(0, 'kept')
+    await waitStored(server, room, bystander.doc)
+
+    const flooder = await join(server, room)
+    const msgs = []
+    for (let i = 0; i < FLOOD; i++) msgs.push(encUpdate(textUpdate(`<${i}>` + 'x'.repeat(SIZE), 900 + i)))
+    msgs.push(encUpdate(textUpdate('LAST', 999)))
+    const t0 = Date.now()
+    for (const m of msgs) flooder.send(m)
+    const info = await withDeadline(flooder.closed, 15000, 'the flooder to be closed')
+    assert.equal(info.code, 1008, `close code (reason "${info.reason}")`)
+    assert.equal(info.reason, 'byte rate limit')
+    assert.equal(await metric(server, 'quire_byte_rate_closes_total'), 1)
+
+    // at most the budget (plus what a slow run refilled) of the flood was
+    // stored, and nothing sent after the limit
+    const stored = (await fetchDoc(server, room)).getText('t').toString()
+    const n = (stored.match(/<\d+>/g) || []).length
+    const allowed = Math.floor((BUDGET + RATE * (Date.now() - t0) / 1000) / SIZE) + 1
+    assert.ok(n < FLOOD && n <= allowed, `${n} of ${FLOOD} flood updates stored (allowed ${allowed})`)
+    assert.ok(!stored.includes('LAST'), 'the update after the limit was not stored')
+    assert.deepEqual(bystander.closes, [])
+
+    // the room carries on: an edit is stored and a newcomer gets it
+    bystander.doc.getText('t').insert(0, '!')
+    await waitStored(server, room, bystander.doc)
+    const late = await provider(room)
+    assert.equal(late.text(), bystander.text())
+    assert.ok(late.text().startsWith('!'), 'the edit after the flood')
     assert.deepEqual(bystander.closes, [])
   })
 })
