@@ -277,6 +277,21 @@ static void conn_destroy(conn_t *c)
 	free(c);
 }
 
+/* Takes n from one of c's per-connection budgets (--message-rate,
+ * --byte-rate); when it is short, counts the close in *closes, closes c with
+ * 1008 `reason` and returns 1. `what` names the unit in the log line. */
+static int over_rate(conn_t *c, rl_bucket_t *b, const rl_rate_t *r, uint64_t n, uint64_t *closes, const char *what,
+		     const char *reason)
+{
+	if (rl_take_n(b, r, c->last_recv_ms, n, NULL))
+		return 0;
+	(*closes)++;
+	log_info("conn %llu: more than %llu %s per second (bursts of %llu), closing with 1008",
+		 (unsigned long long)c->id, (unsigned long long)r->rate, what, (unsigned long long)r->burst);
+	conn_close(c, 1008, reason);
+	return 1;
+}
+
 static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_msg_recv_arg *arg)
 {
 	conn_t *c = ws->data;
@@ -285,29 +300,16 @@ static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_
 		return;
 	}
 	c->last_recv_ms = now_ms();
-	/* --message-rate: every message counts, pings and pongs included; once
-	 * closing, nothing more is read into the room anyway */
-	if (!c->closing && arg->opcode != WSLAY_CONNECTION_CLOSE &&
-	    !rl_take(&c->msg_budget, &srv.msg_rate, c->last_recv_ms, NULL)) {
-		srv.rate_limited_closes++;
-		log_info("conn %llu: more than %llu messages per second (bursts of %llu), closing with 1008",
-			 (unsigned long long)c->id, (unsigned long long)srv.msg_rate.rate,
-			 (unsigned long long)srv.msg_rate.burst);
-		conn_close(c, 1008, "rate limit");
-		return;
-	}
-	/* --byte-rate: a message's payload, counted once wslay has it whole
+	/* --message-rate: every message counts, pings and pongs included;
+	 * --byte-rate: its payload, counted once wslay has it whole
 	 * (--max-message bounds what it buffers, and the burst takes at least one
-	 * message of that size) */
+	 * message of that size). Once closing, nothing more is read into the
+	 * room anyway. */
 	if (!c->closing && arg->opcode != WSLAY_CONNECTION_CLOSE &&
-	    !rl_take_n(&c->byte_budget, &srv.byte_rate, c->last_recv_ms, arg->msg_length, NULL)) {
-		srv.byte_rate_closes++;
-		log_info("conn %llu: more than %llu bytes per second (bursts of %llu), closing with 1008",
-			 (unsigned long long)c->id, (unsigned long long)srv.byte_rate.rate,
-			 (unsigned long long)srv.byte_rate.burst);
-		conn_close(c, 1008, "byte rate limit");
+	    (over_rate(c, &c->msg_budget, &srv.msg_rate, 1, &srv.rate_limited_closes, "messages", "rate limit") ||
+	     over_rate(c, &c->byte_budget, &srv.byte_rate, arg->msg_length, &srv.byte_rate_closes, "bytes",
+		       "byte rate limit")))
 		return;
-	}
 	c->recv_len = arg->msg_length;
 	switch (arg->opcode) {
 	case WSLAY_BINARY_FRAME:
