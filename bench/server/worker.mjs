@@ -24,7 +24,7 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { adapterFor, firstStructId, MSG_SYNC, MSG_AUTH, SYNC_STEP2, SYNC_UPDATE } from './wire.mjs'
 import { Histogram } from './stats.mjs'
-import { rng } from './rng.mjs'
+import { rng } from '../../tests/interop/lib/rng.mjs'
 
 const CONNECT_TIMEOUT_MS = 15000
 const OPEN_CONCURRENCY = 64

@@ -1,6 +1,6 @@
-// A small deterministic PRNG (mulberry32), the one tests/interop/lib/yclient.mjs
-// exports. Kept here without dependencies: importing yclient.mjs would load a
-// second copy of yjs (from tests/interop/node_modules) into the workers.
+// A small deterministic PRNG (mulberry32), exported by yclient.mjs. In a module
+// of its own, without dependencies, so that bench/server's workers can import
+// it without loading tests/interop's copy of yjs.
 
 /** Returns a function giving numbers in [0, 1), the same sequence for the same `seed`. */
 export function rng (seed) {

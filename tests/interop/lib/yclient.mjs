@@ -367,17 +367,7 @@ export function wsHeaders (over = {}) {
 // ---------------------------------------------------------------------------
 // Random editing
 
-/** A small deterministic PRNG (mulberry32). */
-export function rng (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { rng } from './rng.mjs'
 
 // Code points, not UTF-16 units: includes multi-byte and astral characters
 // (Yjs counts string lengths in UTF-16 units; the server must too).
