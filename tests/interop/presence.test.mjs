@@ -51,6 +51,25 @@ function recordAwareness (raw) {
   return got
 }
 
+// A sender and an observer join `room`; once their joining traffic is read,
+// the sender sends 30 changes of `client` (clocks 1..30) at once, and
+// `body(seen)` runs with the awareness messages the observer receives
+// (recordAwareness). Both are closed afterwards.
+async function withBurst (server, room, client, body) {
+  const sender = await openRaw(server, room)
+  const observer = await openRaw(server, room)
+  try {
+    await sender.drain(200)
+    await observer.drain(200)
+    const seen = recordAwareness(observer)
+    for (let clock = 1; clock <= 30; clock++) sender.send(awMsg([{ client, clock, state: { cursor: clock } }]))
+    await body(seen)
+  } finally {
+    sender.terminate()
+    observer.terminate()
+  }
+}
+
 /** Runs `quire serve` with `args` expecting a refusal: {status, stderr}. */
 function refusedStart (args, env = {}) {
   const dir = makeDataDir()
@@ -152,15 +171,8 @@ describe('presence coalescing (default --presence-interval 100)', () => {
   })
 
   test('a burst from one client arrives as at most a few messages, the last carrying its latest clock', { timeout: 30000 }, async () => {
-    const room = roomName('presence-burst')
-    const sender = await openRaw(server, room)
-    const observer = await openRaw(server, room)
-    try {
-      await sender.drain(200)
-      await observer.drain(200)
-      const seen = recordAwareness(observer)
-      const client = 4242
-      for (let clock = 1; clock <= 30; clock++) sender.send(awMsg([{ client, clock, state: { cursor: clock } }]))
+    const client = 4242
+    await withBurst(server, roomName('presence-burst'), client, async (seen) => {
       const view = new Map()
       await waitFor(() => { view.clear(); seen.forEach(({ msg }) => applyTo(view, msg)); return view.get(client)?.clock === 30 },
         { timeout: 5000, message: () => `clock 30 to arrive (got ${seen.length} messages)` })
@@ -168,10 +180,7 @@ describe('presence coalescing (default --presence-interval 100)', () => {
       assert.ok(seen.length <= 3, `30 changes within one interval arrived as ${seen.length} messages`)
       assert.deepEqual(view.get(client), { clock: 30, state: { cursor: 30 } })
       for (const { msg } of seen) assert.equal(decodeMessage(msg).awareness.length, 1, 'one entry per client id')
-    } finally {
-      sender.terminate()
-      observer.terminate()
-    }
+    })
   })
 
   test('coalesced presence echoed back by y-websocket counts against neither --message-rate nor --byte-rate', { timeout: 60000 }, async () => {
@@ -264,25 +273,15 @@ describe('presence with --presence-interval 0 (each change at once)', () => {
   after(async () => { await server.stop() })
 
   test('every accepted change is relayed as its own message, in order', { timeout: 30000 }, async () => {
-    const room = roomName('presence-immediate')
-    const sender = await openRaw(server, room)
-    const observer = await openRaw(server, room)
-    try {
-      await sender.drain(200)
-      await observer.drain(200)
-      const seen = recordAwareness(observer)
-      const client = 4343
-      for (let clock = 1; clock <= 30; clock++) sender.send(awMsg([{ client, clock, state: { cursor: clock } }]))
+    const client = 4343
+    await withBurst(server, roomName('presence-immediate'), client, async (seen) => {
       await waitFor(() => seen.length >= 30, { timeout: 5000, message: () => `30 messages (got ${seen.length})` })
       await sleep(200)
       assert.equal(seen.length, 30)
       seen.forEach(({ msg }, i) => {
         assert.deepEqual(decodeMessage(msg).awareness, [{ client, clock: i + 1, state: { cursor: i + 1 } }])
       })
-    } finally {
-      sender.terminate()
-      observer.terminate()
-    }
+    })
   })
 })
 

@@ -95,6 +95,18 @@ async function relayed (from, to, s, clientID) {
   }, 10000, `the update "${s}" relayed`)
 }
 
+// Writes all of `msgs` from `flooder` at once; it must be closed with 1008
+// `reason`, counted once in the metric `closes`. Returns when the writing began.
+async function floodClosed (server, flooder, msgs, reason, closes) {
+  const t0 = Date.now()
+  for (const m of msgs) flooder.send(m)
+  const info = await withDeadline(flooder.closed, 15000, 'the flooder to be closed')
+  assert.equal(info.code, 1008, `close code (reason "${info.reason}")`)
+  assert.equal(info.reason, reason)
+  assert.equal(await metric(server, closes), 1)
+  return t0
+}
+
 // Refills that a slow run could have earned: one per `everyMs` since `t0`.
 const refills = (t0, everyMs) => Math.floor((Date.now() - t0) / everyMs)
 
@@ -231,12 +243,7 @@ test('--message-rate: an awareness flood is closed with 1008 "rate limit"; what 
     }
     aw.destroy()
     msgs.push(encUpdate(textUpdate('FLOOD', 778)))
-    const t0 = Date.now()
-    for (const m of msgs) flooder.send(m)
-    const info = await withDeadline(flooder.closed, 15000, 'the flooder to be closed')
-    assert.equal(info.code, 1008, `close code (reason "${info.reason}")`)
-    assert.equal(info.reason, 'rate limit')
-    assert.equal(await metric(server, 'quire_rate_limited_closes_total'), 1)
+    const t0 = await floodClosed(server, flooder, msgs, 'rate limit', 'quire_rate_limited_closes_total')
 
     // the bystander was never disconnected (y-websocket sent each of the
     // flooder's accepted states back: echoes, which cost nothing) and saw at
@@ -279,12 +286,7 @@ test('--byte-rate: a connection sending updates past its byte budget is closed w
     const msgs = []
     for (let i = 0; i < FLOOD; i++) msgs.push(encUpdate(textUpdate(`<${i}>` + 'x'.repeat(SIZE), 900 + i)))
     msgs.push(encUpdate(textUpdate('LAST', 999)))
-    const t0 = Date.now()
-    for (const m of msgs) flooder.send(m)
-    const info = await withDeadline(flooder.closed, 15000, 'the flooder to be closed')
-    assert.equal(info.code, 1008, `close code (reason "${info.reason}")`)
-    assert.equal(info.reason, 'byte rate limit')
-    assert.equal(await metric(server, 'quire_byte_rate_closes_total'), 1)
+    const t0 = await floodClosed(server, flooder, msgs, 'byte rate limit', 'quire_byte_rate_closes_total')
 
     // at most the budget (plus what a slow run refilled) of the flood was
     // stored, and nothing sent after the limit
