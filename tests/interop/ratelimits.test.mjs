@@ -297,7 +297,11 @@ test('--byte-rate: a connection sending updates past its byte budget is closed w
     assert.ok(!stored.includes('LAST'), 'the update after the limit was not stored')
     assert.deepEqual(bystander.closes, [])
 
-    // the room carries on: an edit is stored and a newcomer gets it
+    // the room carries on: an edit is stored and a newcomer gets it. The
+    // bystander first waits for the relayed flood updates: an insert at 0 made
+    // before one arrives is concurrent with it and YATA may order it after
+    // (flood client ids are lower), so the '!' would not be first
+    await waitFor(() => bystander.text() === stored, { message: () => `the bystander to see the stored text (it has ${bystander.text().length} chars, stored ${stored.length})` })
     bystander.doc.getText('t').insert(0, '!')
     await waitStored(server, room, bystander.doc)
     const late = await provider(room)
