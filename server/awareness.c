@@ -123,14 +123,23 @@ int awareness_apply(awareness_t *a, const uint8_t *p, size_t n, uint64_t owner, 
 		if (!e) {
 			if (null)
 				continue; /* removal of a client we never saw */
-			size_t owned = 0;
-			for (size_t k = 0; k < a->n; k++)
+			size_t owned = 0, present = 0;
+			for (size_t k = 0; k < a->n; k++) {
+				present += a->v[k].state != NULL;
 				owned += a->v[k].owner == owner && a->v[k].state;
-			if (owned >= lim->max_per_owner)
+			}
+			if (owned >= lim->max_per_owner || present >= lim->max_entries)
 				continue;
+			/* Only present clients count towards max_entries: a removal
+			 * still waiting for awareness_take_changes keeps its entry
+			 * (compact) but not its place, or a full room would refuse a
+			 * newcomer for up to a --presence-interval after someone left.
+			 * Such removals are bounded by max_entries too (only a
+			 * connection churning client ids within one interval gets
+			 * there), so the table never holds more than twice that. */
 			if (a->n >= lim->max_entries)
 				compact(a);
-			if (a->n >= lim->max_entries)
+			if (a->n >= 2 * lim->max_entries)
 				continue;
 			if (a->n == a->cap) {
 				size_t cap = a->cap ? a->cap * 2 : 1; /* most rooms have one or two */

@@ -30,7 +30,9 @@ typedef struct awareness {
 
 typedef struct aw_limits {
 	size_t max_state;     /* bytes of JSON per client */
-	size_t max_entries;   /* clients per room */
+	size_t max_entries;   /* clients present per room (a removal not yet taken
+			       * by awareness_take_changes does not count; the
+			       * table holds at most twice this many entries) */
 	size_t max_per_owner; /* client ids one connection may introduce */
 } aw_limits_t;
 

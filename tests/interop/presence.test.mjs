@@ -365,6 +365,76 @@ describe('presence with a long interval (--presence-interval 1500)', () => {
       b.destroy()
     }
   })
+
+  test('in a full room (500 clients) a removal still waiting for the flush makes room for a new client at once, ' +
+    'and the removal is sent once', { timeout: 30000 }, async () => {
+    // 32 connections introduce 500 client ids (16 each, the per-connection
+    // cap, the last 4), filling the room's table. One of them then removes a
+    // client while a flush is due, so the removal waits up to an interval; a
+    // new connection's client must be taken in that time, not refused until
+    // the removal has been sent.
+    const room = roomName('presence-full')
+    const FULL = 500
+    const id = (i, k) => 100000 + i * 16 + k
+    const fillers = []
+    let observer, late
+    try {
+      observer = await openRaw(server, room)
+      await observer.drain(100)
+      const seen = recordAwareness(observer)
+      for (let i = 0; i * 16 < FULL; i++) {
+        const f = await openRaw(server, room)
+        fillers.push(f)
+        const n = Math.min(16, FULL - i * 16)
+        f.send(awMsg(Array.from({ length: n }, (_, k) => ({ client: id(i, k), clock: 1, state: { f: i, k } }))))
+      }
+      const view = new Map()
+      const present = () => { view.clear(); seen.forEach(({ msg }) => applyTo(view, msg)); return [...view.values()].filter((e) => e.state !== null).length }
+      await waitFor(() => present() === FULL, { timeout: INTERVAL + 5000, message: () => `the observer to see ${FULL} clients (${present()})` })
+      late = await openRaw(server, room)
+      // query-awareness from `late` (the observer records only what the room sends everyone)
+      const query = async (what) => {
+        late.cursor = late.messages.length
+        late.send(new Uint8Array([3]))
+        // the reply to 03: the awareness message holding every present client
+        const reply = await late.nextMatching((m) => isAwareness(m) && decodeMessage(m).awareness.length >= FULL - 1, 5000, what)
+        return new Map(decodeMessage(reply).awareness.map((e) => [e.client, e]))
+      }
+      late.send(awMsg([{ client: 9000, clock: 1, state: { late: 0 } }]))
+      const full = await query('a 03 reply (full room)')
+      assert.equal(full.size, FULL)
+      assert.ok(!full.has(9000), 'the room is full: a 501st client is refused')
+
+      // a flush now (the observer sees it), so that the removal below waits for the next one
+      fillers[1].send(awMsg([{ client: id(1, 0), clock: 2, state: { f: 1, k: 0, moved: true } }]))
+      await observer.nextMatching((m) => isAwareness(m) && decodeMessage(m).awareness.some((e) => e.client === id(1, 0) && e.clock === 2),
+        INTERVAL + 3000, 'the flush carrying the move')
+      const seenBefore = seen.length
+      const removed = id(0, 0)
+      fillers[0].send(awMsg([{ client: removed, clock: 1, state: null }])) // waits for the flush
+      late.send(awMsg([{ client: 9001, clock: 1, state: { late: 1 } }]))
+      const after = await query('a 03 reply after the removal')
+      assert.ok(!after.has(removed), 'the removed client is gone from the 03 reply')
+      assert.deepEqual(after.get(9001), { client: 9001, clock: 1, state: { late: 1 } }, 'the new client was taken')
+      assert.equal(after.size, FULL)
+
+      // One flush carries both, so the new client was taken while the removal
+      // was still waiting; the removal is sent exactly once.
+      await waitFor(() => seen.length > seenBefore, { timeout: INTERVAL + 3000, message: 'the flush carrying the removal' })
+      assert.deepEqual(decodeMessage(seen[seenBefore].msg).awareness.sort((x, y) => x.client - y.client),
+        [{ client: 9001, clock: 1, state: { late: 1 } }, { client: removed, clock: 1, state: null }],
+        'the flush after the removal carries it and the new client')
+      await sleep(INTERVAL + 300) // a second flush, if any, would have come by now
+      const later = seen.slice(seenBefore).flatMap(({ msg }) => decodeMessage(msg).awareness)
+      assert.deepEqual(later.filter((e) => e.client === removed), [{ client: removed, clock: 1, state: null }], 'the removal, once')
+      assert.deepEqual(later.filter((e) => e.client === 9001), [{ client: 9001, clock: 1, state: { late: 1 } }], 'the new client, once')
+      assert.equal(later.length, 2, 'nothing else changed')
+      assert.equal(present(), FULL)
+      assert.equal(view.get(9001)?.state?.late, 1)
+    } finally {
+      for (const c of [observer, late, ...fillers]) if (c) c.terminate()
+    }
+  })
 })
 
 describe('--presence-interval and --byte-rate values', () => {
