@@ -408,69 +408,68 @@ static int cmp_fattr(const void *a, const void *b)
 	return cmp_bytes((const uint8_t *)x->k, x->kn, (const uint8_t *)y->k, y->kn);
 }
 
-/* `<name k="v" ...>` for one attribute (for ... in value). */
-static int open_tag(qd_buf *b, const fnode *f)
+/* The attributes of `<name k="v" ...>`: one per key of `for (k in value)`,
+ * the value given as its lib0 Any encoding (p, n bytes). */
+static int tag_attrs(qd_buf *b, const uint8_t *p, size_t n)
 {
-	qd_buf_putc(b, '<');
-	qd_buf_put(b, (const char *)f->name, f->name_n);
-	qc_enc e;
-	qc_enc_init(&e);
-	int rc = qd_json_to_any((const char *)f->val, f->val_n, &e, QC_MAX_JSON_DEPTH);
-	if (rc) {
-		qc_enc_free(&e);
-		return rc;
-	}
 	qc_dec dc;
-	qc_dec_init(&dc, e.data, e.len);
-	uint8_t tag = e.data[0];
-	dc.p++;
+	qc_dec_init(&dc, p, n);
+	uint8_t tag = 0;
+	uint64_t cnt = 0;
+	int rc = qc_read_u8(&dc, &tag);
+	if (rc)
+		return rc;
+	if (tag == 117 || tag == 118) {
+		if ((rc = qc_read_varuint(&dc, &cnt)))
+			return rc;
+		if (cnt > qc_dec_left(&dc)) /* every element takes a byte at least */
+			return QC_ERR_TRUNCATED;
+	}
 	if (tag == 118) {
-		uint64_t cnt;
-		qc_read_varuint(&dc, &cnt);
 		fattr *a = calloc(cnt ? cnt : 1, sizeof(fattr));
-		if (!a) {
-			qc_enc_free(&e);
+		if (!a)
 			return QC_ERR_NOMEM;
+		uint64_t got = 0;
+		for (; got < cnt && rc == QC_OK; got++) {
+			const char *k = NULL;
+			size_t kn = 0;
+			rc = qc_read_varstring(&dc, &k, &kn);
+			a[got].k = k;
+			a[got].kn = kn;
+			if (rc == QC_OK)
+				rc = qd_any_to_jsstring(&a[got].v, &dc);
+			if (rc == QC_OK && a[got].v.oom)
+				rc = QC_ERR_NOMEM;
 		}
-		for (uint64_t i = 0; i < cnt; i++) {
-			const char *k;
-			size_t kn;
-			qc_read_varstring(&dc, &k, &kn);
-			a[i].k = k;
-			a[i].kn = kn;
-			qd_any_to_jsstring(&a[i].v, &dc);
-		}
-		if (cnt > 1)
+		if (rc == QC_OK && cnt > 1)
 			qsort(a, cnt, sizeof(fattr), cmp_fattr);
-		for (uint64_t i = 0; i < cnt; i++) {
-			qd_buf_putc(b, ' ');
-			qd_buf_put(b, a[i].k, a[i].kn);
-			qd_buf_puts(b, "=\"");
-			qd_buf_put(b, a[i].v.p, a[i].v.n);
-			qd_buf_putc(b, '"');
+		for (uint64_t i = 0; i < got; i++) {
+			if (rc == QC_OK) {
+				qd_buf_putc(b, ' ');
+				qd_buf_put(b, a[i].k, a[i].kn);
+				qd_buf_puts(b, "=\"");
+				qd_buf_put(b, a[i].v.p, a[i].v.n);
+				qd_buf_putc(b, '"');
+			}
 			free(a[i].v.p);
 		}
 		free(a);
 	} else if (tag == 117) {
-		uint64_t cnt;
-		qc_read_varuint(&dc, &cnt);
-		for (uint64_t i = 0; i < cnt; i++) {
+		for (uint64_t i = 0; i < cnt && rc == QC_OK; i++) {
 			char t[32];
 			int k = snprintf(t, sizeof t, " %llu=\"", (unsigned long long)i);
 			qd_buf_put(b, t, (size_t)k);
-			qd_buf v = {0};
-			qd_any_to_jsstring(&v, &dc);
-			qd_buf_put(b, v.p, v.n);
-			free(v.p);
+			rc = qd_any_to_jsstring(b, &dc);
 			qd_buf_putc(b, '"');
 		}
 	} else if (tag == 119) {
-		const char *s;
-		size_t n;
-		qc_read_varstring(&dc, &s, &n);
+		const char *s = NULL;
+		size_t sn = 0;
+		if ((rc = qc_read_varstring(&dc, &s, &sn)))
+			return rc;
 		/* for..in over a string: one attribute per UTF-16 unit */
 		size_t idx = 0;
-		for (size_t i = 0; i < n;) {
+		for (size_t i = 0; i < sn;) {
 			size_t w = utf8_w((uint8_t)s[i]);
 			char t[40];
 			if (w == 4) {
@@ -487,9 +486,23 @@ static int open_tag(qd_buf *b, const fnode *f)
 			i += w;
 		}
 	}
-	qd_buf_putc(b, '>');
+	return rc;
+}
+
+/* `<name k="v" ...>` for one attribute (for ... in value). */
+static int open_tag(qd_buf *b, const fnode *f)
+{
+	qc_enc e;
+	qc_enc_init(&e);
+	int rc = qd_json_to_any((const char *)f->val, f->val_n, &e, QC_MAX_JSON_DEPTH);
+	if (rc == QC_OK) {
+		qd_buf_putc(b, '<');
+		qd_buf_put(b, (const char *)f->name, f->name_n);
+		rc = tag_attrs(b, e.data, e.len);
+		qd_buf_putc(b, '>');
+	}
 	qc_enc_free(&e);
-	return QC_OK;
+	return rc;
 }
 
 /* current attributes while walking an XmlText */
@@ -498,14 +511,16 @@ typedef struct attrs {
 	size_t n, cap;
 } attrs;
 
-static void attrs_update(attrs *a, const uint8_t *fmt, size_t fn)
+/* a format item (key, JSON value; "null" removes the key) */
+static int attrs_update(attrs *a, const uint8_t *fmt, size_t fn)
 {
 	qc_dec dc;
-	const char *k, *val;
-	size_t kn, vn;
+	const char *k = NULL, *val = NULL;
+	size_t kn = 0, vn = 0;
+	int rc;
 	qc_dec_init(&dc, fmt, fn);
-	if (qc_read_varstring(&dc, &k, &kn) || qc_read_varstring(&dc, &val, &vn))
-		return;
+	if ((rc = qc_read_varstring(&dc, &k, &kn)) || (rc = qc_read_varstring(&dc, &val, &vn)))
+		return rc;
 	size_t i;
 	for (i = 0; i < a->n; i++)
 		if (cmp_bytes(a->v[i].name, a->v[i].name_n, (const uint8_t *)k, kn) == 0)
@@ -515,14 +530,14 @@ static void attrs_update(attrs *a, const uint8_t *fmt, size_t fn)
 			memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(fnode));
 			a->n--;
 		}
-		return;
+		return QC_OK;
 	}
 	if (i == a->n) {
 		if (a->n >= a->cap) {
 			size_t nc = a->cap ? a->cap * 2 : 4;
 			fnode *nv = realloc(a->v, nc * sizeof(fnode));
 			if (!nv)
-				return;
+				return QC_ERR_NOMEM;
 			a->v = nv;
 			a->cap = nc;
 		}
@@ -532,6 +547,7 @@ static void attrs_update(attrs *a, const uint8_t *fmt, size_t fn)
 	a->v[i].name_n = kn;
 	a->v[i].val = (const uint8_t *)val;
 	a->v[i].val_n = vn;
+	return QC_OK;
 }
 
 static int wrap_segment(qd_buf *b, const attrs *a, const char *s, size_t n)
@@ -544,8 +560,13 @@ static int wrap_segment(qd_buf *b, const attrs *a, const char *s, size_t n)
 		memcpy(sorted, a->v, a->n * sizeof(fnode));
 		qsort(sorted, a->n, sizeof(fnode), cmp_fnode);
 	}
-	for (size_t i = 0; i < a->n; i++)
-		open_tag(b, &sorted[i]);
+	int rc = QC_OK;
+	for (size_t i = 0; i < a->n && rc == QC_OK; i++)
+		rc = open_tag(b, &sorted[i]);
+	if (rc) {
+		free(sorted);
+		return rc;
+	}
 	qd_buf_put(b, s, n);
 	for (size_t i = a->n; i-- > 0;) {
 		qd_buf_puts(b, "</");
@@ -564,6 +585,8 @@ static int wrap_segment(qd_buf *b, const attrs *a, const char *s, size_t n)
  * splits the string. */
 static int xmltext_flush(qd_buf *b, const attrs *a, qd_buf *seg)
 {
+	if (seg->oom)
+		return QC_ERR_NOMEM;
 	if (seg->n == 0)
 		return QC_OK;
 	int rc = wrap_segment(b, a, seg->p, seg->n);
@@ -586,7 +609,8 @@ static int xmltext_tostring(const qc_doc *d, uint32_t type, qd_buf *b, int depth
 			break;
 		case REF_FORMAT:
 			rc = xmltext_flush(b, &a, &seg);
-			attrs_update(&a, d->blob + I->coff, I->cbytes);
+			if (rc == QC_OK)
+				rc = attrs_update(&a, d->blob + I->coff, I->cbytes);
 			break;
 		case REF_TYPE:
 		case REF_EMBED: {
@@ -598,6 +622,8 @@ static int xmltext_tostring(const qc_doc *d, uint32_t type, qd_buf *b, int depth
 				else
 					qd_buf_puts(&x, "[object Object]");
 			}
+			if (rc == QC_OK && x.oom)
+				rc = QC_ERR_NOMEM;
 			if (rc == QC_OK)
 				rc = wrap_segment(b, &a, x.p, x.n);
 			free(x.p);
@@ -642,16 +668,19 @@ static int type_tostring(const qc_doc *d, uint32_t type, qd_buf *b, int depth)
 		kent *v = map_entries(d, type, &n, 1);
 		if (!v)
 			return QC_ERR_NOMEM;
-		for (size_t i = 0; i < n; i++) {
+		int rc = QC_OK;
+		for (size_t i = 0; i < n && rc == QC_OK; i++) {
 			qd_buf_putc(b, ' ');
 			qd_buf_put(b, (const char *)d->blob + d->strs[v[i].key].off, d->strs[v[i].key].len);
 			qd_buf_puts(b, "=\"");
-			item_last_jsstring(d, &d->items[v[i].item], b, depth);
+			rc = item_last_jsstring(d, &d->items[v[i].item], b, depth);
 			qd_buf_putc(b, '"');
 		}
 		free(v);
+		if (rc)
+			return rc;
 		qd_buf_putc(b, '>');
-		int rc = children_tostring(d, type, b, depth);
+		rc = children_tostring(d, type, b, depth);
 		if (rc)
 			return rc;
 		qd_buf_puts(b, "</");
