@@ -1075,7 +1075,7 @@ static int dev_key(const config_t *cfg)
 	memcpy(key.pk, sk + 32, AUTH_PK_BYTES);
 	auth_pid(key.pk, key.pid);
 	srv.keys[srv.nkeys++] = key;
-	srv.dev_token = auth_mint(sk, "*", 0, auth_now_ms() / 1000, 7 * 86400, "dev");
+	srv.dev_token = auth_mint(sk, "*", 0, auth_now_ms() / 1000, 7 * 86400, NULL);
 	auth_wipe(sk, sizeof sk);
 	if (!srv.dev_token) {
 		log_error("--dev: out of memory");

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { startServer, makeTempDir, quire, sleep } from './lib/server.mjs'
+import { startServer, makeTempDir, quire, sleep, WEB_DIR } from './lib/server.mjs'
 import { launch, person, waitState, waitText, text, typeAtEnd, OUT_DIR } from './lib/browser.mjs'
 
 const tmp = makeTempDir('quire-browser-keys-')
@@ -206,4 +206,38 @@ test('embedded in a wiki page: an expired token is reported to the host, which h
   await host.page.screenshot({ path: path.join(OUT_DIR, 'embedded.png') })
   await host.context.close()
   await reader.context.close()
+})
+
+test('quire serve --dev: its one token for everybody carries no name, so each person is asked for one', async (t) => {
+  if (skip) return t.skip(skip)
+  const dataDir = makeTempDir('quire-browser-dev-')
+  let dev
+  const pages = []
+  try {
+    // --dev prints the editor link on stdout, which startServer does not keep:
+    // a first run prints it (stopped by the timeout's SIGTERM); the second
+    // reuses the key in the data dir, so that link works there.
+    const first = quire(['serve', '--dev', '--listen', '127.0.0.1:0', '--data', dataDir, '--web', WEB_DIR], { timeoutMs: 3000 })
+    const m = /editor: http:\/\/\S+\/\?doc=welcome#token=(v4\.public\.\S+)/.exec(first.stdout)
+    assert.ok(m, `the editor link on stdout: ${first.stdout} ${first.stderr}`)
+    dev = await startServer({ dataDir, anonymous: false, args: ['--dev'] })
+    const link = `${dev.url}/?doc=dev-names#token=${m[1]}`
+    for (let i = 0; i < 2; i++) {
+      const p = await person(browser) // no stored name
+      pages.push(p)
+      await p.page.goto(link)
+      await waitState(p.page, 'live')
+      await p.page.locator('[data-testid=ask-name]').waitFor({ state: 'visible' })
+      const me = await p.page.getAttribute('[data-testid=people] .face[data-me="1"]', 'data-name')
+      assert.match(me, /^Guest \d{3}$/, 'a guest name until one is given, not the token\'s')
+    }
+    await pages[0].page.fill('[data-testid=name-input]', 'Dora Dev')
+    await pages[0].page.keyboard.press('Enter')
+    await pages[0].page.locator('[data-testid=ask-name]').waitFor({ state: 'hidden' })
+    await pages[1].page.locator('[data-testid=people] .face[data-me="0"][data-name="Dora Dev"]').waitFor()
+  } finally {
+    for (const p of pages) await p.context.close()
+    if (dev) await dev.stop()
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  }
 })

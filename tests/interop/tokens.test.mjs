@@ -427,6 +427,8 @@ describe('start-up modes', () => {
       assert.equal(claims.doc, '*')
       assert.equal(claims.scope, 'rw')
       assert.ok(Date.parse(claims.exp) - Date.now() > 6 * 86400 * 1000)
+      // one token for everybody: no sub, so the editor asks each person for a name
+      assert.ok(!('sub' in claims), `the dev token has no sub (got ${JSON.stringify(claims.sub)})`)
       const doc = roomName('dev')
       assert.equal((await rawGet(server, wsPath(doc, token), wsHeaders())).status, 101)
       assert.equal((await rawGet(server, wsPath(doc), wsHeaders())).status, 401)

@@ -48,8 +48,7 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
   let nameSource // 'token' | 'param' | 'stored' | 'guest'
   let myName
   function pickName () {
-    // (`quire serve --dev` mints one token for everybody with sub "dev": not a name)
-    const sub = claims && claims.sub && !(claims.sub === 'dev' && claims.doc === '*') ? cleanName(claims.sub) : ''
+    const sub = claims && claims.sub ? cleanName(claims.sub) : ''
     if (sub) { nameSource = 'token'; myName = sub }
     else if (nameParam && cleanName(nameParam)) { nameSource = 'param'; myName = cleanName(nameParam) }
     else if (rememberedName()) { nameSource = 'stored'; myName = rememberedName() }
