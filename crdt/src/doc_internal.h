@@ -372,14 +372,6 @@ int qd_json_to_jsstring(qd_buf *b, const char *s, size_t n);
 /* Binary content as JSON.stringify ({"0":b0,...}) and String() (b0,b1,...) give it */
 void qd_bytes_json(qd_buf *b, const uint8_t *p, size_t n);
 void qd_bytes_jsstring(qd_buf *b, const uint8_t *p, size_t n);
-/* JS property order of object keys: array indices ascending, then the rest by seq */
-typedef struct qd_keyord {
-	uint64_t idx;
-	size_t seq;
-	int is_idx;
-} qd_keyord;
-void qd_keyord_init(qd_keyord *o, const uint8_t *k, size_t n, size_t seq);
-int qd_keyord_cmp(const qd_keyord *x, const qd_keyord *y);
 /* UTF-8 helpers */
 size_t qd_utf8_off(const uint8_t *s, size_t n, uint64_t units, int *in_pair);
 /* byte offset of `units` UTF-16 units into a string item (ASCII fast path) */

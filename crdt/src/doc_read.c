@@ -219,7 +219,7 @@ static int item_last_json(const qc_doc *d, const qd_item *I, qd_buf *b, int dept
 static int item_last_jsstring(const qc_doc *d, const qd_item *I, qd_buf *b, int depth);
 
 typedef struct kent {
-	qd_keyord ord;
+	qc_keyord ord;
 	uint32_t key, item;
 	const qc_doc *d;
 } kent;
@@ -235,7 +235,7 @@ static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 
 static int cmp_kent_js(const void *a, const void *b)
 {
-	return qd_keyord_cmp(&((const kent *)a)->ord, &((const kent *)b)->ord);
+	return qc_keyord_cmp(&((const kent *)a)->ord, &((const kent *)b)->ord);
 }
 
 static int cmp_kent_name(const void *a, const void *b)
@@ -266,7 +266,7 @@ static kent *map_entries(const qc_doc *d, uint32_t type, size_t *n, int order)
 		x->key = d->ments[e].key;
 		x->item = it;
 		x->d = d;
-		qd_keyord_init(&x->ord, d->blob + d->strs[x->key].off, d->strs[x->key].len, k);
+		qc_keyord_init(&x->ord, d->blob + d->strs[x->key].off, d->strs[x->key].len, k);
 		k++;
 	}
 	if (k > 1)

@@ -487,23 +487,6 @@ static int jnext(jp *j, uint8_t close)
 	return QC_ERR_INVALID;
 }
 
-/* JS property order of object keys: array indices (canonical decimals of
- * 0 .. 2^32-2) ascending, then the other keys in insertion order. */
-void qd_keyord_init(qd_keyord *o, const uint8_t *k, size_t n, size_t seq)
-{
-	o->seq = seq;
-	o->is_idx = qc_js_array_index(k, n, &o->idx);
-}
-
-int qd_keyord_cmp(const qd_keyord *x, const qd_keyord *y)
-{
-	if (x->is_idx != y->is_idx)
-		return x->is_idx ? -1 : 1;
-	if (x->is_idx && x->idx != y->idx)
-		return x->idx < y->idx ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 static int jvalue(jp *j, qc_enc *out, int depth);
 
 static int jobject(jp *j, qc_enc *out, int depth)

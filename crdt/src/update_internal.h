@@ -102,6 +102,19 @@ void qc_any_write_number(qc_enc *e, double d);
  * 1 and its value in *v, or 0 (*v untouched). */
 int qc_js_array_index(const uint8_t *k, size_t n, uint64_t *v);
 
+/* Where a key comes in Object.keys() of a JS object: array-index keys first,
+ * ascending, then the others in insertion order (seq). The one comparator for
+ * Any objects (qc_obj_order) and the doc's map entries (doc_read.c). A key
+ * that is not an array index has idx QC_KEYORD_NOT_INDEX, above every index,
+ * so one comparison of idx orders indices numerically and before the rest. */
+#define QC_KEYORD_NOT_INDEX UINT64_MAX
+typedef struct qc_keyord {
+	uint64_t idx; /* the array index, or QC_KEYORD_NOT_INDEX */
+	size_t seq;   /* insertion order */
+} qc_keyord;
+void qc_keyord_init(qc_keyord *o, const uint8_t *k, size_t n, size_t seq);
+int qc_keyord_cmp(const qc_keyord *x, const qc_keyord *y);
+
 /* One key and value of a JS object being built from a list of entries
  * (lib0 readAny, JSON.parse). While the bytes may still move (a growing
  * buffer) a caller can keep offsets in key_off/val_off, and set key/val
@@ -117,9 +130,7 @@ typedef struct qc_obj_ent {
 	};
 	size_t key_n, val_n;
 	int dead;      /* set by the caller for a key that never becomes an own property */
-	int is_idx;    /* the rest is qc_obj_order's */
-	uint64_t idx;
-	size_t seq;
+	qc_keyord ord; /* qc_obj_order's */
 } qc_obj_ent;
 
 /* Turn the entries e[0..n), in insertion order, into the object JS makes of

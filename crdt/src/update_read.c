@@ -233,6 +233,20 @@ int qc_js_array_index(const uint8_t *k, size_t n, uint64_t *v)
 	return 1;
 }
 
+void qc_keyord_init(qc_keyord *o, const uint8_t *k, size_t n, size_t seq)
+{
+	o->seq = seq;
+	if (!qc_js_array_index(k, n, &o->idx))
+		o->idx = QC_KEYORD_NOT_INDEX;
+}
+
+int qc_keyord_cmp(const qc_keyord *x, const qc_keyord *y)
+{
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 static int cmp_key_seq(const void *a, const void *b)
 {
 	const qc_obj_ent *x = a, *y = b;
@@ -242,17 +256,12 @@ static int cmp_key_seq(const void *a, const void *b)
 		return c;
 	if (x->key_n != y->key_n)
 		return x->key_n < y->key_n ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	return x->ord.seq < y->ord.seq ? -1 : x->ord.seq > y->ord.seq;
 }
 
 static int cmp_js_order(const void *a, const void *b)
 {
-	const qc_obj_ent *x = a, *y = b;
-	if (x->is_idx != y->is_idx)
-		return x->is_idx ? -1 : 1;
-	if (x->is_idx && x->idx != y->idx)
-		return x->idx < y->idx ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	return qc_keyord_cmp(&((const qc_obj_ent *)a)->ord, &((const qc_obj_ent *)b)->ord);
 }
 
 static int same_key(const qc_obj_ent *x, const qc_obj_ent *y)
@@ -262,10 +271,8 @@ static int same_key(const qc_obj_ent *x, const qc_obj_ent *y)
 
 size_t qc_obj_order(qc_obj_ent *e, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		e[i].seq = i;
-		e[i].is_idx = qc_js_array_index(e[i].key, e[i].key_n, &e[i].idx);
-	}
+	for (size_t i = 0; i < n; i++)
+		qc_keyord_init(&e[i].ord, e[i].key, e[i].key_n, i);
 	/* duplicates: first position, last value; pairwise in a small object
 	 * (most are), by sorting on the key in a large one */
 	if (n <= 8) {
