@@ -279,14 +279,24 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		conn_close(c, 1008, "clock limit");
 		return;
 	}
-	if (err != QC_OK && err != QC_ERR_LIMIT) {
+	if (err == QC_ERR_LIMIT) {
+		/* well-formed but past a limit of the crdt library (an Any nested
+		 * deeper than 64, clock + length above 2^53-1; or the document's
+		 * capacity): refused, nothing stored or relayed */
+		stats.rejected_malformed++;
+		log_info("room %.*s: conn %llu: update exceeds a limit (%zu bytes)", (int)r->name_len, r->name,
+			 (unsigned long long)c->id, n);
+		conn_close(c, 1008, "update exceeds a limit");
+		return;
+	}
+	if (err != QC_OK && err != QC_ERR_PENDING) {
 		stats.rejected_malformed++;
 		log_info("room %.*s: conn %llu: malformed update (%zu bytes): %s", (int)r->name_len, r->name,
 			 (unsigned long long)c->id, n, qc_strerror(err));
 		conn_close(c, err == QC_ERR_NOMEM ? 1011 : 1007, "malformed update");
 		return;
 	}
-	if (err == QC_ERR_LIMIT) {
+	if (err == QC_ERR_PENDING) {
 		/* The pending set was dropped; what did integrate is stored below
 		 * like any update. The client re-sends the rest after reconnecting. */
 		stats.rejected_malformed++;
@@ -295,33 +305,27 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		conn_close(c, 1008, "too many pending updates");
 	}
 	/* store and relay what was newly integrated (nothing for a duplicate or
-	 * an update still waiting for its dependencies) */
+	 * an update still waiting for its dependencies); the doc hands its
+	 * buffer over, so an idle room keeps no copy of it */
 	size_t ulen;
-	const uint8_t *integrated = qc_doc_last_update(r->doc, &ulen);
-	if (!integrated || ulen == 0)
+	uint8_t *integrated = qc_doc_take_last_update(r->doc, &ulen);
+	if (!integrated)
 		return;
-	u = integrated;
-	n = ulen;
 	stats.updates_received++;
 	room_job_t *j = calloc(1, sizeof *j);
-	uint8_t *copy = malloc(n);
-	if (!j || !copy) {
-		free(j);
-		free(copy);
+	if (!j) {
+		qc_free(r->doc, integrated);
 		conn_close(c, 1011, "out of memory");
 		return;
 	}
-	memcpy(copy, u, n);
-	if (n > 4096) /* the doc would keep its copy until the room's next change */
-		qc_doc_drop_last_update(r->doc);
 	j->room = r;
 	j->origin = c->id;
 	j->job.doc = r->name;
 	j->job.doc_len = r->name_len;
-	j->job.data = copy;
-	j->job.len = n;
+	j->job.data = integrated; /* from the doc's allocator: qc_free(r->doc, ...) */
+	j->job.len = ulen;
 	if (store_submit(env.store, &j->job)) {
-		free(copy);
+		qc_free(r->doc, integrated);
 		free(j);
 		conn_close(c, 1001, "server shutting down");
 		return;
@@ -351,7 +355,7 @@ void room_committed(room_job_t *j)
 		conn_t *origin = find_conn(r, j->origin);
 		if (origin)
 			conn_close(origin, 1011, "storage failure");
-		free(j->job.data);
+		qc_free(r->doc, j->job.data);
 		free(j);
 		return;
 	}
@@ -362,7 +366,7 @@ void room_committed(room_job_t *j)
 		stats.updates_relayed++;
 	}
 	free(msg);
-	free(j->job.data);
+	qc_free(r->doc, j->job.data);
 	free(j);
 }
 

@@ -590,17 +590,19 @@ const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len)
 	return d->last_update;
 }
 
-void qc_doc_drop_last_update(qc_doc *d)
+uint8_t *qc_doc_take_last_update(qc_doc *d, size_t *len)
 {
-	if (!d || d->txn.active)
-		return;
-	qd_event_clear(d);
-	qd_free(d, d->last_buf);
+	size_t n = 0;
+	const uint8_t *u = d && !d->txn.active ? qc_doc_last_update(d, &n) : NULL;
+	*len = u ? n : 0;
+	if (!u)
+		return NULL;
+	/* last_update is last_buf: hand the buffer over, the next event gets a new one */
+	uint8_t *p = d->last_buf;
 	d->last_buf = NULL;
 	d->caplast = 0;
-	qd_free(d, d->lz_ds);
-	d->lz_ds = NULL;
-	d->lz_capds = d->lz_nds = 0;
+	qd_event_clear(d);
+	return p;
 }
 
 int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_dsr *ds, size_t nds,
@@ -1965,7 +1967,7 @@ int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 		d->pending = d->pending_ds = NULL;
 		d->npending = d->npending_ds = 0;
 		mmap_clear(&d->miss);
-		rc = QC_ERR_LIMIT;
+		rc = QC_ERR_PENDING; /* what integrated stays, as its update event */
 	}
 	return rc;
 }

@@ -17,6 +17,7 @@ const char *qc_strerror(int err)
 	case QC_ERR_NOMEM: return "out of memory";
 	case QC_ERR_TRAILING: return "trailing bytes";
 	case QC_ERR_CLOCK: return "clock above 2^32-1";
+	case QC_ERR_PENDING: return "too much pending data (structs waiting for missing dependencies)";
 	default: return "unknown error";
 	}
 }

@@ -95,7 +95,7 @@ test('updates waiting for a missing dependency are bounded (1 MiB): close 1008, 
     raw.send(encUpdate(orphan))
     const info = await withDeadline(raw.closed, 10000, 'close after too many pending updates')
     assert.equal(info.code, 1008, `close code ${info.code} "${info.reason}"`)
-    assert.match(info.reason, /pending/)
+    assert.equal(info.reason, 'too many pending updates')
 
     // the room carries on: stored document unchanged, a newcomer syncs
     server.assertAlive()
@@ -105,6 +105,106 @@ test('updates waiting for a missing dependency are bounded (1 MiB): close 1008, 
     assert.equal(b.doc.getText('t').toString(), 'kept')
     a.doc.getText('t').insert(4, '!')
     await waitFor(() => b.doc.getText('t').toString() === 'kept!', { message: 'edit relayed after the refusal' })
+  } finally {
+    destroyAll(a, b)
+    await server.stop()
+  }
+})
+
+test('past the pending bound, what did integrate is stored and relayed; the sender is closed 1008', { timeout: 60000 }, async () => {
+  const server = await startServer()
+  const room = roomName('pendingpart')
+  let a
+  try {
+    a = await connectProvider(server, room)
+    a.doc.getText('t').insert(0, 'kept')
+    await waitStored(server, room, a.doc)
+
+    // one update: 1.2 MiB that needs (4242, 0), which nobody sent, and a
+    // map entry from client 4343 that integrates at once
+    const src = new Y.Doc(); src.clientID = 4242
+    src.getText('t').insert(0, 'x')
+    const before = Y.encodeStateVector(src)
+    src.getText('t').insert(1, 'y'.repeat(1200 * 1024))
+    const other = new Y.Doc(); other.clientID = 4343
+    other.getMap('m').set('k', 'integrated')
+    const update = Y.mergeUpdates([Y.encodeStateAsUpdate(src, before), Y.encodeStateAsUpdate(other)])
+    const rejected = await metric(server, 'quire_messages_rejected_total', 'reason="malformed"')
+    const raw = await openRaw(server, room)
+    await raw.next()
+    raw.send(encUpdate(update))
+    const info = await withDeadline(raw.closed, 10000, 'close after too many pending updates')
+    assert.equal(info.code, 1008, `close code ${info.code} "${info.reason}"`)
+    assert.equal(info.reason, 'too many pending updates')
+    assert.equal(await metric(server, 'quire_messages_rejected_total', 'reason="malformed"'), rejected + 1)
+
+    // the map entry reached the bystander and the store; the orphan did not
+    await waitFor(() => a.doc.getMap('m').get('k') === 'integrated', { message: 'integrated part relayed' })
+    assert.equal(a.doc.getText('t').toString(), 'kept')
+    const stored = await waitStored(server, room, a.doc)
+    assert.equal(stored.getMap('m').get('k'), 'integrated')
+    assert.equal(stored.getText('t').toString(), 'kept')
+    server.assertAlive()
+  } finally {
+    destroyAll(a)
+    await server.stop()
+  }
+})
+
+// A value nested 64 deep (arrays or objects in a Y.Map) is what the crdt
+// library accepts (docs/crdt.md); Yjs itself writes any depth.
+function nested (depth) {
+  let v = 'leaf'
+  for (let i = 0; i < depth; i++) v = i % 2 ? { d: v } : [v]
+  return v
+}
+
+test('an update past a crdt limit (a value nested 65 deep) closes 1008 "update exceeds a limit"; nothing stored or relayed', { timeout: 60000 }, async () => {
+  const server = await startServer()
+  const room = roomName('deep')
+  let a, b
+  try {
+    a = await connectProvider(server, room)
+    a.doc.getText('t').insert(0, 'kept')
+    await waitStored(server, room, a.doc)
+
+    // made by a real Yjs writer: 64 deep is accepted and relayed ...
+    const ok = new Y.Doc(); ok.clientID = 5151
+    ok.getMap('m').set('ok', nested(64))
+    const raw1 = await openRaw(server, room)
+    await raw1.next()
+    raw1.send(encUpdate(Y.encodeStateAsUpdate(ok)))
+    await waitFor(() => a.doc.getMap('m').has('ok'), { message: 'a 64-deep value relayed' })
+    assert.deepEqual(a.doc.getMap('m').get('ok'), nested(64))
+    assert.equal(raw1.closeInfo, null, 'the 64-deep sender stays connected')
+    raw1.close()
+    await waitStored(server, room, a.doc)
+
+    // ... 65 deep is refused whole, with the text edit that came with it
+    const deep = new Y.Doc(); deep.clientID = 5252
+    deep.getMap('m').set('deep', nested(65))
+    deep.getText('t').insert(0, 'lost ')
+    const rejected = await metric(server, 'quire_messages_rejected_total', 'reason="malformed"')
+    const raw2 = await openRaw(server, room)
+    await raw2.next()
+    raw2.send(encUpdate(Y.encodeStateAsUpdate(deep)))
+    const info = await withDeadline(raw2.closed, 10000, 'close after an update past a limit')
+    assert.equal(info.code, 1008, `close code ${info.code} "${info.reason}"`)
+    assert.equal(info.reason, 'update exceeds a limit')
+    assert.equal(await metric(server, 'quire_messages_rejected_total', 'reason="malformed"'), rejected + 1)
+
+    // the bystander carries on; a later edit arrives, the refused one never does
+    server.assertAlive()
+    b = await connectProvider(server, room)
+    b.doc.getText('t').insert(4, '!')
+    await waitFor(() => a.doc.getText('t').toString() === 'kept!', { message: 'edit relayed after the refusal' })
+    assert.equal(a.doc.getMap('m').has('deep'), false)
+    assert.equal(b.doc.getMap('m').has('deep'), false)
+    assert.deepEqual(b.doc.getMap('m').get('ok'), nested(64))
+    const stored = await waitStored(server, room, a.doc)
+    assert.equal(stored.getText('t').toString(), 'kept!')
+    assert.equal(stored.getMap('m').has('deep'), false)
+    assert.deepEqual(a.closes, [], 'the bystander was never disconnected')
   } finally {
     destroyAll(a, b)
     await server.stop()

@@ -9,7 +9,8 @@
  * (deletes/formats), so a pair is never split by a local edit.
  *
  * Errors: negative QC_ERR_* codes from quire/lib0.h. A failed call leaves the
- * document unchanged (apply validates the whole update before integrating).
+ * document unchanged (apply validates the whole update before integrating),
+ * except where qc_doc_apply_update says otherwise.
  *
  * Memory: everything returned through `uint8_t **out` / `char **out` is
  * allocated with the document's allocator (malloc by default) and released by
@@ -58,22 +59,29 @@ void qc_doc_set_client_id(qc_doc *doc, uint64_t client_id);
 /* --- remote updates -------------------------------------------------------- */
 
 /* Applies a v1 update. Structs whose dependencies are missing are kept
- * pending (bounded by max_pending_bytes; past it QC_ERR_LIMIT and the pending
- * set is dropped; what could be integrated stays integrated) and integrated
- * as soon as they can be. */
+ * pending and integrated as soon as they can be. Errors:
+ * - QC_ERR_PENDING: the pending set (this update's and earlier ones') passed
+ *   max_pending_bytes and was dropped. The document HAS changed: what could be
+ *   integrated stays integrated and is the update event (qc_doc_last_update).
+ * - QC_ERR_LIMIT from reading the update (Any nested deeper than 64, clock +
+ *   length above 2^53-1): refused whole, the document is unchanged.
+ * - QC_ERR_LIMIT from the document's capacity (2^32-2 structs, 4 GiB of
+ *   content) or QC_ERR_NOMEM, met during integration: part of the update
+ *   may already be integrated (and be the update event).
+ * - any other error: refused whole, the document is unchanged. */
 int qc_doc_apply_update(qc_doc *doc, const uint8_t *update, size_t len);
-/* The update describing what the last successful qc_doc_apply_update or local
- * edit newly integrated (what Yjs emits as the 'update' event); NULL/0 if
- * nothing changed. Owned by the doc, valid until the next mutating call.
- * Where Yjs emits two events for one remote update (the update, then the
- * deletions of its Y.Text formatting cleanup) this is their merge.
- * Encoded on first call. */
+/* The update describing what the last qc_doc_apply_update or local edit newly
+ * integrated (what Yjs emits as the 'update' event); NULL/0 if nothing
+ * changed. Owned by the doc, valid until the next mutating call (or
+ * qc_doc_take_last_update). Where Yjs emits two events for one remote update
+ * (the update, then the deletions of its Y.Text formatting cleanup) this is
+ * their merge. Encoded on first call. */
 const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len);
-/* Frees the buffer behind qc_doc_last_update (which returns NULL from then
- * on until the next change) and the event's scratch. For a caller holding
- * many documents, once it has copied a large update out; small buffers are
- * otherwise kept for reuse until the next change. */
-void qc_doc_drop_last_update(qc_doc *doc);
+/* The same bytes, handed over: the caller owns the buffer and releases it
+ * with qc_free(doc, p) (it comes from the doc's allocator). The doc forgets
+ * the event: qc_doc_last_update returns NULL until the next change. NULL/0
+ * when there is no update (or encoding it ran out of memory). */
+uint8_t *qc_doc_take_last_update(qc_doc *doc, size_t *len);
 size_t qc_doc_pending_bytes(const qc_doc *doc); /* 0 when nothing is pending */
 
 /* --- encoding -------------------------------------------------------------- */

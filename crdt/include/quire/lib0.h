@@ -23,10 +23,13 @@ enum {
 	QC_ERR_VARINT = -2,    /* varint longer than 8 groups or above 2^53-1 */
 	QC_ERR_UTF8 = -3,      /* string is not valid UTF-8 */
 	QC_ERR_INVALID = -4,   /* structurally invalid (bad tag, bad ref, ...) */
-	QC_ERR_LIMIT = -5,     /* a configured limit (depth, count, size) exceeded */
+	QC_ERR_LIMIT = -5,     /* a limit exceeded: Any depth, clock + length above 2^53-1, a
+				  document's capacity (see qc_doc_apply_update) */
 	QC_ERR_NOMEM = -6,     /* allocation failed */
 	QC_ERR_TRAILING = -7,  /* bytes left after a complete value */
 	QC_ERR_CLOCK = -8,     /* a client's clock would pass 2^32-1 (quire's documents keep 32-bit clocks) */
+	QC_ERR_PENDING = -9,   /* qc_doc_apply_update only: the pending set passed max_pending_bytes
+				  and was dropped; what could be integrated was integrated */
 };
 
 /* Human-readable name of an error code (static string). */

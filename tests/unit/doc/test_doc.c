@@ -1,6 +1,7 @@
 /* Document model: reference section 8 vectors integrated, local edits,
  * encoding, JSON, pending updates. */
 #include "../t.h"
+#include "counted.h"
 #include "quire/doc.h"
 #include "quire/update.h"
 
@@ -631,7 +632,7 @@ static void test_mutations(void)
 		size_t bn, an;
 		qc_doc_encode_state(d, NULL, 0, &before, &bn);
 		int rc = qc_doc_apply_update(d, u, n);
-		if (rc < 0 && rc != QC_ERR_LIMIT) {
+		if (rc < 0 && rc != QC_ERR_PENDING) {
 			refused++;
 			qc_doc_encode_state(d, NULL, 0, &after, &an);
 			CHECK(an == bn && memcmp(after, before, bn) == 0);
@@ -848,24 +849,173 @@ static void test_typing_extends(void)
 	qc_doc_free(c);
 }
 
-static void test_drop_last_update(void)
+static qc_doc *mkdoc_counted(counted *cnt, size_t max_pending)
 {
-	t_current = "drop last update";
-	qc_doc *d = mkdoc(5, 1);
-	size_t n;
+	static const qc_alloc al0 = {counted_malloc, counted_realloc, counted_free, NULL};
+	static qc_alloc al;
+	al = al0;
+	al.ud = cnt;
+	qc_doc_opts o;
+	qc_doc_opts_default(&o);
+	o.client_id = 5;
+	o.max_pending_bytes = max_pending;
+	o.alloc = &al;
+	qc_doc *d = qc_doc_new(&o);
+	if (!d)
+		abort();
+	return d;
+}
+
+/* qc_doc_take_last_update hands over exactly what qc_doc_last_update would
+ * have returned, from the doc's allocator; the doc forgets the event */
+static void test_take_last_update(void)
+{
+	t_current = "take last update";
+	counted cnt = {0, 0};
+	qc_doc *d = mkdoc_counted(&cnt, 0);
+	size_t n, tn;
+	/* nothing yet */
+	CHECK(qc_doc_take_last_update(d, &tn) == NULL && tn == 0);
 	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "abc", 3, NULL), 0);
-	CHECK(qc_doc_last_update(d, &n) != NULL && n > 0);
-	qc_doc_drop_last_update(d);
+	const uint8_t *u = qc_doc_last_update(d, &n);
+	CHECK(u != NULL && n > 0);
+	uint8_t *want = malloc(n);
+	memcpy(want, u, n);
+	uint8_t *got = qc_doc_take_last_update(d, &tn);
+	CHECK(got != NULL && tn == n && memcmp(got, want, n) == 0);
 	CHECK(qc_doc_last_update(d, &n) == NULL && n == 0);
-	/* a pending (not yet encoded) event is dropped too */
+	CHECK(qc_doc_take_last_update(d, &tn) == NULL && tn == 0);
+	qc_free(d, got);
+	free(want);
+	/* an event not encoded yet is encoded and handed over; a remote one too */
 	CHECK_EQ_INT(qc_text_delete(d, "t", 1, 1), 0);
-	qc_doc_drop_last_update(d);
+	got = qc_doc_take_last_update(d, &tn);
+	CHECK_HEX(got, tn, "00 01 05 01 01 01");
+	qc_free(d, got);
+	CHECK_EQ_INT(apply_hex(d, "01 01 07 00 04 01 01 74 02 61 62 00"), 0);
+	got = qc_doc_take_last_update(d, &tn);
+	CHECK_HEX(got, tn, "01 01 07 00 04 01 01 74 02 61 62 00");
+	qc_free(d, got);
 	CHECK(qc_doc_last_update(d, &n) == NULL && n == 0);
-	/* the doc goes on as before */
+	/* the doc goes on as before: a later change has its own event */
 	CHECK_EQ_INT(qc_text_insert(d, "t", 2, "d", 1, NULL), 0);
 	CHECK(qc_doc_last_update(d, &n) != NULL && n > 0);
-	CHECK_TEXT(d, "t", "acd");
-	qc_doc_drop_last_update(NULL);
+	got = qc_doc_take_last_update(d, &tn);
+	CHECK(got != NULL && tn == n);
+	qc_free(d, got);
+	CHECK_TEXT(d, "t", "acdab");
+	CHECK(qc_doc_take_last_update(NULL, &tn) == NULL && tn == 0);
+	qc_doc_free(d);
+	/* every buffer handed over went back through the doc's allocator */
+	CHECK_EQ_INT(cnt.live, 0);
+	CHECK(cnt.peak > 0);
+}
+
+/* Past max_pending_bytes: QC_ERR_PENDING, the pending set dropped, and what
+ * could be integrated stays integrated as the update event. */
+static void test_pending_cap(void)
+{
+	t_current = "pending cap";
+	counted cnt = {0, 0};
+	qc_doc *d = mkdoc_counted(&cnt, 64);
+	/* client 8 from clock 5 (missing 0..4: pending, 200 bytes) and client 7
+	 * "ab" into root "t" (integrates) in one update */
+	qc_enc e;
+	qc_enc_init(&e);
+	qc_write_varuint(&e, 2);
+	qc_write_varuint(&e, 1);
+	qc_write_varuint(&e, 8);
+	qc_write_varuint(&e, 5);
+	qc_write_u8(&e, 0x84);
+	qc_write_varuint(&e, 8);
+	qc_write_varuint(&e, 4);
+	char big[200];
+	memset(big, 'x', sizeof big);
+	qc_write_varstring(&e, big, sizeof big);
+	qc_write_varuint(&e, 1);
+	qc_write_varuint(&e, 7);
+	qc_write_varuint(&e, 0);
+	qc_write_u8(&e, 0x04);
+	qc_write_varuint(&e, 1);
+	qc_write_varstring(&e, "t", 1);
+	qc_write_varstring(&e, "ab", 2);
+	qc_write_u8(&e, 0);
+	CHECK(qc_enc_ok(&e) && qc_update_validate(e.data, e.len) == QC_OK);
+	CHECK_EQ_INT(qc_doc_apply_update(d, e.data, e.len), QC_ERR_PENDING);
+	CHECK_EQ_INT(qc_doc_pending_bytes(d), 0);
+	CHECK_TEXT(d, "t", "ab");
+	CHECK_SV(d, "01 07 02");
+	CHECK_STATE(d, "01 01 07 00 04 01 01 74 02 61 62 00");
+	/* the event is what integrated, and it can be taken */
+	CHECK_LAST(d, "01 01 07 00 04 01 01 74 02 61 62 00");
+	size_t tn;
+	uint8_t *got = qc_doc_take_last_update(d, &tn);
+	CHECK_HEX(got, tn, "01 01 07 00 04 01 01 74 02 61 62 00");
+	qc_free(d, got);
+	/* the same update again: client 7 is known, so nothing integrates, and the
+	 * pending part passes the cap again */
+	CHECK_EQ_INT(qc_doc_apply_update(d, e.data, e.len), QC_ERR_PENDING);
+	size_t n;
+	CHECK(qc_doc_last_update(d, &n) == NULL && n == 0);
+	CHECK_EQ_INT(qc_doc_pending_bytes(d), 0);
+	/* under the cap nothing is refused: the pending part waits */
+	qc_doc *d2 = mkdoc_counted(&cnt, 0);
+	CHECK_EQ_INT(qc_doc_apply_update(d2, e.data, e.len), QC_OK);
+	CHECK(qc_doc_pending_bytes(d2) > 200);
+	CHECK_TEXT(d2, "t", "ab");
+	qc_doc_free(d2);
+	qc_enc_free(&e);
+	qc_doc_free(d);
+	CHECK_EQ_INT(cnt.live, 0);
+}
+
+/* QC_ERR_LIMIT from reading an update (Any nested deeper than 64, clock +
+ * length above 2^53-1) refuses it whole: no event, the doc unchanged. */
+static void test_limit_refused(void)
+{
+	t_current = "limit refused";
+	qc_doc *d = mkdoc(5, 1);
+	CHECK_EQ_INT(apply_hex(d, "01 01 07 00 04 01 01 74 02 61 62 00"), 0);
+	for (int depth = 64; depth <= 65; depth++) {
+		/* client 9: map "m" key "k" = 'depth' nested arrays around null,
+		 * then "cd" appended to client 7's text */
+		qc_enc e;
+		qc_enc_init(&e);
+		static const uint8_t head[] = {0x02, 0x01, 0x09, 0x00, 0x28, 0x01, 0x01, 0x6d, 0x01, 0x6b, 0x01};
+		qc_write_bytes(&e, head, sizeof head);
+		for (int i = 0; i < depth; i++) {
+			qc_write_u8(&e, 0x75);
+			qc_write_u8(&e, 0x01);
+		}
+		qc_write_u8(&e, 0x7e);
+		static const uint8_t tail[] = {0x01, 0x07, 0x02, 0x84, 0x07, 0x01, 0x02, 0x63, 0x64, 0x00};
+		qc_write_bytes(&e, tail, sizeof tail);
+		uint8_t *before;
+		size_t bn, n;
+		CHECK_EQ_INT(qc_doc_encode_state(d, NULL, 0, &before, &bn), 0);
+		int rc = qc_doc_apply_update(d, e.data, e.len);
+		if (depth == 64) {
+			CHECK_EQ_INT(rc, QC_OK);
+			CHECK_TEXT(d, "t", "abcd");
+			CHECK(qc_doc_last_update(d, &n) != NULL);
+			qc_doc_free(d);
+			d = mkdoc(5, 1);
+			CHECK_EQ_INT(apply_hex(d, "01 01 07 00 04 01 01 74 02 61 62 00"), 0);
+		} else {
+			CHECK_EQ_INT(rc, QC_ERR_LIMIT);
+			CHECK(qc_doc_last_update(d, &n) == NULL && n == 0);
+			CHECK_TEXT(d, "t", "ab");
+			CHECK_STATE(d, "01 01 07 00 04 01 01 74 02 61 62 00");
+		}
+		qc_free(d, before);
+		qc_enc_free(&e);
+	}
+	/* a struct whose clock + length passes 2^53-1 */
+	CHECK_EQ_INT(apply_hex(d, "01 01 07 fe ff ff ff ff ff ff 0f 84 07 01 02 63 64 00"), QC_ERR_LIMIT);
+	/* a delete range whose clock + length passes 2^53-1 */
+	CHECK_EQ_INT(apply_hex(d, "00 01 07 01 01 ff ff ff ff ff ff ff 0f"), QC_ERR_LIMIT);
+	CHECK_STATE(d, "01 01 07 00 04 01 01 74 02 61 62 00");
+	CHECK_EQ_INT(qc_doc_pending_bytes(d), 0);
 	qc_doc_free(d);
 }
 
@@ -1050,7 +1200,9 @@ int main(void)
 	test_json_content_and_depth();
 	test_stale_pending();
 	test_typing_extends();
-	test_drop_last_update();
+	test_take_last_update();
+	test_pending_cap();
+	test_limit_refused();
 	test_remote_typing_extends();
 	printf("test_doc: %d checks, %d failures\n", t_checks, t_failures);
 	return t_failures ? 1 : 0;

@@ -275,7 +275,7 @@ static void pending_limit(void)
 	memset(big, 'x', sizeof big);
 	qc_write_varstring(&e, big, sizeof big);
 	qc_write_u8(&e, 0);
-	CHECK_EQ_INT(qc_doc_apply_update(d, e.data, e.len), QC_ERR_LIMIT);
+	CHECK_EQ_INT(qc_doc_apply_update(d, e.data, e.len), QC_ERR_PENDING);
 	CHECK_EQ_INT(qc_doc_pending_bytes(d), 0);
 	qc_enc_free(&e);
 	qc_doc_free(d);
