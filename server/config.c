@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void config_print_serve_help(void)
 {
@@ -62,6 +64,12 @@ void config_print_serve_help(void)
 	      "                          element that is not a trusted proxy itself; a malformed one gets\n"
 	      "                          400. Repeatable, or comma-separated (none: X-Forwarded-For is\n"
 	      "                          never read) [QUIRE_TRUSTED_PROXY, comma-separated]\n"
+	      "  --frame-ancestors SOURCES\n"
+	      "                          pages that may show the editor in a frame: a CSP\n"
+	      "                          frame-ancestors source list, space-separated, such as\n"
+	      "                          \"'self' https://wiki.example.org\", or \"'none'\" (default: not\n"
+	      "                          set, any page may: the token travels in the frame's URL, so\n"
+	      "                          a framing page holds no more than it gave) [QUIRE_FRAME_ANCESTORS]\n"
 	      "  --compact-after N       log entries per document before compaction (1000)\n"
 	      "                          [QUIRE_COMPACT_AFTER]; 0 disables\n"
 	      "  --map-size BYTES        LMDB map size (64G) [QUIRE_MAP_SIZE]\n"
@@ -165,11 +173,171 @@ static int parse_level(const char *s, int *out)
 	return -1;
 }
 
+/* --- --frame-ancestors ---------------------------------------------------
+ * A CSP source list as the frame-ancestors directive understands it: 'self',
+ * 'none' (alone), scheme sources (https:) and host sources
+ * ([scheme://]host[:port][/path], the host "*" or "*.example.org"). It is
+ * sent verbatim in a header, so anything that could end the directive or the
+ * header (';', ',', control characters) or that the directive has no use for
+ * (double quotes, backslashes, other quoted keywords) is refused, not
+ * escaped. */
+
+static int fa_why(char *why, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, cap, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int fa_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int fa_digit(int c) { return c >= '0' && c <= '9'; }
+static int fa_scheme_char(int c) { return fa_alpha(c) || fa_digit(c) || c == '+' || c == '-' || c == '.'; }
+static int fa_host_char(int c) { return fa_alpha(c) || fa_digit(c) || c == '-'; }
+
+/* RFC 3986 path characters, less the sub-delimiters ',' ';' and '\'' that
+ * the checks before have refused anyway */
+static int fa_path_char(int c)
+{
+	return fa_alpha(c) || fa_digit(c) || (c && strchr("-._~%!$&()*+=:@/", c));
+}
+
+/* 1 if s[0..n) is a scheme source or a host source */
+static int fa_source(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (n >= 2 && s[n - 1] == ':' && fa_alpha(s[0])) { /* scheme source: https: */
+		for (i = 1; i < n - 1 && fa_scheme_char(s[i]); i++)
+			;
+		if (i == n - 1)
+			return 1;
+	}
+	i = 0;
+	for (size_t k = 0; k + 3 <= n; k++)
+		if (!memcmp(s + k, "://", 3)) {
+			if (k == 0 || !fa_alpha(s[0]))
+				return 0;
+			for (size_t j = 1; j < k; j++)
+				if (!fa_scheme_char(s[j]))
+					return 0;
+			i = k + 3;
+			break;
+		}
+	if (i < n && s[i] == '*') {
+		i++;
+		if (i < n && s[i] == '.')
+			i++;
+		else
+			goto port;
+	}
+	for (;;) { /* labels: 1*host-char *("." 1*host-char) ["."] */
+		size_t start = i;
+		while (i < n && fa_host_char(s[i]))
+			i++;
+		if (i == start)
+			return 0;
+		if (i < n && s[i] == '.') {
+			i++;
+			if (i == n || !fa_host_char(s[i]))
+				break; /* a trailing dot */
+			continue;
+		}
+		break;
+	}
+port:
+	if (i < n && s[i] == ':') {
+		i++;
+		if (i < n && s[i] == '*') {
+			i++;
+		} else {
+			size_t start = i;
+			unsigned long port = 0;
+			while (i < n && fa_digit(s[i]) && i - start < 6)
+				port = port * 10 + (unsigned long)(s[i++] - '0');
+			if (i == start || port > 65535)
+				return 0;
+		}
+	}
+	if (i < n && s[i] == '/')
+		while (i < n && fa_path_char(s[i]))
+			i++;
+	return i == n;
+}
+
+int config_frame_ancestors(const char *v, char *out, size_t cap, char *why, size_t whycap)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		size_t at = (size_t)(p - (const unsigned char *)v) + 1;
+		if (*p < 0x20 || *p == 0x7f)
+			return fa_why(why, whycap, "a control character (0x%02x) at byte %zu", *p, at);
+		if (*p >= 0x80)
+			return fa_why(why, whycap,
+				      "a non-ASCII byte (0x%02x) at byte %zu; write international domain names "
+				      "in punycode (xn--...)", *p, at);
+		if (*p == ',')
+			return fa_why(why, whycap, "',' at byte %zu: separate sources with spaces", at);
+		if (*p == ';')
+			return fa_why(why, whycap, "';' at byte %zu: it would end the frame-ancestors directive", at);
+		if (*p == '"')
+			return fa_why(why, whycap,
+				      "'\"' at byte %zu: only the keywords 'self' and 'none' are quoted, with "
+				      "single quotes", at);
+		if (*p == '\\')
+			return fa_why(why, whycap, "'\\' at byte %zu: not part of any source", at);
+	}
+	size_t o = 0, nsrc = 0;
+	int none = 0;
+	for (const char *p = v; *p;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		const char *e = p;
+		while (*e && *e != ' ')
+			e++;
+		size_t n = (size_t)(e - p);
+		char kw[8] = "";
+		if (p[0] == '\'') {
+			if (n == 6 && !strncasecmp(p, "'self'", 6))
+				strcpy(kw, "'self'");
+			else if (n == 6 && !strncasecmp(p, "'none'", 6))
+				strcpy(kw, "'none'");
+			else
+				return fa_why(why, whycap,
+					      "\"%.*s\": only 'self' and 'none' may be quoted (nonces, hashes and "
+					      "'unsafe-...' do not apply to frame-ancestors)", (int)(n > 80 ? 80 : n), p);
+			none |= kw[1] == 'n';
+		} else if (memchr(p, '\'', n) || !fa_source(p, n)) {
+			return fa_why(why, whycap,
+				      "\"%.*s\": not a source; expected 'self', 'none', a scheme such as https: or "
+				      "[scheme://]host[:port][/path] (host * or *.example.org allowed)",
+				      (int)(n > 80 ? 80 : n), p);
+		}
+		if (o + (o ? 1 : 0) + n >= cap)
+			return fa_why(why, whycap, "longer than %zu bytes", cap - 1);
+		if (o)
+			out[o++] = ' ';
+		memcpy(out + o, kw[0] ? kw : p, n);
+		o += n;
+		nsrc++;
+		p = e;
+	}
+	if (!nsrc)
+		return fa_why(why, whycap,
+			      "empty; leave the option out to let any page frame the editor, or pass 'none' to "
+			      "let none");
+	if (none && nsrc > 1)
+		return fa_why(why, whycap, "'none' must be the only source");
+	out[o] = 0;
+	return 0;
+}
+
 static int truthy(const char *s) { return s && (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes")); }
 
 /* One option: its flag, environment twin, and how to apply a value. */
-typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_PUBKEY, OPT_ORIGIN, OPT_PROXY, OPT_ANON, OPT_DEV, OPT_SIZE,
-	       OPT_SIZE0, OPT_COUNT, OPT_SECONDS, OPT_MS, OPT_LEVEL } opt_kind;
+typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_PUBKEY, OPT_ORIGIN, OPT_PROXY, OPT_FRAME, OPT_ANON, OPT_DEV,
+	       OPT_SIZE, OPT_SIZE0, OPT_COUNT, OPT_SECONDS, OPT_MS, OPT_LEVEL } opt_kind;
 
 typedef struct {
 	const char *flag, *env;
@@ -195,6 +363,7 @@ static const opt_t opts[] = {
 	{"--byte-rate", "QUIRE_BYTE_RATE", OPT_SIZE0, offsetof(config_t, byte_rate)},
 	{"--presence-interval", "QUIRE_PRESENCE_INTERVAL", OPT_MS, offsetof(config_t, presence_interval_ms)},
 	{"--trusted-proxy", "QUIRE_TRUSTED_PROXY", OPT_PROXY, 0},
+	{"--frame-ancestors", "QUIRE_FRAME_ANCESTORS", OPT_FRAME, 0},
 	{"--compact-after", "QUIRE_COMPACT_AFTER", OPT_COUNT, offsetof(config_t, compact_after)},
 	{"--map-size", "QUIRE_MAP_SIZE", OPT_SIZE, offsetof(config_t, map_size)},
 	{"--keepalive", "QUIRE_KEEPALIVE", OPT_SECONDS, offsetof(config_t, keepalive_ms)},
@@ -232,6 +401,14 @@ static int apply(config_t *cfg, const opt_t *o, char *v, const char *from)
 		 * copied, so v need not be kept */
 		char why[160];
 		if (proxy_list_add(&cfg->trusted_proxies, v, why, sizeof why)) {
+			fprintf(stderr, "quire serve: invalid value for %s: %s (see quire serve --help)\n", from, why);
+			return -1;
+		}
+		return 0;
+	}
+	case OPT_FRAME: {
+		char why[200];
+		if (config_frame_ancestors(v, cfg->frame_ancestors, sizeof cfg->frame_ancestors, why, sizeof why)) {
 			fprintf(stderr, "quire serve: invalid value for %s: %s (see quire serve --help)\n", from, why);
 			return -1;
 		}

@@ -8,6 +8,7 @@
 #include "proxy.h"
 
 #define CONFIG_MAX_LIST 16
+#define CONFIG_FRAME_ANCESTORS_MAX 1024 /* bytes of the --frame-ancestors source list */
 
 typedef struct config {
 	char listen_host[256];
@@ -19,6 +20,10 @@ typedef struct config {
 	const char *token_pubkeys[CONFIG_MAX_LIST];
 	size_t n_token_pubkeys;
 	proxy_list_t trusted_proxies; /* peers whose X-Forwarded-For names the client */
+	/* CSP frame-ancestors source list for the editor's pages, validated and
+	 * with single spaces between sources; "" (the default): no frame-ancestors
+	 * directive, so any page may frame the editor */
+	char frame_ancestors[CONFIG_FRAME_ANCESTORS_MAX];
 	int allow_anonymous;
 	int dev;
 	uint64_t max_message;     /* bytes of one WebSocket message */
@@ -41,5 +46,10 @@ typedef struct config {
 int config_parse_serve(int argc, char **argv, config_t *cfg);
 
 void config_print_serve_help(void);
+
+/* Checks a --frame-ancestors value (a CSP source list: 'self', 'none', scheme
+ * and host sources separated by spaces) and writes it to out with single
+ * spaces. Returns 0, or -1 with the reason in why. */
+int config_frame_ancestors(const char *v, char *out, size_t cap, char *why, size_t whycap);
 
 #endif

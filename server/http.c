@@ -442,6 +442,9 @@ static void send_text(h2o_req_t *req, int status, const char *reason, const char
 	req->res.reason = reason;
 	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
 	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+	/* the API's bodies are documents (people's text): never rendered as anything else */
+	h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
+			      H2O_STRLIT("nosniff"));
 	char *buf = h2o_mem_alloc_pool(&req->pool, len ? len : 1);
 	memcpy(buf, body, len);
 	h2o_send_inline(req, buf, len);
@@ -930,6 +933,85 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
 	return 0;
 }
 
+/* --- the editor's files: security and caching headers -----------------------
+ * Every response under / (the editor's files from --web, the notice page when
+ * there are none, and their errors) carries
+ *  - Content-Security-Policy: the policy web-editor/index.html also sets in a
+ *    <meta> (scripts, styles and connections only from quire's origin, styles
+ *    also inline because CodeMirror injects its own, no plugins, no <base>),
+ *    plus frame-ancestors from --frame-ancestors, which only a header can set;
+ *  - X-Content-Type-Options: nosniff and Referrer-Policy: no-referrer;
+ *  - Cache-Control, unless the handler chose one: a content-hashed file
+ *    (assets/NAME-HASH.EXT, as the editor's build names them) answered
+ *    200/206/304 is kept for a year and never revalidated, since a new build
+ *    has new names; anything else found (index.html, a file without a hash, a
+ *    redirect) is revalidated on every use ("no-cache": its ETag makes that a
+ *    304), so a deploy is picked up at once; an error is not stored. */
+#define WEB_CSP                                                                                       \
+	"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " \
+	"connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'"
+#define WEB_CACHE_HASHED "public, max-age=31536000, immutable"
+
+static char web_csp[sizeof WEB_CSP + sizeof "; frame-ancestors " + CONFIG_FRAME_ANCESTORS_MAX];
+
+/* 1 for /assets/.../NAME-HASH.EXT: HASH is 8 or more of [A-Z0-9] (esbuild's
+ * [hash] is 8 characters of base32), followed by the first '.' of the
+ * extension (main-XYOQIPYA.js, main-XYOQIPYA.js.map, style-A3WNWPIC.css) */
+static int is_hashed_asset(const char *p, size_t n)
+{
+	static const char dir[] = "/assets/";
+	if (n < sizeof dir || memcmp(p, dir, sizeof dir - 1) != 0)
+		return 0;
+	const char *seg = p + n;
+	while (seg[-1] != '/')
+		seg--;
+	size_t sl = (size_t)(p + n - seg);
+	for (size_t i = 1; i < sl; i++) {
+		if (seg[i] != '-')
+			continue;
+		size_t j = i + 1;
+		while (j < sl && ((seg[j] >= 'A' && seg[j] <= 'Z') || (seg[j] >= '0' && seg[j] <= '9')))
+			j++;
+		if (j - i - 1 >= 8 && j < sl && seg[j] == '.')
+			return 1;
+	}
+	return 0;
+}
+
+static void on_web_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+	(void)self;
+	h2o_mem_pool_t *pool = &req->pool;
+	h2o_headers_t *h = &req->res.headers;
+	h2o_set_header_by_str(pool, h, H2O_STRLIT("content-security-policy"), 0, web_csp, strlen(web_csp), 1);
+	h2o_set_header_by_str(pool, h, H2O_STRLIT("x-content-type-options"), 0, H2O_STRLIT("nosniff"), 1);
+	h2o_set_header_by_str(pool, h, H2O_STRLIT("referrer-policy"), 0, H2O_STRLIT("no-referrer"), 1);
+	if (h2o_find_header(h, H2O_TOKEN_CACHE_CONTROL, -1) == -1) {
+		int st = req->res.status;
+		const char *cc = "no-cache";
+		if (st >= 400)
+			cc = "no-store";
+		else if ((st == 200 || st == 206 || st == 304) &&
+			 is_hashed_asset(req->path_normalized.base, req->path_normalized.len))
+			cc = WEB_CACHE_HASHED;
+		h2o_add_header(pool, h, H2O_TOKEN_CACHE_CONTROL, NULL, cc, strlen(cc));
+	}
+	h2o_setup_next_ostream(req, slot);
+}
+
+static void web_headers_init(const config_t *cfg, h2o_pathconf_t *pc)
+{
+	if (cfg->frame_ancestors[0]) {
+		snprintf(web_csp, sizeof web_csp, "%s; frame-ancestors %s", WEB_CSP, cfg->frame_ancestors);
+		log_info("the editor may be framed by: %s (--frame-ancestors)", cfg->frame_ancestors);
+	} else {
+		snprintf(web_csp, sizeof web_csp, "%s", WEB_CSP);
+		log_info("the editor may be framed by any page (no --frame-ancestors)");
+	}
+	h2o_filter_t *f = h2o_create_filter(pc, sizeof *f);
+	f->on_setup_ostream = on_web_ostream;
+}
+
 static const char default_page[] =
     "<!doctype html><meta charset=utf-8><title>quire</title>"
     "<h1>quire</h1><p>The sync server is running. The web editor is not built: run "
@@ -946,11 +1028,12 @@ static int on_default_page(h2o_handler_t *self, h2o_req_t *req)
 	return 0;
 }
 
-static void add_route(h2o_hostconf_t *host, const char *path, int (*fn)(h2o_handler_t *, h2o_req_t *))
+static h2o_pathconf_t *add_route(h2o_hostconf_t *host, const char *path, int (*fn)(h2o_handler_t *, h2o_req_t *))
 {
 	h2o_pathconf_t *pc = h2o_config_register_path(host, path, 0);
 	h2o_handler_t *h = h2o_create_handler(pc, sizeof *h);
 	h->on_req = fn;
+	return pc;
 }
 
 /* --- listener ------------------------------------------------------------ */
@@ -1167,10 +1250,12 @@ int serve_run(const config_t *cfg)
 			h2o_config_dispose(&srv.config);
 			return 1;
 		}
-		h2o_file_register(h2o_config_register_path(host, "/", 0), web, NULL, NULL, 0);
+		h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
+		h2o_file_register(pc, web, NULL, NULL, 0);
+		web_headers_init(cfg, pc);
 		log_info("serving the editor from %s", web);
 	} else {
-		add_route(host, "/", on_default_page);
+		web_headers_init(cfg, add_route(host, "/", on_default_page));
 		log_info("web editor not built; / shows a notice (see --web)");
 	}
 
