@@ -184,13 +184,16 @@ describe('presence coalescing (default --presence-interval 100)', () => {
   })
 
   test('coalesced presence echoed back by y-websocket counts against neither --message-rate nor --byte-rate', { timeout: 60000 }, async () => {
-    // 20 providers move 10 times a second for 3 s with a 20 ms interval: each
+    // 20 providers move 10 times a second with a 20 ms interval: each
     // receives (and y-websocket echoes) up to 50 flushes a second. With
-    // --message-rate 20 (bursts of 80) a provider may send 140 messages in
-    // 3 s: its own 30 moves fit, its own moves plus unrefunded echoes do not.
-    // Likewise --byte-rate 1K with bursts of 4K (--max-message 4K): 7 KB in
-    // 3 s hold its own moves (about 1.5 KB) but not the echoed flushes (over
-    // 10 KB: each carries the states that changed in its 20 ms).
+    // --message-rate 20 (bursts of 80) a provider may send 80 + 20 T messages
+    // in T seconds: its own 10 T moves fit, but not its moves plus more than
+    // 80 + 10 T unrefunded echoes. Likewise --byte-rate 1K with bursts of 4K
+    // (--max-message 4K): 4096 + 1024 T bytes hold its own moves (about
+    // 0.5 KB a second) but not over 4096 + 1024 T bytes of echoed flushes
+    // (each carries the states that changed in its 20 ms). The providers move
+    // until provider 0 has received that much (about 2 s on an idle machine,
+    // longer on a loaded one, whose timers fire late), at most 20 s.
     const s = await startServer({
       args: ['--presence-interval', '20', '--message-rate', '20', '--byte-rate', '1K', '--max-message', '4K']
     })
@@ -216,12 +219,18 @@ describe('presence coalescing (default --presence-interval 100)', () => {
         // staggered by 5 ms, so that changes arrive all through each interval
         timers.push(setTimeout(() => { move(); timers.push(setInterval(move, 100)) }, i * 5))
       })
-      await sleep(3000)
+      const t0 = Date.now()
+      const enough = () => {
+        const T = (Date.now() - t0) / 1000
+        return echoes.length > 80 + 10 * T && echoBytes > 4096 + 1024 * T
+      }
+      while (!enough() && Date.now() - t0 < 20000) await sleep(100)
+      const T = (Date.now() - t0) / 1000
       timers.forEach((t) => { clearTimeout(t); clearInterval(t) })
       await waitFor(() => clients.every((c) => [...last].every(([id, st]) => JSON.stringify(c.awareness.getStates().get(id)) === JSON.stringify(st))),
         { timeout: 10000, message: 'every provider to hold every last state' })
-      assert.ok(echoes.length > 80, `provider 0 received ${echoes.length} presence messages (enough echoes to exceed the budget)`)
-      assert.ok(echoBytes > 10000, `provider 0 received ${echoBytes} bytes of presence (enough to exceed the byte budget)`)
+      assert.ok(echoes.length > 80 + 10 * T, `provider 0 received ${echoes.length} presence messages in ${T} s (enough echoes to exceed the budget)`)
+      assert.ok(echoBytes > 4096 + 1024 * T, `provider 0 received ${echoBytes} bytes of presence in ${T} s (enough to exceed the byte budget)`)
       for (const c of clients) assert.deepEqual(c.closes, [], 'no provider was closed (rate limit)')
       assert.equal(await metric(s, 'quire_rate_limited_closes_total'), 0)
       assert.equal(await metric(s, 'quire_byte_rate_closes_total'), 0)
