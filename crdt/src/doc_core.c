@@ -69,7 +69,7 @@ void qc_free(const qc_doc *doc, void *p)
 
 static void txn_free(qc_doc *d)
 {
-	qd_free(d, d->txn.before);
+	qd_free(d, d->txn.cb);
 	qd_free(d, d->txn.ds);
 	qd_free(d, d->txn.merge);
 	qd_free(d, d->txn.changed);
@@ -104,7 +104,7 @@ void qc_doc_free(qc_doc *d)
 	qd_free(d, d->miss.h);
 	txn_free(d);
 	qd_free(d, d->last_buf);
-	qd_free(d, d->lz_before);
+	qd_free(d, d->lz_cb);
 	qd_free(d, d->lz_ds);
 	d->al.free(d, d->al.ud);
 }
@@ -137,22 +137,53 @@ int qd_txn_begin(qc_doc *d, int local)
 	}
 	t->active = 1;
 	t->local = local;
-	t->nds = t->nmerge = t->nchanged = 0;
-	if (d->nclients > t->capbefore &&
-	    qd_grow(d, (void **)&t->before, sizeof(uint64_t), d->nclients, &t->capbefore)) {
-		t->active = 0;
-		return QC_ERR_NOMEM;
+	t->nds = t->nmerge = t->nchanged = t->ncb = 0;
+	/* a new serial unmarks every client; 0 is never one */
+	if (++d->txn_serial == 0) {
+		for (uint32_t i = 0; i < d->nclients; i++)
+			d->clients[i].txn_serial = 0;
+		d->txn_serial = 1;
 	}
-	for (uint32_t i = 0; i < d->nclients; i++)
-		t->before[i] = qd_state(d, i);
-	t->nbefore = d->nclients;
+	t->serial = d->txn_serial;
 	return QC_OK;
 }
 
-static uint64_t before_state(const qc_doc *d, uint32_t slot)
+int qd_touch_slow(qc_doc *d, uint32_t slot)
 {
-	return slot < d->txn.nbefore ? d->txn.before[slot] : 0;
+	qd_txn *t = &d->txn;
+	if (t->ncb >= t->capcb && qd_grow(d, (void **)&t->cb, sizeof(qd_cb), t->ncb + 1, &t->capcb))
+		return QC_ERR_NOMEM;
+	qd_client *c = &d->clients[slot];
+	c->txn_serial = t->serial;
+	c->txn_before = (uint32_t)qd_state(d, slot); /* at most QD_CLOCK_MAX */
+	t->cb[t->ncb].slot = slot;
+	t->cb[t->ncb].before = c->txn_before;
+	t->ncb++;
+	return QC_OK;
 }
+
+/* Marks the clients of t's list as changed in t (after another transaction
+ * marked some of them) */
+static void txn_mark(qc_doc *d, const qd_txn *t)
+{
+	for (size_t k = 0; k < t->ncb; k++) {
+		qd_client *c = &d->clients[t->cb[k].slot];
+		c->txn_serial = t->serial;
+		c->txn_before = t->cb[k].before;
+	}
+}
+
+static void cb_sort(qd_txn *t)
+{
+	for (size_t i = 1; i < t->ncb; i++) { /* few: usually one */
+		qd_cb x = t->cb[i];
+		size_t j = i;
+		for (; j > 0 && t->cb[j - 1].slot > x.slot; j--)
+			t->cb[j] = t->cb[j - 1];
+		t->cb[j] = x;
+	}
+}
+
 
 int qd_ds_add(qc_doc *d, uint32_t slot, uint64_t clock, uint64_t len)
 {
@@ -249,7 +280,7 @@ int qd_item_delete(qc_doc *d, uint32_t it)
 			qd_item *C = &d->items[c];
 			if (!qd_deleted(C))
 				rc = delete_one(d, c, &types);
-			else if (C->clock < before_state(d, C->client))
+			else if (C->clock < qd_before(d, C->client))
 				rc = merge_push(d, c);
 		}
 		for (uint32_t e = d->types[ty].map_head; e != QN && rc == QC_OK; e = d->ments[e].next) {
@@ -259,7 +290,7 @@ int qd_item_delete(qc_doc *d, uint32_t it)
 			qd_item *C = &d->items[c];
 			if (!qd_deleted(C))
 				rc = delete_one(d, c, &types);
-			else if (C->clock < before_state(d, C->client))
+			else if (C->clock < qd_before(d, C->client))
 				rc = merge_push(d, c);
 		}
 	}
@@ -503,7 +534,7 @@ static void txn_gc_merge(qc_doc *d)
 	for (size_t k = t->nds; k-- > 0;) {
 		qd_dsr *r = &t->ds[k];
 		qd_client *c = &d->clients[r->client];
-		if (r->clock >= before_state(d, r->client))
+		if (r->clock >= qd_before(d, r->client))
 			continue; /* new structs: the pass below merges all of them */
 		if (k + 1 == t->nds || t->ds[k + 1].client != r->client)
 			hint = QN;
@@ -514,8 +545,9 @@ static void txn_gc_merge(qc_doc *d)
 		for (int64_t si = most; si > 0 && d->items[qd_cs(c, si)].clock >= r->clock;)
 			si -= 1 + (int64_t)merge_lefts(d, r->client, (uint32_t)si);
 	}
-	for (uint32_t s = 0; s < d->nclients; s++) {
-		uint64_t b = before_state(d, s);
+	for (size_t k = 0; k < t->ncb; k++) {
+		uint32_t s = t->cb[k].slot;
+		uint64_t b = t->cb[k].before;
 		if (qd_state(d, s) == b)
 			continue;
 		qd_client *c = &d->clients[s];
@@ -537,8 +569,8 @@ static void txn_gc_merge(qc_doc *d)
 
 static int txn_changed_state(qc_doc *d)
 {
-	for (uint32_t s = 0; s < d->nclients; s++)
-		if (qd_state(d, s) != before_state(d, s))
+	for (size_t k = 0; k < d->txn.ncb; k++)
+		if (qd_state(d, d->txn.cb[k].slot) != d->txn.cb[k].before)
 			return 1;
 	return 0;
 }
@@ -549,7 +581,7 @@ static int txn_update(qc_doc *d, qc_enc *e, int *has)
 	*has = 0;
 	if (!t->nds && !txn_changed_state(d))
 		return QC_OK;
-	int rc = qd_encode(d, t->before, t->nbefore, NULL, e, 1, t->ds, t->nds);
+	int rc = qd_encode_event(d, t->cb, t->ncb, t->ds, t->nds, e);
 	*has = rc == QC_OK;
 	return rc;
 }
@@ -577,7 +609,7 @@ const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len)
 		d->lz_pending = 0;
 		qc_enc e;
 		qc_enc_init(&e);
-		if (qd_encode(d, d->lz_before, d->lz_nbefore, NULL, &e, 1, d->lz_ds, d->lz_nds) == QC_OK)
+		if (qd_encode_event(d, d->lz_cb, d->lz_ncb, d->lz_ds, d->lz_nds, &e) == QC_OK)
 			keep_last(d, e.data, e.len);
 		qc_enc_free(&e);
 		if (d->lz_capds > 1024) {
@@ -606,7 +638,25 @@ uint8_t *qc_doc_take_last_update(qc_doc *d, size_t *len)
 }
 
 int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_dsr *ds, size_t nds,
-		      const uint64_t *before, uint32_t nbefore); /* doc_edit.c */
+		      const qd_cb *cb, size_t ncb); /* doc_edit.c */
+
+/* The clients t2 changed and t1 did not join t1's list with their state
+ * before t2, which is their state before t1 */
+static int txn_adopt(qc_doc *d, qd_txn *t1, const qd_txn *t2)
+{
+	for (size_t k = 0; k < t2->ncb; k++) {
+		size_t j = 0;
+		while (j < t1->ncb && t1->cb[j].slot != t2->cb[k].slot)
+			j++;
+		if (j < t1->ncb)
+			continue;
+		if (t1->ncb >= t1->capcb && qd_grow(d, (void **)&t1->cb, sizeof(qd_cb), t1->ncb + 1, &t1->capcb))
+			return QC_ERR_NOMEM;
+		t1->cb[t1->ncb++] = t2->cb[k];
+	}
+	cb_sort(t1);
+	return QC_OK;
+}
 
 /* Scratch buffers above this many entries are freed after use. */
 #define TRIM_KEEP 1024
@@ -622,23 +672,40 @@ int qd_txn_end(qc_doc *d)
 	uint8_t seen_small[64];
 	size_t norder = 0;
 	if (!t->local && t->nds) {
+		/* the first few clients are found by a scan of order, so a
+		 * transaction does not pay for a table over all clients */
 		order = qd_scratch(d, order_small, 16, t->nds, sizeof(uint32_t));
-		uint8_t *seen = qd_scratch(d, seen_small, 64, d->nclients, 1);
-		if (order && seen) {
-			memset(seen, 0, d->nclients);
-			for (size_t i = 0; i < t->nds; i++) {
-				if (!seen[t->ds[i].client]) {
-					seen[t->ds[i].client] = 1;
-					order[norder++] = t->ds[i].client;
+		uint8_t *seen = NULL;
+		for (size_t i = 0; i < t->nds && order; i++) {
+			uint32_t s = t->ds[i].client;
+			int dup = 0;
+			if (seen)
+				dup = seen[s];
+			else
+				for (size_t k = norder; k-- > 0 && !dup;)
+					dup = order[k] == s;
+			if (dup)
+				continue;
+			if (!seen && norder == 32) {
+				seen = qd_scratch(d, seen_small, 64, d->nclients, 1);
+				if (!seen) { /* only an allocation can fail */
+					qd_scratch_free(d, order, order_small);
+					order = NULL;
+					break;
 				}
+				memset(seen, 0, d->nclients);
+				for (size_t k = 0; k < norder; k++)
+					seen[order[k]] = 1;
 			}
-		} else { /* only an allocation can fail */
-			qd_scratch_free(d, order, order_small);
-			order = NULL;
+			if (seen)
+				seen[s] = 1;
+			order[norder++] = s;
 		}
-		qd_scratch_free(d, seen, seen_small);
+		if (seen)
+			qd_scratch_free(d, seen, seen_small);
 	}
 	ds_sort_merge(t->ds, &t->nds);
+	cb_sort(t);
 	/* observers first: they read content that GC is about to drop */
 	if (d->obs && (t->nchanged || t->nds))
 		qd_observe_emit(d);
@@ -651,7 +718,7 @@ int qd_txn_end(qc_doc *d)
 		if (!t->local)
 			T->ncur = 0;
 		if (!t->local && live && is_ytext(T) && T->has_formatting &&
-		    (T->item == QN || d->items[T->item].clock < before_state(d, d->items[T->item].client)))
+		    (T->item == QN || d->items[T->item].clock < qd_before(d, d->items[T->item].client)))
 			need_cleanup = 1;
 	}
 	/* YText formatting cleanup after a remote transaction: a second, local
@@ -663,15 +730,18 @@ int qd_txn_end(qc_doc *d)
 		memset(t, 0, sizeof(*t));
 		rc = qd_txn_begin(d, 1);
 		if (rc == QC_OK) {
-			rc = qd_format_cleanup(d, order, norder, t1.ds,
-					       t1.nds, t1.before, t1.nbefore);
+			rc = qd_format_cleanup(d, order, norder, t1.ds, t1.nds, t1.cb, t1.ncb);
 			ds_sort_merge(t->ds, &t->nds);
+			cb_sort(t);
 			for (size_t i = 0; i < t->nchanged; i++)
 				d->types[t->changed[i]].changed = 0;
 			t2 = *t;
 			have2 = 1;
 		}
 		*t = t1;
+		if (have2 && rc == QC_OK)
+			rc = txn_adopt(d, t, &t2);
+		txn_mark(d, t);
 	}
 	qd_scratch_free(d, order, order_small);
 	txn_gc_merge(d);
@@ -679,7 +749,7 @@ int qd_txn_end(qc_doc *d)
 		qd_blob_compact(d); /* on failure the old blob stays */
 	if (!t->local) {
 		uint32_t own = qd_client_slot(d, d->client_id);
-		if (own != QN && qd_state(d, own) != before_state(d, own))
+		if (own != QN && qd_state(d, own) != qd_before(d, own))
 			d->client_id = qd_new_client_id(d);
 	}
 	/* the update event */
@@ -695,12 +765,12 @@ int qd_txn_end(qc_doc *d)
 		(a) = (b);           \
 		(b) = t_;            \
 	} while (0)
-			SWAP(uint64_t *, d->lz_before, t->before);
-			SWAP(size_t, d->lz_capbefore, t->capbefore);
+			SWAP(qd_cb *, d->lz_cb, t->cb);
+			SWAP(size_t, d->lz_capcb, t->capcb);
 			SWAP(qd_dsr *, d->lz_ds, t->ds);
 			SWAP(size_t, d->lz_capds, t->capds);
 #undef SWAP
-			d->lz_nbefore = t->nbefore;
+			d->lz_ncb = t->ncb;
 			d->lz_nds = t->nds;
 			d->lz_pending = 1;
 		}
@@ -714,11 +784,12 @@ int qd_txn_end(qc_doc *d)
 			rc = rc1;
 		qd_txn t1 = *t;
 		*t = t2;
+		txn_mark(d, t);
 		txn_gc_merge(d);
 		int rc2 = txn_update(d, &e2, &has2);
 		if (rc == QC_OK)
 			rc = rc2;
-		qd_free(d, t->before);
+		qd_free(d, t->cb);
 		qd_free(d, t->ds);
 		qd_free(d, t->merge);
 		qd_free(d, t->changed);
@@ -740,7 +811,7 @@ int qd_txn_end(qc_doc *d)
 		qc_enc_free(&e1);
 		qc_enc_free(&e2);
 	}
-	t->nbefore = 0;
+	t->ncb = 0;
 	t->active = 0;
 	t->nds = t->nmerge = t->nchanged = 0;
 	/* a large transaction's scratch is not kept for the next one */
@@ -1412,7 +1483,7 @@ int qd_extend_string(qc_doc *d, uint32_t it, uint32_t client, uint64_t clock, ui
 	    nbytes > UINT32_MAX - L->cbytes)
 		return 0;
 	uint32_t off;
-	if (qd_blob_put(d, bytes, nbytes, &off) != QC_OK)
+	if (qd_touch(d, client) != QC_OK || qd_blob_put(d, bytes, nbytes, &off) != QC_OK)
 		return 0;
 	L = &d->items[it];
 	L->cbytes += (uint32_t)nbytes;

@@ -34,7 +34,7 @@ static int root_of(qc_doc *d, const char *root, uint8_t tref, uint32_t *t)
 {
 	if (!root)
 		return QC_ERR_INVALID;
-	int rc = qd_root(d, root, strlen(root), t);
+	int rc = qd_root_cstr(d, root, t);
 	if (rc)
 		return rc;
 	if (d->types[*t].tref == QT_UNKNOWN) {
@@ -325,6 +325,14 @@ static void cursor_set(qc_doc *d, uint32_t type, uint32_t item, uint64_t pos)
 	}
 	uint64_t near = T->length / 32 + 16;
 	int k, lru = 0;
+	/* consecutive edits refresh the cursor the last walk started from */
+	if (T->lastcur < T->ncur) {
+		uint64_t p = T->cur[T->lastcur].pos;
+		if ((p > pos ? p - pos : pos - p) <= near) {
+			k = T->lastcur;
+			goto set;
+		}
+	}
 	for (k = 0; k < T->ncur; k++) {
 		uint64_t p = T->cur[k].pos;
 		if ((p > pos ? p - pos : pos - p) <= near)
@@ -334,6 +342,7 @@ static void cursor_set(qc_doc *d, uint32_t type, uint32_t item, uint64_t pos)
 	}
 	if (k == T->ncur)
 		k = T->ncur < QD_NCUR ? T->ncur++ : lru;
+set:
 	T->cur[k].item = item;
 	T->cur[k].pos = pos;
 	T->cur[k].ts = ++d->cur_ts;
@@ -926,7 +935,7 @@ static int full_cleanup(qc_doc *d, uint32_t type)
 }
 
 int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_dsr *ds, size_t nds,
-		      const uint64_t *before, uint32_t nbefore)
+		      const qd_cb *cb, size_t ncb)
 {
 	uint32_t *full = NULL;
 	size_t nfull = 0;
@@ -947,8 +956,9 @@ int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_
 		}                                                                                  \
 	} while (0)
 	/* formats inserted by the transaction */
-	for (uint32_t s = 0; s < d->nclients; s++) {
-		uint64_t b = s < nbefore ? before[s] : 0;
+	for (size_t k = 0; k < ncb; k++) {
+		uint32_t s = cb[k].slot;
+		uint64_t b = cb[k].before;
 		if (qd_state(d, s) == b)
 			continue;
 		qd_client *c = &d->clients[s];
@@ -1192,10 +1202,6 @@ static int deleted_in_txn(const qc_doc *d, const qd_item *I)
 	return lo < t->nds && t->ds[lo].client == I->client && t->ds[lo].clock <= I->clock;
 }
 
-static uint64_t before_of(const qc_doc *d, uint32_t slot)
-{
-	return slot < d->txn.nbefore ? d->txn.before[slot] : 0;
-}
 
 typedef struct chg {
 	qc_change c;
@@ -1261,7 +1267,7 @@ void qd_observe_emit(qc_doc *d)
 				const qd_item *I = &d->items[c];
 				if (I->ref == REF_GC || !qd_countable(I))
 					continue;
-				int added = I->clock >= before_of(d, I->client);
+				int added = I->clock >= qd_before(d, I->client);
 				int del = (I->flags & IF_DELETED) != 0;
 				qc_change_kind k;
 				if (added && !del)
@@ -1297,7 +1303,7 @@ void qd_observe_emit(qc_doc *d)
 				if (it == QN)
 					continue;
 				const qd_item *I = &d->items[it];
-				int added = I->clock >= before_of(d, I->client);
+				int added = I->clock >= qd_before(d, I->client);
 				int changed = added || deleted_in_txn(d, I);
 				if (changed)
 					PUSH(QC_CHANGE_KEY, 0, SIZE_MAX, d->ments[e].key);

@@ -217,62 +217,48 @@ void qd_write_ds_store(const qc_doc *d, qc_enc *e)
 
 static void write_ds_txn(const qc_doc *d, qc_enc *e, const qd_dsr *ds, size_t nds)
 {
-	/* ds is sorted by slot then clock; group by slot, order by id desc */
-	uint32_t sbuf[SMALL_CLIENTS];
-	uint32_t *slots = sorted_slots(d, sbuf);
-	if (!slots) {
+	/* ds is sorted by slot then clock: one run per client, written by
+	 * descending client id (`from` holds the run's first index) */
+	size_t nc = 0;
+	for (size_t i = 0; i < nds; i++)
+		nc += i == 0 || ds[i].client != ds[i - 1].client;
+	cw wbuf[SMALL_CLIENTS];
+	cw *w = nc <= SMALL_CLIENTS ? wbuf : d->al.malloc(nc * sizeof(cw), d->al.ud);
+	if (!w) {
 		e->oom = 1;
 		return;
 	}
-	uint64_t nc = 0;
-	for (size_t i = 0; i < nds; i++)
-		if (i == 0 || ds[i].client != ds[i - 1].client)
+	nc = 0;
+	for (size_t i = 0; i < nds; i++) {
+		if (i == 0 || ds[i].client != ds[i - 1].client) {
+			w[nc].id = d->clients[ds[i].client].id;
+			w[nc].slot = ds[i].client;
+			w[nc].from = i;
 			nc++;
+		}
+	}
+	if (nc > 1)
+		qsort(w, nc, sizeof(cw), cmp_cw);
 	qc_write_varuint(e, nc);
-	for (uint32_t k = 0; k < d->nclients; k++) {
-		uint32_t s = slots[k];
-		size_t a = 0;
-		while (a < nds && ds[a].client != s)
-			a++;
-		if (a == nds)
-			continue;
-		size_t b = a;
-		while (b < nds && ds[b].client == s)
-			b++;
-		qc_write_varuint(e, d->clients[s].id);
-		qc_write_varuint(e, b - a);
-		for (size_t i = a; i < b; i++) {
+	for (size_t k = 0; k < nc; k++) {
+		size_t i = (size_t)w[k].from, end = i;
+		while (end < nds && ds[end].client == w[k].slot)
+			end++;
+		qc_write_varuint(e, w[k].id);
+		qc_write_varuint(e, end - i);
+		for (; i < end; i++) {
 			qc_write_varuint(e, ds[i].clock);
 			qc_write_varuint(e, ds[i].len);
 		}
 	}
-	if (slots != sbuf)
-		d->al.free(slots, d->al.ud);
+	if (w != wbuf)
+		d->al.free(w, d->al.ud);
 }
 
-/* writeClientsStructs + delete set. With use_sv, clients in the sv are
- * written from their sv clock (only if they have more), others from 0. */
-int qd_encode(const qc_doc *d, const uint64_t *before, uint32_t nbefore, const qc_sv *sv, qc_enc *out, int with_ds,
-	      const qd_dsr *ds, size_t nds)
+/* writeClientsStructs for the clients in w (nw of them; each from its
+ * clock `from`), sorted here by descending id as Yjs writes them */
+static void write_clients(const qc_doc *d, cw *w, size_t nw, qc_enc *out)
 {
-	cw wbuf[SMALL_CLIENTS];
-	cw *w = d->nclients <= SMALL_CLIENTS ? wbuf
-					     : d->al.malloc((size_t)(d->nclients ? d->nclients : 1) * sizeof(cw), d->al.ud);
-	if (!w)
-		return QC_ERR_NOMEM;
-	size_t nw = 0;
-	for (uint32_t s = 0; s < d->nclients; s++) {
-		uint64_t st = qd_state(d, s);
-		if (!st)
-			continue;
-		uint64_t from = s < nbefore ? before[s] : sv ? qc_sv_get(sv, d->clients[s].id) : 0;
-		if (st > from) {
-			w[nw].id = d->clients[s].id;
-			w[nw].slot = s;
-			w[nw].from = from;
-			nw++;
-		}
-	}
 	if (nw > 1)
 		qsort(w, nw, sizeof(cw), cmp_cw);
 	qc_write_varuint(out, nw);
@@ -288,12 +274,55 @@ int qd_encode(const qc_doc *d, const uint64_t *before, uint32_t nbefore, const q
 		for (uint32_t i = pos + 1; i < c->n; i++)
 			qd_write_item(d, out, qd_cs(c, i), 0);
 	}
+}
+
+int qd_encode(const qc_doc *d, const qc_sv *sv, qc_enc *out)
+{
+	cw wbuf[SMALL_CLIENTS];
+	cw *w = d->nclients <= SMALL_CLIENTS ? wbuf
+					     : d->al.malloc((size_t)(d->nclients ? d->nclients : 1) * sizeof(cw), d->al.ud);
+	if (!w)
+		return QC_ERR_NOMEM;
+	size_t nw = 0;
+	for (uint32_t s = 0; s < d->nclients; s++) {
+		uint64_t st = qd_state(d, s);
+		if (!st)
+			continue;
+		uint64_t from = sv ? qc_sv_get(sv, d->clients[s].id) : 0;
+		if (st > from) {
+			w[nw].id = d->clients[s].id;
+			w[nw].slot = s;
+			w[nw].from = from;
+			nw++;
+		}
+	}
+	write_clients(d, w, nw, out);
 	if (w != wbuf)
 		d->al.free(w, d->al.ud);
-	if (with_ds)
-		write_ds_txn(d, out, ds, nds);
-	else
-		qd_write_ds_store(d, out);
+	qd_write_ds_store(d, out);
+	return qc_enc_ok(out) ? QC_OK : QC_ERR_NOMEM;
+}
+
+int qd_encode_event(const qc_doc *d, const qd_cb *cb, size_t ncb, const qd_dsr *ds, size_t nds, qc_enc *out)
+{
+	cw wbuf[SMALL_CLIENTS];
+	cw *w = ncb <= SMALL_CLIENTS ? wbuf : d->al.malloc(ncb * sizeof(cw), d->al.ud);
+	if (!w)
+		return QC_ERR_NOMEM;
+	size_t nw = 0;
+	for (size_t k = 0; k < ncb; k++) {
+		uint32_t s = cb[k].slot;
+		if (qd_state(d, s) > cb[k].before) {
+			w[nw].id = d->clients[s].id;
+			w[nw].slot = s;
+			w[nw].from = cb[k].before;
+			nw++;
+		}
+	}
+	write_clients(d, w, nw, out);
+	if (w != wbuf)
+		d->al.free(w, d->al.ud);
+	write_ds_txn(d, out, ds, nds);
 	return qc_enc_ok(out) ? QC_OK : QC_ERR_NOMEM;
 }
 
@@ -400,7 +429,7 @@ int qc_doc_encode_state(const qc_doc *d, const uint8_t *sv, size_t sv_len, uint8
 	}
 	qc_enc e;
 	qc_enc_init(&e);
-	rc = qd_encode(d, NULL, 0, &s, &e, 0, NULL, 0);
+	rc = qd_encode(d, &s, &e);
 	qc_sv_free(&s);
 	if (rc) {
 		qc_enc_free(&e);

@@ -87,6 +87,8 @@ typedef struct qd_client {
 	uint32_t gap, glen;
 	uint32_t last_hit;   /* position of a recent qd_find_pos answer */
 	uint32_t last_start; /* position of the last qd_clean_start answer */
+	uint32_t txn_serial; /* == txn.serial: changed in the transaction ... */
+	uint32_t txn_before; /* ... and this was its state when it began */
 } qd_client;
 
 
@@ -154,12 +156,20 @@ typedef struct qd_mid {
 	uint64_t clock;
 } qd_mid;
 
+/* A client whose state a transaction changed, and its state before */
+typedef struct qd_cb {
+	uint32_t slot;
+	uint32_t before;
+} qd_cb;
+
 typedef struct qd_txn {
 	int active;
 	int local;
-	uint64_t *before; /* state per client slot at start (valid < nbefore) */
-	uint32_t nbefore;
-	size_t capbefore;
+	/* The clients whose state changed, recorded at their first change
+	 * (qd_touch), so a transaction costs nothing per unchanged client */
+	uint32_t serial; /* marks qd_client.txn_serial of the clients in cb */
+	qd_cb *cb;
+	size_t ncb, capcb;
 	qd_dsr *ds;
 	size_t nds, capds;
 	qd_mid *merge;
@@ -187,6 +197,7 @@ struct qc_doc {
 	uint32_t *chash; /* client id -> slot (open addressing, QN empty) */
 	uint32_t chcap;
 	uint32_t cs_slot; /* slot of the last qd_client_slot answer, or QN */
+	uint32_t txn_serial; /* the last transaction's serial (txn.serial) */
 
 	qd_type *types;
 	uint32_t ntypes, captypes;
@@ -221,9 +232,8 @@ struct qc_doc {
 	uint8_t *last_buf; /* last_update is NULL or this buffer (kept for reuse) */
 	/* the last update is encoded on demand: what it needs is kept here */
 	int lz_pending;
-	uint64_t *lz_before;
-	uint32_t lz_nbefore;
-	size_t lz_capbefore;
+	qd_cb *lz_cb;
+	size_t lz_ncb, lz_capcb;
 	qd_dsr *lz_ds;
 	size_t lz_nds, lz_capds;
 	/* a large update (TRIM_AFTER structs or more) is being applied:
@@ -277,6 +287,22 @@ static inline uint64_t qd_state(const qc_doc *d, uint32_t slot)
 	const qd_item *it = &d->items[qd_cs(c, c->n - 1)];
 	return it->clock + it->len;
 }
+/* A client's state when the transaction began (Yjs transaction.beforeState):
+ * recorded at its first change, and a client not changed since has it still */
+static inline uint64_t qd_before(const qc_doc *d, uint32_t slot)
+{
+	const qd_client *c = &d->clients[slot];
+	return c->txn_serial == d->txn.serial ? c->txn_before : qd_state(d, slot);
+}
+/* Call before a change of a client's state (a struct appended, its newest
+ * item extended) in a transaction; only an allocation can fail. */
+int qd_touch_slow(qc_doc *d, uint32_t slot);
+static inline int qd_touch(qc_doc *d, uint32_t slot)
+{
+	if (!d->txn.active || d->clients[slot].txn_serial == d->txn.serial)
+		return QC_OK;
+	return qd_touch_slow(d, slot);
+}
 uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock); /* index in s[] */
 uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hint);
 uint32_t qd_find(qc_doc *d, uint32_t slot, uint64_t clock);     /* struct index */
@@ -297,6 +323,8 @@ int qd_reserve(qc_doc *d, size_t items, size_t blob_bytes);
 int qd_intern(qc_doc *d, const char *s, size_t n, uint32_t *id);
 uint32_t qd_intern_find(const qc_doc *d, const char *s, size_t n);
 int qd_root(qc_doc *d, const char *name, size_t n, uint32_t *type);
+/* qd_root for a NUL-terminated name */
+int qd_root_cstr(qc_doc *d, const char *name, uint32_t *type);
 uint32_t qd_root_find(const qc_doc *d, const char *name);
 int qd_type_new(qc_doc *d, uint8_t tref, uint32_t item, uint32_t *out);
 uint32_t qd_map_get(const qc_doc *d, uint32_t type, uint32_t key);
@@ -323,11 +351,12 @@ void qd_changed(qc_doc *d, uint32_t type);
 
 /* encoding */
 void qd_write_item(const qc_doc *d, qc_enc *e, uint32_t it, uint64_t offset);
-/* writeClientsStructs + delete set: clients with a slot below nbefore are
- * written from before[slot], others from their clock in sv (sorted, may be
- * NULL) or 0; with_ds: ds (sorted by slot) instead of the store's */
-int qd_encode(const qc_doc *d, const uint64_t *before, uint32_t nbefore, const qc_sv *sv, qc_enc *out, int with_ds,
-	      const qd_dsr *ds, size_t nds);
+/* writeClientsStructs + the store's delete set: each client from its clock
+ * in sv (sorted; clients not in it from 0) */
+int qd_encode(const qc_doc *d, const qc_sv *sv, qc_enc *out);
+/* A transaction's update: the clients in cb from their state before it,
+ * and the delete set ds (sorted by slot) */
+int qd_encode_event(const qc_doc *d, const qd_cb *cb, size_t ncb, const qd_dsr *ds, size_t nds, qc_enc *out);
 void qd_write_ds_store(const qc_doc *d, qc_enc *e);
 void qd_write_content(const qc_doc *d, qc_enc *e, const qd_item *it, uint64_t offset);
 

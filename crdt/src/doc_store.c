@@ -310,14 +310,16 @@ static void cs_move_gap(qd_client *c, uint32_t p)
 
 int qd_cs_append(qc_doc *d, qd_client *c, uint32_t it)
 {
+	int rc = qd_touch(d, (uint32_t)(c - d->clients)); /* the client's state changes */
+	if (rc)
+		return rc;
 	if (c->glen && c->gap == c->n) { /* the hole is at the end: fill it */
 		c->v[c->gap++] = it;
 		c->glen--;
 		c->n++;
 		return QC_OK;
 	}
-	int rc = cs_reserve(d, c, 1);
-	if (rc)
+	if ((rc = cs_reserve(d, c, 1)))
 		return rc;
 	c->v[c->n + c->glen] = it; /* behind the hole: logical n */
 	c->n++;
@@ -493,17 +495,38 @@ static uint32_t root_cached(const qc_doc *d, const char *name, size_t n)
 	return strlen(rn) == n && memcmp(rn, name, n) == 0 ? d->roots[d->last_root] : QN;
 }
 
+/* root_cached for a C string: one pass over the name instead of two strlen
+ * and a memcmp (local edits name their root on every call) */
+static uint32_t root_cached_cstr(const qc_doc *d, const char *name)
+{
+	if (d->last_root >= d->nroots)
+		return QN;
+	const char *rn = d->root_names[d->last_root];
+	while (*rn && *rn == *name) {
+		rn++;
+		name++;
+	}
+	return *rn == *name ? d->roots[d->last_root] : QN;
+}
+
 uint32_t qd_root_find(const qc_doc *d, const char *name)
 {
-	size_t n = strlen(name);
-	uint32_t t = root_cached(d, name, n);
+	uint32_t t = root_cached_cstr(d, name);
 	if (t != QN)
 		return t;
+	size_t n = strlen(name);
 	uint32_t k = qd_intern_find(d, name, n);
 	if (k == QN || d->strs[k].root == QN)
 		return QN;
 	((qc_doc *)d)->last_root = d->strs[k].root; /* a lookup cache only */
 	return d->roots[d->strs[k].root];
+}
+
+int qd_root_cstr(qc_doc *d, const char *name, uint32_t *type)
+{
+	if ((*type = root_cached_cstr(d, name)) != QN)
+		return QC_OK;
+	return qd_root(d, name, strlen(name), type);
 }
 
 int qd_root(qc_doc *d, const char *name, size_t n, uint32_t *type)

@@ -317,10 +317,11 @@ const svMap = (sv) => Object.fromEntries([...Y.decodeStateVector(sv).entries()].
 
 const CLASSES = [
   ['simple', 15], // 1 replica, text insert/delete only: byte-identical state asserted
-  ['text', 25], // 2–4 replicas, Y.Text incl. format/embed/emoji/concurrent deletes
-  ['mixed', 30], // all types, nested
+  ['text', 22], // 2–4 replicas, Y.Text incl. format/embed/emoji/concurrent deletes
+  ['mixed', 27], // all types, nested
   ['xml', 10], // XmlFragment/XmlElement/XmlText with attributes
-  ['cpeer', 20] // the C doc is a replica making local edits
+  ['cpeer', 18], // the C doc is a replica making local edits
+  ['crowd', 8] // 2–4 replicas that often take a new clientID (a new session): documents of about 60–150 clients
 ]
 function pickClass (rng) {
   let x = rng.int(100)
@@ -348,7 +349,8 @@ function caseSpec (seed) {
   const cls = pickClass(rng)
   const nrep = cls === 'simple' ? 1 : rng.range(2, 4)
   const clients = pickClients(rng, nrep + 1) // last one: the C doc in feed checks
-  return { seed, cls, gc: rng.bool(0.8), clients, nops: cls === 'simple' ? rng.range(1, 30) : rng.range(5, 60) }
+  const nops = cls === 'simple' ? rng.range(1, 30) : cls === 'crowd' ? rng.range(400, 600) : rng.range(5, 60)
+  return { seed, cls, gc: rng.bool(0.8), clients, nops }
 }
 
 // generate one op for replica r given the current docs
@@ -365,7 +367,7 @@ function genOp (rng, cls, r, doc, nrep, isC) {
   let target = 't'
   if (cls === 'mixed') target = rng.pick(['t', 'a', 'a', 'm', 'm', 'x', 'nested', 'nested'])
   else if (cls === 'xml') target = rng.pick(['x', 'x', 'nested', 'nested'])
-  else if (cls === 'cpeer') target = rng.pick(['t', 't', 'a', 'm'])
+  else if (cls === 'cpeer' || cls === 'crowd') target = rng.pick(['t', 't', 'a', 'm'])
   if (target === 'nested') {
     const types = typesOf(doc).filter((x) => x.path.length > 1 || (cls === 'xml' && x.path[0] === 'x'))
     if (!types.length) target = cls === 'xml' ? 'x' : 'a'
@@ -779,6 +781,10 @@ async function runCase (q, spec, stats, givenOps = null) {
         return any
       }
       case 'noop': return false
+      case 'reseat': // a yjs replica continues under a new clientID, as a new session would
+        if (op.r >= nrep || (cIsReplica && op.r === 0)) return false
+        docs[op.r].clientID = op.id
+        return true
       default: if (op.r >= nrep) return false; return execOn(op.r, op)
     }
   }
@@ -786,10 +792,16 @@ async function runCase (q, spec, stats, givenOps = null) {
   if (givenOps) {
     for (const op of ops) if (await execute(op)) done.push(op)
   } else {
+    const used = new Set(clients)
     for (let n = 0; n < spec.nops; n++) {
       let op
       if (nrep > 1 && rng.bool(0.04)) op = { k: 'syncall' }
-      else {
+      else if (cls === 'crowd' && rng.bool(0.3)) {
+        let id
+        do id = rng.range(1, 0xffffffff); while (used.has(id))
+        used.add(id)
+        op = { k: 'reseat', r: rng.int(nrep), id }
+      } else {
         const r = rng.int(nrep)
         op = genOp(rng, cls, r, docs[r], nrep, cIsReplica && r === 0)
         if (op.k === 'conc') {
@@ -821,6 +833,7 @@ async function runCase (q, spec, stats, givenOps = null) {
     await freeDoc(q, cid)
   }
   stats.updates += updates.length
+  stats.max_clients = Math.max(stats.max_clients, Y.decodeStateVector(Y.encodeStateVector(ref)).size)
 
   // delivery orders
   const frng = new Rng(seed ^ 0x2545f491)
@@ -932,7 +945,7 @@ async function shrink (q, spec, ops, deadline) {
 }
 
 function newStats () {
-  return { cases: 0, ops: 0, updates: 0, feeds: 0, byte_checks: 0, byte_same: 0, absent: 0, exc_empty: 0, exc_xml: 0, exc_pending: 0, c_local: 0, c_local_same: 0, y_pending: 0, byClass: {} }
+  return { cases: 0, ops: 0, updates: 0, feeds: 0, byte_checks: 0, byte_same: 0, absent: 0, exc_empty: 0, exc_xml: 0, exc_pending: 0, c_local: 0, c_local_same: 0, y_pending: 0, max_clients: 0, byClass: {} }
 }
 
 function clip (v, n = 1500) {
@@ -1047,7 +1060,7 @@ this file for what is compared).
 
   console.log('\n==== diff summary ====')
   console.log(`cases: ${stats.cases} passed, ${failures.length} failed, in ${secs.toFixed(1)} s (seeds ${base}..${base + ncases - 1})`)
-  console.log(`classes: ${Object.entries(stats.byClass).map(([c, n]) => `${c} ${n}`).join(', ')}`)
+  console.log(`classes: ${Object.entries(stats.byClass).map(([c, n]) => `${c} ${n}`).join(', ')}; most clients in one document: ${stats.max_clients}`)
   console.log(`ops executed: ${stats.ops}; updates collected: ${stats.updates}; delivery orders checked: ${stats.feeds}; C local edits checked: ${stats.c_local} (update byte-identical to yjs making the same edit: ${stats.c_local_same})`)
   console.log(`byte-identical encodeState: ${stats.byte_same} of ${stats.byte_checks} comparisons (asserted for single-client text cases)`)
   console.log(`roots C never saw (read null, yjs an empty value): ${stats.absent}`)
