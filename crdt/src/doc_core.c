@@ -640,24 +640,6 @@ uint8_t *qc_doc_take_last_update(qc_doc *d, size_t *len)
 int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_dsr *ds, size_t nds,
 		      const qd_cb *cb, size_t ncb); /* doc_edit.c */
 
-/* The clients t2 changed and t1 did not join t1's list with their state
- * before t2, which is their state before t1 */
-static int txn_adopt(qc_doc *d, qd_txn *t1, const qd_txn *t2)
-{
-	for (size_t k = 0; k < t2->ncb; k++) {
-		size_t j = 0;
-		while (j < t1->ncb && t1->cb[j].slot != t2->cb[k].slot)
-			j++;
-		if (j < t1->ncb)
-			continue;
-		if (t1->ncb >= t1->capcb && qd_grow(d, (void **)&t1->cb, sizeof(qd_cb), t1->ncb + 1, &t1->capcb))
-			return QC_ERR_NOMEM;
-		t1->cb[t1->ncb++] = t2->cb[k];
-	}
-	cb_sort(t1);
-	return QC_OK;
-}
-
 /* Scratch buffers above this many entries are freed after use. */
 #define TRIM_KEEP 1024
 
@@ -738,9 +720,10 @@ int qd_txn_end(qc_doc *d)
 			t2 = *t;
 			have2 = 1;
 		}
+		/* The cleanup only deletes, so it changes no client's state and
+		 * t1's list stays complete (Yjs takes t1's afterState before it
+		 * runs). The marks are t1's again in any case. */
 		*t = t1;
-		if (have2 && rc == QC_OK)
-			rc = txn_adopt(d, t, &t2);
 		txn_mark(d, t);
 	}
 	qd_scratch_free(d, order, order_small);
@@ -993,7 +976,7 @@ static int integrate_item(qc_doc *d, uint32_t it)
 
 static int store_append(qc_doc *d, uint32_t slot, uint32_t it)
 {
-	return qd_cs_append(d, &d->clients[slot], it);
+	return qd_cs_append(d, slot, it);
 }
 
 /* Finish Item.integrate after linking: store, content integrate, parent

@@ -299,14 +299,14 @@ static inline uint64_t qd_before(const qc_doc *d, uint32_t slot)
 int qd_touch_slow(qc_doc *d, uint32_t slot);
 static inline int qd_touch(qc_doc *d, uint32_t slot)
 {
-	if (!d->txn.active || d->clients[slot].txn_serial == d->txn.serial)
+	if (d->clients[slot].txn_serial == d->txn.serial || !d->txn.active)
 		return QC_OK;
 	return qd_touch_slow(d, slot);
 }
 uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock); /* index in s[] */
 uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hint);
 uint32_t qd_find(qc_doc *d, uint32_t slot, uint64_t clock);     /* struct index */
-int qd_cs_append(qc_doc *d, qd_client *c, uint32_t it);
+int qd_cs_append(qc_doc *d, uint32_t slot, uint32_t it);
 void qd_cs_remove(qd_client *c, uint32_t pos, uint32_t count); /* entries [pos, pos + count) */
 int qd_item_new(qc_doc *d, uint32_t *out);
 int qd_blob_put(qc_doc *d, const void *p, size_t n, uint32_t *off);

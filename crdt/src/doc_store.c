@@ -308,11 +308,12 @@ static void cs_move_gap(qd_client *c, uint32_t p)
 	c->gap = p;
 }
 
-int qd_cs_append(qc_doc *d, qd_client *c, uint32_t it)
+int qd_cs_append(qc_doc *d, uint32_t slot, uint32_t it)
 {
-	int rc = qd_touch(d, (uint32_t)(c - d->clients)); /* the client's state changes */
+	int rc = qd_touch(d, slot); /* the client's state changes */
 	if (rc)
 		return rc;
+	qd_client *c = &d->clients[slot];
 	if (c->glen && c->gap == c->n) { /* the hole is at the end: fill it */
 		c->v[c->gap++] = it;
 		c->glen--;
