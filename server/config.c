@@ -462,6 +462,12 @@ bad:
 	return -1;
 }
 
+/* Copies of environment values that cfg points into (paths, lists) live as
+ * long as the process; kept here so they stay reachable when a flag replaces
+ * the value (LeakSanitizer reported QUIRE_WEB with --web, as the browser tests
+ * run quire, as a leak). */
+static char *env_kept[sizeof opts / sizeof *opts];
+
 int config_parse_serve(int argc, char **argv, config_t *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -491,7 +497,7 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 		const char *e = getenv(opts[i].env);
 		if (!e)
 			continue;
-		char *copy = strdup(e); /* kept where cfg points into it (paths, lists) */
+		char *copy = strdup(e);
 		if (!copy || apply(cfg, &opts[i], copy, opts[i].env)) {
 			free(copy);
 			return -1;
@@ -499,6 +505,8 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 		opt_kind k = opts[i].kind;
 		if (k != OPT_DATA && k != OPT_WEB && k != OPT_PUBKEY && k != OPT_ORIGIN)
 			free(copy); /* the value was parsed or copied */
+		else
+			env_kept[i] = copy;
 	}
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
