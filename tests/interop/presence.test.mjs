@@ -421,6 +421,13 @@ describe('presence with a long interval (--presence-interval 1500)', () => {
       const seenBefore = seen.length
       const removed = id(0, 0)
       fillers[0].send(awMsg([{ client: removed, clock: 1, state: null }])) // waits for the flush
+      // Two sockets are not ordered: the server has handled the removal once
+      // the reply to a 03 sent after it on the same connection leaves it out.
+      fillers[0].cursor = fillers[0].messages.length
+      fillers[0].send(new Uint8Array([3]))
+      const own = await fillers[0].nextMatching((m) => isAwareness(m) && decodeMessage(m).awareness.length >= FULL - 1, 5000,
+        "the reply to the remover's 03")
+      assert.ok(!decodeMessage(own).awareness.some((e) => e.client === removed), 'the removal was handled')
       late.send(awMsg([{ client: 9001, clock: 1, state: { late: 1 } }]))
       const after = await query('a 03 reply after the removal')
       assert.ok(!after.has(removed), 'the removed client is gone from the 03 reply')
