@@ -38,8 +38,13 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close()
-  for (const s of servers) if (s.alive()) await s.stop()
   if (wiki) await new Promise((resolve) => wiki.close(resolve))
+  // stop every server even when one fails to stop cleanly (then report it)
+  const errors = []
+  for (const s of servers) {
+    if (s.alive()) await s.stop().catch((e) => errors.push(e))
+  }
+  if (errors.length) throw errors[0]
 })
 
 const wikiOrigin = () => `http://${HOST_ADDR}:${wiki.address().port}`
