@@ -74,6 +74,29 @@ static void local_edits(qc_doc *d, const uint8_t *p, size_t n)
 	}
 }
 
+/* A reload may differ from its source in one way Yjs shares: crafted input in
+ * which one client made two items with the same origin (no Yjs client does)
+ * integrates differently in another order, e.g. a later map value with a null
+ * origin superseding an earlier one only on reload, so the reload deletes
+ * (and GCs) more. Yjs's own encodeStateAsUpdate round trip diverges the same
+ * way on such input (tests/fuzz/corpus/doc/reload-deletes-more). Accepted only
+ * when the reload already holds all of the source: applying the source to
+ * another copy of the reload changes nothing (and the caller then checks that
+ * both have the same state vector, so the reload has no structs of its own). */
+static int reload_only_deletes_more(const qc_doc_opts *o, const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	qc_doc *d = qc_doc_new(o);
+	uint8_t *e = NULL;
+	size_t en = 0;
+	int ok = d && qc_doc_apply_update(d, b, bn) == QC_OK && qc_doc_apply_update(d, a, an) == QC_OK &&
+		 qc_doc_encode_state(d, NULL, 0, &e, &en) == QC_OK && en == bn && memcmp(e, b, bn) == 0;
+	if (d) {
+		qc_free(d, e);
+		qc_doc_free(d);
+	}
+	return ok;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
@@ -146,7 +169,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 * order, merged delete set): a reload re-encodes byte for byte.
 			 * (JSON is not compared here: roots and map keys are listed in
 			 * first-seen order, which a reload sees in encoding order.) */
-			if (sb_len != state_len || memcmp(sb_state, state, state_len) != 0) {
+			if ((sb_len != state_len || memcmp(sb_state, state, state_len) != 0) &&
+			    !reload_only_deletes_more(&ob, state, state_len, sb_state, sb_len)) {
 				fprintf(stderr, "fuzz_doc: round trip differs\n  a: %.*s\n  b: %.*s\n", (int)sa.json_len,
 					sa.json, (int)sb.json_len, sb.json);
 				abort();
