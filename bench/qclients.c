@@ -93,12 +93,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qclients: truncated input\n");
 		return 2;
 	}
-	uint8_t *sv = NULL;
-	size_t svn = 0;
-	if (qc_doc_state_vector(d, &sv, &svn) != QC_OK)
-		return 1;
-	qc_free(d, sv);
-
 	int local = 0;
 	double t0 = now_ms(), spent = 0;
 	for (; local < 5000 && spent < 1000; local++) {

@@ -714,7 +714,6 @@ int qd_txn_end(qc_doc *d)
 		if (rc == QC_OK) {
 			rc = qd_format_cleanup(d, order, norder, t1.ds, t1.nds, t1.cb, t1.ncb);
 			ds_sort_merge(t->ds, &t->nds);
-			cb_sort(t);
 			for (size_t i = 0; i < t->nchanged; i++)
 				d->types[t->changed[i]].changed = 0;
 			t2 = *t;

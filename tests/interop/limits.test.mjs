@@ -74,6 +74,26 @@ test('the server sends WebSocket pings (--ping-interval 1)', { timeout: 30000 },
   }
 })
 
+// A 1.2 MiB update from client 4242 that depends on (4242, 0), which nobody
+// sends: it can only wait as pending.
+function orphanUpdate () {
+  const src = new Y.Doc(); src.clientID = 4242
+  src.getText('t').insert(0, 'x')
+  const before = Y.encodeStateVector(src)
+  src.getText('t').insert(1, 'y'.repeat(1200 * 1024))
+  return Y.encodeStateAsUpdate(src, before)
+}
+
+// A raw client joins `room`, sends `update` and must be closed with 1008 `reason`.
+async function sendClosed (server, room, update, reason) {
+  const raw = await openRaw(server, room)
+  await raw.next()
+  raw.send(encUpdate(update))
+  const info = await withDeadline(raw.closed, 10000, `close with "${reason}"`)
+  assert.equal(info.code, 1008, `close code ${info.code} "${info.reason}"`)
+  assert.equal(info.reason, reason)
+}
+
 test('updates waiting for a missing dependency are bounded (1 MiB): close 1008, nothing lost', { timeout: 60000 }, async () => {
   const server = await startServer()
   const room = roomName('pending')
@@ -85,17 +105,7 @@ test('updates waiting for a missing dependency are bounded (1 MiB): close 1008, 
     await waitStored(server, room, a.doc)
 
     // an update that depends on a struct nobody sent: it stays pending
-    const src = new Y.Doc(); src.clientID = 4242
-    src.getText('t').insert(0, 'x')
-    const before = Y.encodeStateVector(src)
-    src.getText('t').insert(1, 'y'.repeat(1200 * 1024))
-    const orphan = Y.encodeStateAsUpdate(src, before) // 1.2 MiB, needs (4242, 0)
-    const raw = await openRaw(server, room)
-    await raw.next()
-    raw.send(encUpdate(orphan))
-    const info = await withDeadline(raw.closed, 10000, 'close after too many pending updates')
-    assert.equal(info.code, 1008, `close code ${info.code} "${info.reason}"`)
-    assert.equal(info.reason, 'too many pending updates')
+    await sendClosed(server, room, orphanUpdate(), 'too many pending updates')
 
     // the room carries on: stored document unchanged, a newcomer syncs
     server.assertAlive()
@@ -120,22 +130,13 @@ test('past the pending bound, what did integrate is stored and relayed; the send
     a.doc.getText('t').insert(0, 'kept')
     await waitStored(server, room, a.doc)
 
-    // one update: 1.2 MiB that needs (4242, 0), which nobody sent, and a
-    // map entry from client 4343 that integrates at once
-    const src = new Y.Doc(); src.clientID = 4242
-    src.getText('t').insert(0, 'x')
-    const before = Y.encodeStateVector(src)
-    src.getText('t').insert(1, 'y'.repeat(1200 * 1024))
+    // one update: the orphan and a map entry from client 4343 that
+    // integrates at once
     const other = new Y.Doc(); other.clientID = 4343
     other.getMap('m').set('k', 'integrated')
-    const update = Y.mergeUpdates([Y.encodeStateAsUpdate(src, before), Y.encodeStateAsUpdate(other)])
+    const update = Y.mergeUpdates([orphanUpdate(), Y.encodeStateAsUpdate(other)])
     const rejected = await metric(server, 'quire_messages_rejected_total', 'reason="malformed"')
-    const raw = await openRaw(server, room)
-    await raw.next()
-    raw.send(encUpdate(update))
-    const info = await withDeadline(raw.closed, 10000, 'close after too many pending updates')
-    assert.equal(info.code, 1008, `close code ${info.code} "${info.reason}"`)
-    assert.equal(info.reason, 'too many pending updates')
+    await sendClosed(server, room, update, 'too many pending updates')
     assert.equal(await metric(server, 'quire_messages_rejected_total', 'reason="malformed"'), rejected + 1)
 
     // the map entry reached the bystander and the store; the orphan did not
@@ -185,12 +186,7 @@ test('an update past a crdt limit (a value nested 65 deep) closes 1008 "update e
     deep.getMap('m').set('deep', nested(65))
     deep.getText('t').insert(0, 'lost ')
     const rejected = await metric(server, 'quire_messages_rejected_total', 'reason="malformed"')
-    const raw2 = await openRaw(server, room)
-    await raw2.next()
-    raw2.send(encUpdate(Y.encodeStateAsUpdate(deep)))
-    const info = await withDeadline(raw2.closed, 10000, 'close after an update past a limit')
-    assert.equal(info.code, 1008, `close code ${info.code} "${info.reason}"`)
-    assert.equal(info.reason, 'update exceeds a limit')
+    await sendClosed(server, room, Y.encodeStateAsUpdate(deep), 'update exceeds a limit')
     assert.equal(await metric(server, 'quire_messages_rejected_total', 'reason="malformed"'), rejected + 1)
 
     // the bystander carries on; a later edit arrives, the refused one never does
