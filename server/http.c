@@ -1251,7 +1251,12 @@ int serve_run(const config_t *cfg)
 			return 1;
 		}
 		h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
-		h2o_file_register(pc, web, NULL, NULL, 0);
+		/* h2o's default types, plus the editor build's source maps as JSON
+		 * (h2o 2.2 has no .map entry and would send application/octet-stream) */
+		h2o_mimemap_t *types = h2o_mimemap_create();
+		h2o_mimemap_define_mimetype(types, "map", "application/json", NULL);
+		h2o_file_register(pc, web, NULL, types, 0); /* keeps its own reference */
+		h2o_mem_release_shared(types);
 		web_headers_init(cfg, pc);
 		log_info("serving the editor from %s", web);
 	} else {

@@ -142,6 +142,12 @@ test('the editor works under its Content-Security-Policy header; hashed assets i
     const h = await responses.get(p).allHeaders()
     assert.equal(h['cache-control'], IMMUTABLE, p)
     assert.equal(h['x-content-type-options'], 'nosniff', p)
+    // the build's source map next to it (what devtools fetch) is JSON
+    const map = await alice.page.request.get(`${server.url}${p}.map`)
+    assert.equal(map.status(), 200, `${p}.map`)
+    assert.match(map.headers()['content-type'], /^application\/json(;|$)/, `${p}.map`)
+    assert.equal(map.headers()['cache-control'], IMMUTABLE, `${p}.map`)
+    assert.equal(JSON.parse(await map.text()).version, 3, `${p}.map`)
   }
 
   // nothing was blocked: no violation event, no console report

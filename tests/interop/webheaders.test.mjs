@@ -108,6 +108,8 @@ test('index.html and hashed assets: security headers, and caching by content has
     }
     assert.match((await rawGet(server, '/assets/main-AB2CD3EF.js')).headers['content-type'], /javascript/)
     assert.match((await rawGet(server, '/assets/style-QRST4567.css')).headers['content-type'], /^text\/css/)
+    // source maps are JSON (h2o's default table has no .map: it was application/octet-stream)
+    assert.match((await rawGet(server, '/assets/main-AB2CD3EF.js.map')).headers['content-type'], /^application\/json(;|$)/)
     // no content hash in the name: revalidated like index.html
     for (const p of ['/assets/plain.js', '/assets/my-notes.txt', '/robots.txt']) {
       const res = await rawGet(server, p)
