@@ -2,6 +2,9 @@
 //
 //   node build.mjs           production build (minified, with source maps)
 //   node build.mjs --watch   rebuild on change (unminified)
+//
+// index.html's %CSP% becomes the policy in csp.txt, the file the server's
+// Content-Security-Policy header is built from too.
 import * as esbuild from 'esbuild'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -10,6 +13,24 @@ import { fileURLToPath } from 'node:url'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const dist = path.join(here, 'dist')
 const watch = process.argv.includes('--watch')
+
+/** csp.txt: one directive a line, # comments; CMakeLists.txt applies the same rules. */
+async function readCsp () {
+  const file = path.join(here, 'csp.txt')
+  const directives = (await fs.readFile(file, 'utf8')).split('\n')
+    .map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+  for (const d of directives) {
+    if (!/^[a-z][a-z0-9-]*( [ -~]+)?$/.test(d) || /[;"\\<>&]/.test(d)) {
+      throw new Error(`build: ${file}: not a directive: ${JSON.stringify(d)}`)
+    }
+    if (d.split(' ')[0] === 'frame-ancestors') {
+      throw new Error(`build: ${file}: frame-ancestors is quire's --frame-ancestors, not part of the page's policy`)
+    }
+  }
+  if (!directives.length) throw new Error(`build: ${file}: no directives`)
+  return directives.join('; ')
+}
+const csp = await readCsp()
 
 async function writeIndex (metafile) {
   const outs = Object.entries(metafile.outputs)
@@ -21,6 +42,7 @@ async function writeIndex (metafile) {
   const html = (await fs.readFile(path.join(here, 'index.html'), 'utf8'))
     .replace('%SCRIPT%', find('src/main.js'))
     .replace('%STYLE%', find('src/style.css'))
+    .replace('%CSP%', csp)
   await fs.writeFile(path.join(dist, 'index.html'), html)
 }
 

@@ -71,6 +71,20 @@ async function watched (opts) {
 
 const cspErrors = (p) => p.errors.filter((e) => /Content Security Policy/i.test(e))
 
+/**
+ * The page's policy is written once (web-editor/csp.txt): the header quire sent
+ * for the document in `frame` is exactly the built page's <meta> policy, plus
+ * frame-ancestors when quire was started with --frame-ancestors.
+ */
+async function assertHeaderIsMeta (frame, response, frameAncestors) {
+  const meta = await frame.evaluate(() => [...document.querySelectorAll('meta[http-equiv="Content-Security-Policy" i]')].map((m) => m.content))
+  assert.equal(meta.length, 1, `<meta> policies: ${JSON.stringify(meta)}`)
+  assert.doesNotMatch(meta[0], /%CSP%|frame-ancestors/, 'the build did not fill in the policy')
+  const header = (await response.allHeaders())['content-security-policy']
+  assert.equal(header, frameAncestors === undefined ? meta[0] : `${meta[0]}; frame-ancestors ${frameAncestors}`,
+    'Content-Security-Policy header and <meta> differ')
+}
+
 /** The wiki page with the iframe snippet of docs/embedding.md; it records the editor's messages. */
 async function openWiki (host, src) {
   wikiPage = `<!doctype html><html><head><title>Wiki: Page 1</title></head>
@@ -92,8 +106,10 @@ async function openWiki (host, src) {
 const editorFrame = (host, server) => host.page.frames().find((f) => f.url().startsWith(server.url))
 
 /** The editor embedded in the wiki comes up live, takes typing, and breaks no policy. */
-async function assertEmbedWorks (server, doc) {
+async function assertEmbedWorks (server, doc, frameAncestors) {
   const host = await watched({ viewport: { width: 900, height: 620 } })
+  let framed // the response for the editor's page inside the iframe
+  host.page.on('response', (r) => { if (r.url().startsWith(`${server.url}/?doc=`)) framed = r })
   await openWiki(host, `${server.url}/?doc=${doc}&embed=1#name=Wiki%20User`)
   const frame = host.page.frameLocator('#quire')
   await frame.locator('[data-testid=status][data-state=live]').waitFor({ timeout: 20000 })
@@ -102,6 +118,8 @@ async function assertEmbedWorks (server, doc) {
   const inner = editorFrame(host, server)
   assert.ok(inner, `no frame at ${server.url} in ${host.page.frames().map((f) => f.url())}`)
   assert.deepEqual(await inner.evaluate(() => window.__csp), [], 'CSP violations inside the embedded editor')
+  assert.ok(framed, 'no response for the framed editor page')
+  await assertHeaderIsMeta(inner, framed, frameAncestors)
   await frame.locator('.cm-content').click()
   await host.page.keyboard.type('Typed inside the wiki.', { delay: 5 })
   const reader = await watched()
@@ -136,6 +154,7 @@ test('the editor works under its Content-Security-Policy header; hashed assets i
   assert.equal(headers['x-content-type-options'], 'nosniff')
   assert.equal(headers['referrer-policy'], 'no-referrer')
   assert.equal(headers['cache-control'], 'no-cache')
+  await assertHeaderIsMeta(alice.page, page)
   const assets = [...responses.keys()].filter((p) => /^\/assets\/(main|style)-[A-Z0-9]{8}\.(js|css)$/.test(p))
   assert.deepEqual(assets.map((p) => p.split('.').pop()).sort(), ['css', 'js'], `assets loaded: ${[...responses.keys()]}`)
   for (const p of assets) {
@@ -164,7 +183,7 @@ test('embedded by a page on another origin without --frame-ancestors (any page m
 
 test('embedded by a page on another origin that --frame-ancestors names', async () => {
   const server = await quire(['--frame-ancestors', `'self' ${wikiOrigin()}`])
-  await assertEmbedWorks(server, 'wiki/listed')
+  await assertEmbedWorks(server, 'wiki/listed', `'self' ${wikiOrigin()}`)
 })
 
 test("--frame-ancestors 'self': another origin cannot frame the editor; opened directly it works", async () => {

@@ -6,31 +6,31 @@
 // errors and the notice page shown without an editor are not stored. The API,
 // /metrics and /healthz get nosniff but none of the editor's policy.
 //
+// The policy is written once, in web-editor/csp.txt (one directive a line);
+// CMake builds the server's header from it and the editor's build its <meta>.
+// The header must be exactly that policy (plus frame-ancestors when asked for).
+//
 // --web points at a small temporary directory laid out as the editor's build
 // lays out web-editor/dist (index.html, assets/NAME-HASH.js, .js.map, .css);
-// the browser tests check the same against the real build.
+// the browser tests check the same against the real build, and that the
+// header equals the built page's <meta> policy.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { QUIRE_BIN, makeDataDir, startServer } from './lib/server.mjs'
 import { connectProvider, destroyAll, rawGet, roomName, waitStored } from './lib/yclient.mjs'
 
 const IMMUTABLE = 'public, max-age=31536000, immutable'
-// What index.html's <meta> policy says, directive by directive: the header
-// must say no less.
-const BASE_DIRECTIVES = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "object-src 'none'"
-]
+const EDITOR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web-editor')
+// web-editor/csp.txt read as CMakeLists.txt and web-editor/build.mjs read it:
+// the directives, without blank and # lines, joined with '; '.
+const BASE_DIRECTIVES = fs.readFileSync(path.join(EDITOR, 'csp.txt'), 'utf8').split('\n')
+  .map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+const POLICY = BASE_DIRECTIVES.join('; ')
 
 let web
 const INDEX = '<!doctype html><title>fixture</title><script type="module" src="assets/main-AB2CD3EF.js"></script>\n'
@@ -71,7 +71,10 @@ function directives (csp) {
 
 /** The security headers every response under / carries; returns the CSP's directives. */
 function assertSecurity (res, what, frameAncestors) {
-  const d = directives(res.headers['content-security-policy'])
+  const csp = res.headers['content-security-policy']
+  assert.equal(csp, frameAncestors === undefined ? POLICY : `${POLICY}; frame-ancestors ${frameAncestors}`,
+    `${what}: the header is not web-editor/csp.txt's policy`)
+  const d = directives(csp)
   for (const want of BASE_DIRECTIVES) {
     assert.equal(d.get(want.split(' ')[0]), want, `${what}: CSP ${res.headers['content-security-policy']}`)
   }
@@ -86,6 +89,15 @@ function assertSecurity (res, what, frameAncestors) {
   assert.equal(res.headers['x-frame-options'], undefined, what)
   return d
 }
+
+test('web-editor/csp.txt is the only copy of the policy: index.html takes it from the build', () => {
+  assert.ok(BASE_DIRECTIVES.length >= 1, 'no directives in web-editor/csp.txt')
+  assert.ok(BASE_DIRECTIVES.some((d) => d.startsWith('script-src ')), `no script-src in ${POLICY}`)
+  const html = fs.readFileSync(path.join(EDITOR, 'index.html'), 'utf8')
+  const metas = html.match(/<meta http-equiv="Content-Security-Policy"[^>]*>/gi) || []
+  assert.deepEqual(metas, ['<meta http-equiv="Content-Security-Policy" content="%CSP%">'],
+    'web-editor/index.html must leave the policy to build.mjs (%CSP%), not spell it out')
+})
 
 test('index.html and hashed assets: security headers, and caching by content hash', async () => {
   const server = await startServer({ args: ['--web', web] })
