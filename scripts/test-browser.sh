@@ -8,14 +8,17 @@
 #
 # Steps: install chromium if /usr/bin/chromium is missing (apt, as root or via
 # sudo; otherwise prints the command and exits 1), `npm ci` in web-editor/ and
-# tests/browser/ when their lockfiles changed, build the editor
-# (web-editor/dist), run tests/browser/*.test.mjs with node:test. Each test
+# tests/browser/ when their lockfiles changed (one run at a time), build the
+# editor into a private temporary directory (never the shared web-editor/dist),
+# run tests/browser/*.test.mjs with node:test against that build. Each test
 # starts its own quire on 127.0.0.1 with a temporary data dir and stops it.
+# Several runs at once (two people, two CI steps) do not disturb each other.
 #
 # Environment (all optional):
 #   QUIRE_BIN=PATH          quire binary (default build/quire; it is not built here)
 #   CHROMIUM_BIN=PATH       browser (default /usr/bin/chromium)
-#   QUIRE_BROWSER_TAP=PATH  also write TAP there (default: next to QUIRE_BIN, browser.tap)
+#   QUIRE_BROWSER_TAP=PATH  also write TAP there (default: next to QUIRE_BIN, browser.tap;
+#                           written in one piece at the end, counts come from this run's own copy)
 # Screenshots go to tests/out/ (not committed). Ends with
 # "browser tests: P passed, F failed, S skipped"; exits non-zero on a failure.
 set -euo pipefail
@@ -60,19 +63,31 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 ((node_major >= 20)) || die "Node $(node -v) is too old: the browser tests need Node 20 or newer"
 
 npm_ci() { # npm ci in $1 when node_modules is missing or older than the lockfile
-  local dir="$1" stamp="$1/node_modules/.package-lock.json"
+  local dir="$1" stamp="$1/node_modules/.package-lock.json" lock
+  # one npm ci per directory at a time: a concurrent run waits here (the lock
+  # is on the lockfile itself, so no extra file), then finds it done
+  exec {lock}<"$dir/package-lock.json"
+  flock "$lock"
   if [[ ! -f "$stamp" || "$dir/package-lock.json" -nt "$stamp" || "$dir/package.json" -nt "$stamp" ]]; then
     log "npm ci in ${dir#"$ROOT"/}"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
+  exec {lock}<&-
 }
+command -v flock >/dev/null 2>&1 || die "flock (util-linux) is required"
 npm_ci "$ROOT/web-editor"
 npm_ci "$ROOT/tests/browser"
 
 # --- the editor -------------------------------------------------------------------
-log "building web-editor/dist"
-(cd web-editor && npm run --silent build)
-[[ -f web-editor/dist/index.html ]] || die "web-editor build did not produce web-editor/dist/index.html"
+# Built into this run's own temporary directory and served from there: the
+# shared web-editor/dist is neither deleted nor rebuilt, so a concurrent run (or
+# a developer's `npm run watch`) keeps its files.
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/quire-browser-run-XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+WEB="$WORK/dist"
+log "building the editor into $WEB"
+(cd web-editor && npm run --silent build -- --outdir "$WEB")
+[[ -f "$WEB/index.html" ]] || die "web-editor build did not produce $WEB/index.html"
 
 # --- the tests ----------------------------------------------------------------------
 files=()
@@ -90,16 +105,22 @@ mkdir -p "$(dirname "$TAP")" tests/out
 log "running ${#files[@]} test file(s) against $QUIRE_BIN with $CHROMIUM_BIN"
 start=$SECONDS
 set +e
-(cd tests/browser && QUIRE_WEB="$ROOT/web-editor/dist" node --test \
+(cd tests/browser && QUIRE_WEB="$WEB" node --test \
     --test-concurrency=1 --test-timeout=180000 \
     --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$TAP" \
+    --test-reporter=tap --test-reporter-destination="$WORK/browser.tap" \
     "${files[@]}")
 rc=$?
 set -e
-pass=$(sed -n 's/^# pass \([0-9]\+\)$/\1/p' "$TAP" | tail -n1)
-fail=$(sed -n 's/^# fail \([0-9]\+\)$/\1/p' "$TAP" | tail -n1)
-skip=$(sed -n 's/^# skipped \([0-9]\+\)$/\1/p' "$TAP" | tail -n1)
+# counts from this run's TAP; then it replaces $TAP in one step (rename), so a
+# concurrent run writing the same path leaves one whole file, never a mix
+pass='' fail='' skip=''
+if [[ -f "$WORK/browser.tap" ]]; then
+  pass=$(sed -n 's/^# pass \([0-9]\+\)$/\1/p' "$WORK/browser.tap" | tail -n1)
+  fail=$(sed -n 's/^# fail \([0-9]\+\)$/\1/p' "$WORK/browser.tap" | tail -n1)
+  skip=$(sed -n 's/^# skipped \([0-9]\+\)$/\1/p' "$WORK/browser.tap" | tail -n1)
+  cp "$WORK/browser.tap" "$TAP.$$.tmp" && mv -f "$TAP.$$.tmp" "$TAP"
+fi
 printf 'browser tests: %d passed, %d failed, %d skipped (%ds); screenshots in tests/out/\n' \
   "${pass:-0}" "${fail:-0}" "${skip:-0}" "$((SECONDS - start))"
 exit "$rc"

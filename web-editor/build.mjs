@@ -1,7 +1,10 @@
 // Bundle the editor into dist/: index.html plus content-hashed assets/.
 //
-//   node build.mjs           production build (minified, with source maps)
-//   node build.mjs --watch   rebuild on change (unminified)
+//   node build.mjs               production build (minified, with source maps)
+//   node build.mjs --watch       rebuild on change (unminified)
+//   node build.mjs --outdir DIR  build into DIR instead of dist/ (DIR must be
+//                                missing or empty; scripts/test-browser.sh
+//                                builds into a temporary one)
 //
 // index.html's %CSP% becomes the policy in csp.txt, the file the server's
 // Content-Security-Policy header is built from too.
@@ -11,8 +14,10 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const dist = path.join(here, 'dist')
 const watch = process.argv.includes('--watch')
+const outArg = process.argv.indexOf('--outdir')
+if (outArg >= 0 && !process.argv[outArg + 1]) throw new Error('build: --outdir needs a directory')
+const dist = outArg >= 0 ? path.resolve(process.argv[outArg + 1]) : path.join(here, 'dist')
 
 /** csp.txt: one directive a line, # comments; CMakeLists.txt applies the same rules. */
 async function readCsp () {
@@ -52,7 +57,7 @@ const options = {
   bundle: true,
   format: 'esm',
   target: ['es2020', 'chrome90', 'firefox90', 'safari15'],
-  outdir: 'dist/assets',
+  outdir: path.join(dist, 'assets'),
   entryNames: '[name]-[hash]',
   minify: !watch,
   sourcemap: 'linked',
@@ -69,7 +74,13 @@ const options = {
   }]
 }
 
-await fs.rm(dist, { recursive: true, force: true })
+if (outArg >= 0) {
+  // never delete a directory given on the command line: a typo must not cost files
+  const left = await fs.readdir(dist).catch((e) => { if (e.code === 'ENOENT') return []; throw e })
+  if (left.length) throw new Error(`build: --outdir ${dist} is not empty`)
+} else {
+  await fs.rm(dist, { recursive: true, force: true })
+}
 await fs.mkdir(dist, { recursive: true })
 if (watch) {
   const ctx = await esbuild.context(options)
@@ -79,5 +90,6 @@ if (watch) {
   const sizes = Object.entries(result.metafile.outputs)
     .filter(([f]) => !f.endsWith('.map') && !f.endsWith('.txt'))
     .map(([f, o]) => `${path.basename(f)} ${(o.bytes / 1024).toFixed(1)} KiB`)
-  console.log(`build: dist/index.html + ${sizes.join(', ')}`)
+  const shown = path.relative(process.cwd(), dist)
+  console.log(`build: ${shown.startsWith('..') ? dist : shown || '.'}/index.html + ${sizes.join(', ')}`)
 }
