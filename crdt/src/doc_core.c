@@ -434,6 +434,16 @@ static int try_merge_pair(qc_doc *d, uint32_t li, uint32_t ri)
 	return 1;
 }
 
+/* Whether try_merge_pair could merge R (item ri) into L; cheap, inlined
+ * into the loops that try every struct of a transaction. */
+static inline int may_merge(const qd_item *L, const qd_item *R, uint32_t ri)
+{
+	if (L->ref == REF_GC || R->ref == REF_GC)
+		return L->ref == R->ref;
+	return L->ref == R->ref && R->ocl == L->client && R->ock == L->clock + L->len - 1 && L->right == ri &&
+	       qd_deleted(L) == qd_deleted(R);
+}
+
 /* Yjs tryToMergeWithLefts; returns the number of structs merged away. */
 static uint32_t merge_lefts(qc_doc *d, uint32_t slot, uint32_t pos)
 {
@@ -554,8 +564,13 @@ static void txn_gc_merge(qc_doc *d)
 		uint32_t first = qd_find_pos(d, s, b);
 		if (first < 1)
 			first = 1;
-		for (int64_t i = (int64_t)c->n - 1; i >= (int64_t)first;)
-			i -= 1 + (int64_t)merge_lefts(d, s, (uint32_t)i);
+		for (int64_t i = (int64_t)c->n - 1; i >= (int64_t)first;) {
+			uint32_t ri = qd_cs(c, (uint32_t)i);
+			if (!may_merge(&d->items[qd_cs(c, (uint32_t)i - 1)], &d->items[ri], ri))
+				i--; /* most new structs: merge_lefts would stop at once */
+			else
+				i -= 1 + (int64_t)merge_lefts(d, s, (uint32_t)i);
+		}
 	}
 	for (size_t k = t->nmerge; k-- > 0;) {
 		uint32_t s = t->merge[k].client;
@@ -1385,15 +1400,23 @@ typedef struct resolved {
 
 static int get_missing(qc_doc *d, const qc_st *st, uint64_t *missing, resolved *res)
 {
-	uint32_t oslot = st->has_origin ? qd_client_slot(d, st->oc) : QN;
-	uint32_t rslot = st->has_right ? qd_client_slot(d, st->rc) : QN;
-	if (st->has_origin && st->oc != st->client && st->ok >= qd_state(d, oslot)) {
-		*missing = st->oc;
-		return 1;
+	uint32_t oslot = QN, rslot = QN;
+	uint64_t ostate = 0, rstate = 0; /* the states of their clients */
+	if (st->has_origin) {
+		oslot = qd_client_slot(d, st->oc);
+		ostate = qd_state(d, oslot);
+		if (st->oc != st->client && st->ok >= ostate) {
+			*missing = st->oc;
+			return 1;
+		}
 	}
-	if (st->has_right && st->rc != st->client && st->rk >= qd_state(d, rslot)) {
-		*missing = st->rc;
-		return 1;
+	if (st->has_right) {
+		rslot = qd_client_slot(d, st->rc);
+		rstate = qd_state(d, rslot);
+		if (st->rc != st->client && st->rk >= rstate) {
+			*missing = st->rc;
+			return 1;
+		}
 	}
 	if (st->parent_kind == 2 && st->pc != st->client && st->pk >= state_of(d, st->pc)) {
 		*missing = st->pc;
@@ -1406,16 +1429,22 @@ static int get_missing(qc_doc *d, const qc_st *st, uint64_t *missing, resolved *
 	res->gc = 0;
 	if (st->has_origin) {
 		/* same-client origins below our own clock exist since offset >= 0 */
-		if (oslot == QN || st->ok >= qd_state(d, oslot))
+		if (oslot == QN || st->ok >= ostate)
 			return QC_ERR_INVALID;
 		res->left = qd_clean_end(d, oslot, st->ok, &err);
 		if (err)
 			return err;
 	}
 	if (st->has_right) {
-		if (rslot == QN || st->rk >= qd_state(d, rslot))
+		if (rslot == QN || st->rk >= rstate)
 			return QC_ERR_INVALID;
-		res->right = qd_clean_start(d, rslot, st->rk, &err);
+		/* without concurrency the right origin is the left's neighbour,
+		 * which then starts at rk: no search */
+		uint32_t nb = res->left != QN ? d->items[res->left].right : QN;
+		if (nb != QN && d->items[nb].clock == st->rk && d->items[nb].client == rslot)
+			res->right = nb;
+		else
+			res->right = qd_clean_start(d, rslot, st->rk, &err);
 		if (err)
 			return err;
 	}

@@ -163,25 +163,21 @@ uint32_t qd_find_pos(qc_doc *d, uint32_t slot, uint64_t clock)
 	return lo;
 }
 
-/* Same as qd_find_pos, searching outwards from hint (an earlier answer): cheap
- * when successive lookups are close, as they are along a sorted delete set. */
-uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hint)
+/* The last of v[0..n) whose struct starts at or before clock (v[0]'s does),
+ * galloping outwards from hint < n, then halving. */
+static uint32_t search_run(const qd_item *items, const uint32_t *v, uint32_t n, uint64_t clock, uint32_t hint)
 {
-	qd_client *c = &d->clients[slot];
-	const qd_item *items = d->items;
-	if (hint >= c->n)
-		return qd_find_pos(d, slot, clock);
 	uint32_t lo, hi; /* answer in [lo, hi] */
-	if (items[qd_cs(c, hint)].clock <= clock) {
+	if (items[v[hint]].clock <= clock) {
 		lo = hint;
 		uint32_t step = 1;
 		for (;;) {
 			uint32_t nx = lo + step;
-			if (nx >= c->n || nx < lo) {
-				hi = c->n - 1;
+			if (nx >= n || nx < lo) {
+				hi = n - 1;
 				break;
 			}
-			if (items[qd_cs(c, nx)].clock > clock) {
+			if (items[v[nx]].clock > clock) {
 				hi = nx - 1;
 				break;
 			}
@@ -189,7 +185,7 @@ uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hin
 			step *= 2;
 		}
 	} else {
-		hi = hint - 1; /* hint > 0: clock >= items[s[0]].clock == 0 */
+		hi = hint - 1; /* hint > 0: v[0] starts at or before clock */
 		uint32_t step = 1;
 		for (;;) {
 			if (hi < step) {
@@ -197,7 +193,7 @@ uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hin
 				break;
 			}
 			uint32_t nx = hi - step;
-			if (items[qd_cs(c, nx)].clock <= clock) {
+			if (items[v[nx]].clock <= clock) {
 				lo = nx;
 				break;
 			}
@@ -210,10 +206,27 @@ uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hin
 	uint32_t len = hi - lo + 1;
 	while (len > 1) {
 		uint32_t half = len / 2;
-		lo = items[qd_cs(c, lo + half)].clock <= clock ? lo + half : lo;
+		lo = items[v[lo + half]].clock <= clock ? lo + half : lo;
 		len -= half;
 	}
 	return lo;
+}
+
+/* Same as qd_find_pos, searching outwards from hint (an earlier answer): cheap
+ * when successive lookups are close, as they are along a sorted delete set.
+ * Each side of the gap buffer's hole is a plain array: the search picks the
+ * side first and then indexes it directly. */
+uint32_t qd_find_pos_near(qc_doc *d, uint32_t slot, uint64_t clock, uint32_t hint)
+{
+	qd_client *c = &d->clients[slot];
+	if (hint >= c->n)
+		return qd_find_pos(d, slot, clock);
+	uint32_t gap = c->gap;
+	if (gap < c->n && d->items[c->v[gap + c->glen]].clock <= clock) {
+		uint32_t h = hint > gap ? hint - gap : 0;
+		return gap + search_run(d->items, c->v + gap + c->glen, c->n - gap, clock, h);
+	}
+	return search_run(d->items, c->v, gap < c->n ? gap : c->n, clock, hint < gap ? hint : gap - 1);
 }
 
 static void cs_close(qd_client *c);

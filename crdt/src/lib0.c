@@ -156,7 +156,8 @@ int qc_read_u8(qc_dec *d, uint8_t *out)
 	return QC_OK;
 }
 
-int qc_read_varuint(qc_dec *d, uint64_t *out)
+/* the tail of the input: qc_read_varuint with a bound check per byte */
+int qc_read_varuint_slow(qc_dec *d, uint64_t *out)
 {
 	uint64_t v = 0;
 	for (unsigned i = 0; i < 8; i++) {

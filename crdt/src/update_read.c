@@ -629,9 +629,7 @@ static int read_struct(qc_rd *r, qc_st *st)
 	int rc = qc_read_u8(d, &info);
 	if (rc)
 		return rc;
-	memset(st, 0, sizeof(*st));
-	st->client = r->client;
-	st->clock = r->clock;
+	*st = (qc_st){.client = r->client, .clock = r->clock}; /* inline stores, no memset call */
 	uint8_t ref = info & 0x1f;
 	if (ref == 0 || ref == 10) {
 		if (info != ref)

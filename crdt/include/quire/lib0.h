@@ -73,7 +73,29 @@ static inline void qc_dec_init(qc_dec *d, const void *p, size_t n)
 static inline size_t qc_dec_left(const qc_dec *d) { return (size_t)(d->end - d->p); }
 
 int qc_read_u8(qc_dec *d, uint8_t *out);
-int qc_read_varuint(qc_dec *d, uint64_t *out);
+int qc_read_varuint_slow(qc_dec *d, uint64_t *out);
+/* varUint up to 2^53-1. With 8 bytes left no group can run past the end,
+ * so the common case reads without a bound check per byte. */
+static inline int qc_read_varuint(qc_dec *d, uint64_t *out)
+{
+	const uint8_t *p = d->p;
+	if (d->end - p < 8)
+		return qc_read_varuint_slow(d, out);
+	uint64_t v = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		uint8_t b = p[i];
+		v |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80)) {
+			d->p = p + i + 1;
+			if (v > QC_MAX_SAFE_INT)
+				return QC_ERR_VARINT;
+			*out = v;
+			return QC_OK;
+		}
+	}
+	d->p = p + 8;
+	return QC_ERR_VARINT; /* a ninth group: beyond 2^56 */
+}
 /* Sign-magnitude varInt; -0 decodes as 0 (*neg_zero set if non-NULL). */
 int qc_read_varint(qc_dec *d, int64_t *out, int *neg_zero);
 /* Points into the input; no copy. */
