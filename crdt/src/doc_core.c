@@ -219,11 +219,9 @@ static int merge_push(qc_doc *d, uint32_t it)
 	return QC_OK;
 }
 
-void qd_changed(qc_doc *d, uint32_t type)
+void qd_changed_slow(qc_doc *d, uint32_t type)
 {
 	qd_type *ty = &d->types[type];
-	if (ty->changed)
-		return;
 	qd_txn *t = &d->txn;
 	if (t->nchanged >= t->capchanged &&
 	    qd_grow(d, (void **)&t->changed, sizeof(uint32_t), t->nchanged + 1, &t->capchanged))
@@ -1398,21 +1396,22 @@ typedef struct resolved {
 	int gc;
 } resolved;
 
-static int get_missing(qc_doc *d, const qc_st *st, uint64_t *missing, resolved *res)
+static int get_missing(qc_doc *d, const qc_st *st, uint32_t slot, uint64_t local, uint64_t *missing, resolved *res)
 {
 	uint32_t oslot = QN, rslot = QN;
 	uint64_t ostate = 0, rstate = 0; /* the states of their clients */
 	if (st->has_origin) {
-		oslot = qd_client_slot(d, st->oc);
-		ostate = qd_state(d, oslot);
+		/* most origins are the struct's own client (slot, state local) */
+		oslot = st->oc == st->client ? slot : qd_client_slot(d, st->oc);
+		ostate = st->oc == st->client ? local : qd_state(d, oslot);
 		if (st->oc != st->client && st->ok >= ostate) {
 			*missing = st->oc;
 			return 1;
 		}
 	}
 	if (st->has_right) {
-		rslot = qd_client_slot(d, st->rc);
-		rstate = qd_state(d, rslot);
+		rslot = st->rc == st->client ? slot : qd_client_slot(d, st->rc);
+		rstate = st->rc == st->client ? local : qd_state(d, rslot);
 		if (st->rc != st->client && st->rk >= rstate) {
 			*missing = st->rc;
 			return 1;
@@ -1522,10 +1521,9 @@ static int extend_remote(qc_doc *d, uint32_t slot, const qc_st *st, const resolv
 }
 
 /* Integrate one struct (Item or GC) at offset. */
-static int integrate_st(qc_doc *d, const qc_st *st, uint64_t offset, const resolved *res)
+static int integrate_st(qc_doc *d, const qc_st *st, uint32_t slot, uint64_t offset, const resolved *res)
 {
-	uint32_t slot;
-	int rc = qd_client_get(d, st->client, &slot);
+	int rc = slot != QN ? QC_OK : qd_client_get(d, st->client, &slot);
 	if (rc)
 		return rc;
 	if (st->kind == QC_ST_GC)
@@ -1664,7 +1662,8 @@ static int integrate_structs(qc_doc *d, qc_st *sts, size_t nsts, uint8_t **rest_
 	qc_st *head = &cur->refs[cur->i++];
 	for (;;) {
 		if (head->kind != QC_ST_SKIP && head->len > 0) {
-			uint64_t local = state_of(d, head->client);
+			uint32_t hslot = qd_client_slot(d, head->client);
+			uint64_t local = qd_state(d, hslot);
 			if (local < head->clock) {
 				if (stk.n >= stk.cap && (rc = qd_grow(d, (void **)&stk.v, sizeof(qc_st *), stk.n + 1, &stk.cap)))
 					goto done;
@@ -1676,7 +1675,7 @@ static int integrate_structs(qc_doc *d, qc_st *sts, size_t nsts, uint8_t **rest_
 				uint64_t offset = local - head->clock;
 				uint64_t miss = 0;
 				resolved res = {QN, QN, QN, QN, QN, 0};
-				int m = head->kind == QC_ST_ITEM ? get_missing(d, head, &miss, &res) : 0;
+				int m = head->kind == QC_ST_ITEM ? get_missing(d, head, hslot, local, &miss, &res) : 0;
 				if (m < 0) {
 					rc = m;
 					goto done;
@@ -1695,7 +1694,7 @@ static int integrate_structs(qc_doc *d, qc_st *sts, size_t nsts, uint8_t **rest_
 						continue;
 					}
 				} else if (offset < head->len) {
-					if ((rc = integrate_st(d, head, offset, &res)))
+					if ((rc = integrate_st(d, head, hslot, offset, &res)))
 						goto done;
 				}
 			}

@@ -347,7 +347,13 @@ int qd_integrate_local(qc_doc *d, uint32_t it);
  * into it (doc_core.c); 1 if it did. */
 int qd_extend_string(qc_doc *d, uint32_t it, uint32_t client, uint64_t clock, uint32_t parent, uint32_t right,
 		     uint32_t rcl, uint32_t rck, const void *bytes, size_t nbytes, uint64_t len);
-void qd_changed(qc_doc *d, uint32_t type);
+void qd_changed_slow(qc_doc *d, uint32_t type);
+/* type changed in the current transaction (observer bookkeeping) */
+static inline void qd_changed(qc_doc *d, uint32_t type)
+{
+	if (!d->types[type].changed)
+		qd_changed_slow(d, type);
+}
 
 /* encoding */
 void qd_write_item(const qc_doc *d, qc_enc *e, uint32_t it, uint64_t offset);
