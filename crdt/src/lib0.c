@@ -243,7 +243,7 @@ int qc_read_varstring(qc_dec *d, const char **s, size_t *n)
 /* ---- UTF-8 ------------------------------------------------------------ */
 
 /* ASCII prefix length, eight bytes at a time. */
-static size_t ascii_prefix(const uint8_t *s, size_t n)
+size_t qc_ascii_prefix(const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 	for (; i + 8 <= n; i += 8) {
@@ -259,7 +259,7 @@ static size_t ascii_prefix(const uint8_t *s, size_t n)
 
 int qc_utf8_valid(const uint8_t *s, size_t n)
 {
-	size_t i = ascii_prefix(s, n);
+	size_t i = qc_ascii_prefix(s, n);
 	while (i < n) {
 		uint8_t c = s[i];
 		if (c < 0x80) {
@@ -299,7 +299,7 @@ int qc_utf8_valid(const uint8_t *s, size_t n)
 
 uint64_t qc_utf16_len(const uint8_t *s, size_t n)
 {
-	size_t i = ascii_prefix(s, n);
+	size_t i = qc_ascii_prefix(s, n);
 	uint64_t units = i;
 	for (; i < n; i++) {
 		uint8_t c = s[i];

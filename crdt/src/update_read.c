@@ -513,6 +513,8 @@ static int read_content(qc_dec *d, uint8_t ref, uint64_t *len)
 	size_t n;
 	const uint8_t *p;
 	uint64_t count;
+	if (ref == 1) /* Deleted, the most common: a test, not the jump table */
+		return qc_read_varuint(d, len);
 	switch (ref) {
 	case 1: /* Deleted */
 		return qc_read_varuint(d, len);
@@ -531,11 +533,16 @@ static int read_content(qc_dec *d, uint8_t ref, uint64_t *len)
 			return rc;
 		*len = 1;
 		return QC_OK;
-	case 4: /* String */
-		if ((rc = qc_read_varstring(d, &s, &n)))
+	case 4: { /* String */
+		if ((rc = qc_read_varbytes(d, &p, &n)))
 			return rc;
-		*len = qc_utf16_len((const uint8_t *)s, n);
+		/* one pass for ASCII text: valid, one UTF-16 unit per byte */
+		size_t a = qc_ascii_prefix(p, n);
+		if (a < n && !qc_utf8_valid(p + a, n - a))
+			return QC_ERR_UTF8;
+		*len = a + (a < n ? qc_utf16_len(p + a, n - a) : 0);
 		return QC_OK;
+	}
 	case 5: /* Embed */
 		if ((rc = read_json_string(d, 0)))
 			return rc;
@@ -629,7 +636,18 @@ static int read_struct(qc_rd *r, qc_st *st)
 	int rc = qc_read_u8(d, &info);
 	if (rc)
 		return rc;
-	*st = (qc_st){.client = r->client, .clock = r->clock}; /* inline stores, no memset call */
+	/* every field, stored one by one: a compound literal or memset
+	 * became a string store, with a mispredicted branch per struct */
+	st->kind = st->ref = 0;
+	st->has_origin = st->has_right = st->parent_kind = st->has_psub = 0;
+	st->client = r->client;
+	st->clock = r->clock;
+	st->len = st->off = 0;
+	st->oc = st->ok = st->rc = st->rk = 0;
+	st->pc = st->pk = 0; /* the larger member of the parent union */
+	st->psub = NULL;
+	st->psub_n = 0;
+	st->content = st->content_end = NULL;
 	uint8_t ref = info & 0x1f;
 	if (ref == 0 || ref == 10) {
 		if (info != ref)

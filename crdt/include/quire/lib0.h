@@ -108,6 +108,8 @@ int qc_read_bytes(qc_dec *d, size_t n, const uint8_t **p);
 int qc_utf8_valid(const uint8_t *s, size_t n);
 /* Number of UTF-16 code units the valid UTF-8 string occupies. */
 uint64_t qc_utf16_len(const uint8_t *s, size_t n);
+/* Length of the ASCII prefix of s (all of it for ASCII text). */
+size_t qc_ascii_prefix(const uint8_t *s, size_t n);
 
 #ifdef __cplusplus
 }
