@@ -391,19 +391,28 @@ static int content_merge(qc_doc *d, qd_item *L, const qd_item *R)
 	}
 }
 
+/* Whether try_merge_pair could merge R (item ri) into L; cheap, inlined
+ * into the loops that try every struct of a transaction. */
+static inline int may_merge(const qd_item *L, const qd_item *R, uint32_t ri)
+{
+	if (L->ref == REF_GC || R->ref == REF_GC)
+		return L->ref == R->ref;
+	/* & rather than &&: whether neighbours merge is unpredictable, so
+	 * one combined test beats a chain of jumps */
+	return (L->ref == R->ref) & (R->ocl == L->client) & (R->ock == L->clock + L->len - 1) & (L->right == ri) &
+	       (qd_deleted(L) == qd_deleted(R));
+}
+
 static int try_merge_pair(qc_doc *d, uint32_t li, uint32_t ri)
 {
 	qd_item *L = &d->items[li], *R = &d->items[ri];
-	if (qd_deleted(L) != qd_deleted(R))
-		return 0;
-	if ((L->ref == REF_GC) != (R->ref == REF_GC))
+	if (!may_merge(L, R, ri))
 		return 0;
 	if (L->ref == REF_GC) {
 		L->len += R->len;
 		return 1;
 	}
-	if (L->ref != R->ref || R->ocl != L->client || R->ock != L->clock + L->len - 1 || L->right != ri ||
-	    L->rcl != R->rcl || (L->rcl != QN && L->rck != R->rck) || L->client != R->client ||
+	if (L->rcl != R->rcl || (L->rcl != QN && L->rck != R->rck) || L->client != R->client ||
 	    L->clock + L->len != R->clock)
 		return 0;
 	uint64_t llen = L->len;
@@ -430,18 +439,6 @@ static int try_merge_pair(qc_doc *d, uint32_t li, uint32_t ri)
 	if (R->key != QN && R->parent != QN && qd_map_get(d, R->parent, R->key) == ri)
 		qd_map_set(d, R->parent, R->key, li);
 	return 1;
-}
-
-/* Whether try_merge_pair could merge R (item ri) into L; cheap, inlined
- * into the loops that try every struct of a transaction. */
-static inline int may_merge(const qd_item *L, const qd_item *R, uint32_t ri)
-{
-	if (L->ref == REF_GC || R->ref == REF_GC)
-		return L->ref == R->ref;
-	/* & rather than &&: whether neighbours merge is unpredictable, so
-	 * one combined test beats a chain of jumps */
-	return (L->ref == R->ref) & (R->ocl == L->client) & (R->ock == L->clock + L->len - 1) & (L->right == ri) &
-	       (qd_deleted(L) == qd_deleted(R));
 }
 
 /* Yjs tryToMergeWithLefts; returns the number of structs merged away. */

@@ -322,6 +322,7 @@ static void cursor_set(qc_doc *d, uint32_t type, uint32_t item, uint64_t pos)
 		T->cur = qd_malloc(d, QD_NCUR * sizeof(qd_cursor));
 		if (!T->cur)
 			return;
+		memset(T->cur, 0, QD_NCUR * sizeof(qd_cursor)); /* cursor_shift reads all */
 	}
 	uint64_t near = T->length / 32 + 16;
 	int k, lru = 0;
@@ -353,24 +354,28 @@ set:
 static void cursor_shift(qc_doc *d, uint32_t type, uint64_t index, int64_t delta)
 {
 	qd_type *T = &d->types[type];
-	for (int k = 0; k < T->ncur; k++) {
+	if (!T->cur)
+		return;
+	/* Where a cursor lies against the edit is unpredictable, and so is how
+	 * many there are: all QD_NCUR slots are shifted with masked arithmetic
+	 * (slots past ncur are unused), and only the rare drop is a jump. */
+	uint64_t len = delta > 0 ? (uint64_t)delta : (uint64_t)(-delta);
+	unsigned drops = 0;
+	for (unsigned k = 0; k < QD_NCUR; k++) {
 		uint64_t p = T->cur[k].pos;
-		int drop = 0;
 		if (delta > 0) {
-			if (p == index)
-				drop = 1;
-			else if (p > index)
-				T->cur[k].pos = p + (uint64_t)delta;
+			drops |= (unsigned)(p == index) << k;
+			T->cur[k].pos = p + (len & -(uint64_t)(p > index));
 		} else {
-			uint64_t len = (uint64_t)(-delta);
-			if (p > index && p < index + len)
-				drop = 1;
-			else if (p >= index + len)
-				T->cur[k].pos = p - len;
+			drops |= (unsigned)((p > index) & (p < index + len)) << k;
+			T->cur[k].pos = p - (len & -(uint64_t)(p >= index + len));
 		}
-		if (drop) {
+	}
+	drops &= (1u << T->ncur) - 1;
+	for (int k = QD_NCUR - 1; drops && k >= 0; k--) { /* from the top: moves keep lower slots */
+		if (drops & (1u << k)) {
 			T->cur[k] = T->cur[--T->ncur];
-			k--;
+			drops &= ~(1u << k);
 		}
 	}
 }
