@@ -165,7 +165,9 @@ static qc_doc *replay(const trace *t, int gc, ubuf *out)
 }
 
 /* The load the peers time (peer.mjs): free the previous doc, decode the
- * snapshot into a fresh one, read the text. *before: live bytes before the
+ * snapshot into a fresh one (qc_doc_load, as the server opens a stored
+ * document: no update event kept, as a peer without an update listener
+ * keeps none), read the text. *before: live bytes before the
  * new doc. */
 static qc_doc *load(qc_doc *prev, const uint8_t *snap, size_t n, size_t *before)
 {
@@ -175,7 +177,7 @@ static qc_doc *load(qc_doc *prev, const uint8_t *snap, size_t n, size_t *before)
 	qc_doc *l = new_doc(0, 1);
 	char *s = NULL;
 	size_t sn = 0;
-	if (qc_doc_apply_update(l, snap, n) != QC_OK || qc_doc_text(l, ROOT, &s, &sn) != QC_OK)
+	if (qc_doc_load(l, snap, n) != QC_OK || qc_doc_text(l, ROOT, &s, &sn) != QC_OK)
 		add_error("load failed");
 	qc_free(l, s);
 	return l;

@@ -372,7 +372,7 @@ static qc_doc *load_doc(const char *action, const char *path)
 	if (read_file(action, path, &u, &un))
 		return NULL;
 	qc_doc *doc = qc_doc_new(NULL);
-	int rc = doc ? qc_doc_apply_update(doc, u, un) : QC_ERR_NOMEM;
+	int rc = doc ? qc_doc_load(doc, u, un) : QC_ERR_NOMEM;
 	free(u);
 	if (rc) {
 		qc_doc_free(doc);

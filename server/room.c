@@ -96,7 +96,7 @@ room_t *room_open(const char *name, size_t len)
 		return NULL;
 	}
 	qc_doc *doc = qc_doc_new(NULL);
-	int rc = doc ? qc_doc_apply_update(doc, state, state_len) : QC_ERR_NOMEM;
+	int rc = doc ? qc_doc_load(doc, state, state_len) : QC_ERR_NOMEM;
 	free(state);
 	if (rc != QC_OK) {
 		log_error("room %.*s: stored document does not load: %s", (int)len, name, qc_strerror(rc));

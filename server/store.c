@@ -221,7 +221,7 @@ static int compact(store_t *s, MDB_txn *txn, doc_info_t *d)
 	qc_doc *doc = qc_doc_new(NULL);
 	uint8_t *snap = NULL;
 	size_t snap_len = 0;
-	if (doc && qc_doc_apply_update(doc, merged, mlen) == QC_OK &&
+	if (doc && qc_doc_load(doc, merged, mlen) == QC_OK &&
 	    qc_doc_encode_state(doc, NULL, 0, &snap, &snap_len) == QC_OK && snap_len <= mlen) {
 		free(merged);
 		merged = malloc(snap_len ? snap_len : 1);

@@ -2027,6 +2027,20 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 	return rc;
 }
 
+int qc_doc_load(qc_doc *d, const uint8_t *u, size_t n)
+{
+	int rc = qc_doc_apply_update(d, u, n);
+	if (d && !d->txn.active) {
+		qd_event_clear(d);
+		qd_free(d, d->lz_cb);
+		qd_free(d, d->lz_ds);
+		d->lz_cb = NULL;
+		d->lz_ds = NULL;
+		d->lz_ncb = d->lz_capcb = d->lz_nds = d->lz_capds = 0;
+	}
+	return rc;
+}
+
 int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 {
 	if (!d || (!u && n) || d->txn.active)

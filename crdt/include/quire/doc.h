@@ -70,6 +70,11 @@ void qc_doc_set_client_id(qc_doc *doc, uint64_t client_id);
  *   may already be integrated (and be the update event).
  * - any other error: refused whole, the document is unchanged. */
 int qc_doc_apply_update(qc_doc *doc, const uint8_t *update, size_t len);
+/* qc_doc_apply_update for opening a stored document, where there is nobody
+ * to send the update event to: the same document and the same errors, but
+ * no event is kept (qc_doc_last_update returns NULL afterwards) and its
+ * buffers are freed; for a whole document those hold its delete set. */
+int qc_doc_load(qc_doc *doc, const uint8_t *update, size_t len);
 /* The update describing what the last qc_doc_apply_update or local edit newly
  * integrated (what Yjs emits as the 'update' event); NULL/0 if nothing
  * changed. Owned by the doc, valid until the next mutating call (or

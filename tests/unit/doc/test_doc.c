@@ -1181,6 +1181,65 @@ static void test_remote_typing_extends(void)
 	}
 }
 
+/* qc_doc_load: the document qc_doc_apply_update builds, the same errors,
+ * but no update event and none of its buffers kept. */
+static void test_load(void)
+{
+	t_current = "load";
+	counted ca = {0, 0}, cl = {0, 0};
+	qc_doc *src = mkdoc(3, 1);
+	CHECK_EQ_INT(qc_text_insert(src, "t", 0, "hello world", 11, NULL), 0);
+	CHECK_EQ_INT(qc_text_delete(src, "t", 2, 3), 0);
+	CHECK_EQ_INT(qc_text_insert(src, "t", 0, ">", 1, NULL), 0);
+	CHECK_EQ_INT(qc_text_delete(src, "t", 5, 2), 0);
+	uint8_t *snap;
+	size_t sn;
+	CHECK_EQ_INT(qc_doc_encode_state(src, NULL, 0, &snap, &sn), 0);
+	qc_doc *a = mkdoc_counted(&ca, 0);
+	CHECK_EQ_INT(qc_doc_apply_update(a, snap, sn), QC_OK);
+	qc_doc *l = mkdoc_counted(&cl, 0);
+	CHECK_EQ_INT(qc_doc_load(l, snap, sn), QC_OK);
+	CHECK_TEXT(l, "t", ">he wld");
+	uint8_t *ea, *el;
+	size_t ean, eln;
+	CHECK_EQ_INT(qc_doc_encode_state(a, NULL, 0, &ea, &ean), 0);
+	CHECK_EQ_INT(qc_doc_encode_state(l, NULL, 0, &el, &eln), 0);
+	CHECK(ean == sn && eln == sn && memcmp(ea, snap, sn) == 0 && memcmp(el, snap, sn) == 0);
+	qc_free(a, ea);
+	qc_free(l, el);
+	/* apply keeps the event (its delete set), load keeps nothing */
+	size_t n;
+	CHECK(qc_doc_last_update(l, &n) == NULL && n == 0);
+	CHECK(qc_doc_take_last_update(l, &n) == NULL && n == 0);
+	CHECK(ca.live > cl.live);
+	CHECK(qc_doc_last_update(a, &n) != NULL && n > 0);
+	/* the loaded doc goes on: a later change has its event */
+	CHECK_EQ_INT(qc_text_insert(l, "t", 6, "!", 1, NULL), 0);
+	CHECK(qc_doc_last_update(l, &n) != NULL && n > 0);
+	CHECK_TEXT(l, "t", ">he wl!d");
+	/* bad input: the errors of apply, the doc unchanged, no event */
+	const char *bad[] = {"", "01", "01 01 01 00 04 01 01 74 03 61 62", "01 01 01 00 04 01 01 74 03 61 ff 63 00"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		size_t bn;
+		uint8_t *b = t_hex(bad[i], &bn);
+		qc_doc *x = mkdoc(4, 1), *y = mkdoc(4, 1);
+		int ra = qc_doc_apply_update(x, b, bn), rl = qc_doc_load(y, b, bn);
+		CHECK(rl < 0 && rl == ra);
+		CHECK_SV(y, "00");
+		CHECK(qc_doc_last_update(y, &n) == NULL && n == 0);
+		qc_doc_free(x);
+		qc_doc_free(y);
+		free(b);
+	}
+	CHECK_EQ_INT(qc_doc_load(NULL, snap, sn), QC_ERR_INVALID);
+	qc_free(src, snap);
+	qc_doc_free(src);
+	qc_doc_free(a);
+	qc_doc_free(l);
+	CHECK_EQ_INT(ca.live, 0);
+	CHECK_EQ_INT(cl.live, 0);
+}
+
 int main(void)
 {
 	test_empty();
@@ -1204,6 +1263,7 @@ int main(void)
 	test_pending_cap();
 	test_limit_refused();
 	test_remote_typing_extends();
+	test_load();
 	printf("test_doc: %d checks, %d failures\n", t_checks, t_failures);
 	return t_failures ? 1 : 0;
 }
