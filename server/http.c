@@ -816,6 +816,8 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "# HELP quire_connections Open WebSocket connections.\n# TYPE quire_connections gauge\n"
 	    "quire_connections %llu\n"
 	    "# HELP quire_rooms Documents held in memory.\n# TYPE quire_rooms gauge\nquire_rooms %llu\n"
+	    "# HELP quire_doc_bytes Bytes the documents in memory hold.\n# TYPE quire_doc_bytes gauge\n"
+	    "quire_doc_bytes %llu\n"
 	    "# HELP quire_ws_accepted_total WebSocket handshakes accepted.\n# TYPE quire_ws_accepted_total counter\n"
 	    "quire_ws_accepted_total %llu\n"
 	    "# HELP quire_ws_refused_total WebSocket handshakes refused.\n# TYPE quire_ws_refused_total counter\n"
@@ -858,7 +860,8 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "# TYPE quire_store_compactions_total counter\nquire_store_compactions_total %llu\n"
 	    "# HELP quire_store_failures_total Updates whose commit failed.\n"
 	    "# TYPE quire_store_failures_total counter\nquire_store_failures_total %llu\n",
-	    (unsigned long long)srv.nconns, (unsigned long long)rs.rooms, (unsigned long long)srv.ws_accepted,
+	    (unsigned long long)srv.nconns, (unsigned long long)rs.rooms, (unsigned long long)rs.doc_bytes,
+	    (unsigned long long)srv.ws_accepted,
 	    (unsigned long long)srv.ws_refused, (unsigned long long)srv.auth_refused,
 	    (unsigned long long)srv.token_expired_closes, (unsigned long long)rs.updates_received,
 	    (unsigned long long)rs.updates_relayed, (unsigned long long)rs.presence_broadcasts,

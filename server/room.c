@@ -8,10 +8,14 @@
 #include "quire/doc.h"
 #include "quire/update.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BUCKETS 4096
+/* a room whose document has taken no update for this long gives back the
+ * document's slack (qc_doc_trim), once per quiet spell */
+#define TRIM_QUIET_MS 2000
 
 struct room {
 	room_t *hnext;
@@ -21,6 +25,8 @@ struct room {
 	size_t nconns;
 	size_t inflight; /* jobs submitted to the store, not yet back */
 	uint64_t idle_since_ms;
+	uint64_t changed_ms; /* when the document last took an update */
+	int trimmed;	     /* qc_doc_trim ran since then */
 	qc_doc *doc; /* every integrated update; what sync answers come from */
 	awareness_t aw;
 	/* --presence-interval: presence changes marked in aw wait for this
@@ -41,6 +47,52 @@ static void on_presence_timer(h2o_timeout_entry_t *entry);
 static room_t *table[BUCKETS];
 static room_stats_t stats;
 static size_t total_inflight;
+
+/* Every room's document allocates through doc_alloc, which counts what the
+ * documents hold (quire_doc_bytes): a size header before each block. */
+#define MEM_HDR 16
+_Static_assert(MEM_HDR % _Alignof(max_align_t) == 0, "the header keeps blocks aligned");
+static uint64_t doc_bytes;
+
+static void *doc_malloc(size_t n, void *ud)
+{
+	(void)ud;
+	if (n > SIZE_MAX - MEM_HDR)
+		return NULL;
+	size_t *p = malloc(n + MEM_HDR);
+	if (!p)
+		return NULL;
+	*p = n;
+	doc_bytes += n;
+	return (char *)p + MEM_HDR;
+}
+
+static void *doc_realloc(void *q, size_t n, void *ud)
+{
+	if (!q)
+		return doc_malloc(n, ud);
+	if (n > SIZE_MAX - MEM_HDR)
+		return NULL;
+	size_t *p = (size_t *)(void *)((char *)q - MEM_HDR), old = *p;
+	p = realloc(p, n + MEM_HDR);
+	if (!p)
+		return NULL;
+	*p = n;
+	doc_bytes = doc_bytes - old + n;
+	return (char *)p + MEM_HDR;
+}
+
+static void doc_free(void *q, void *ud)
+{
+	(void)ud;
+	if (!q)
+		return;
+	size_t *p = (size_t *)(void *)((char *)q - MEM_HDR);
+	doc_bytes -= *p;
+	free(p);
+}
+
+static const qc_alloc doc_alloc = {doc_malloc, doc_realloc, doc_free, NULL};
 
 static size_t bucket(const char *s, size_t n) { return (size_t)(hash_fnv1a(s, n, 0) % BUCKETS); }
 
@@ -95,7 +147,10 @@ room_t *room_open(const char *name, size_t len)
 		log_error("room %.*s: cannot load: %s", (int)len, name, err);
 		return NULL;
 	}
-	qc_doc *doc = qc_doc_new(NULL);
+	qc_doc_opts o;
+	qc_doc_opts_default(&o);
+	o.alloc = &doc_alloc;
+	qc_doc *doc = qc_doc_new(&o);
 	int rc = doc ? qc_doc_load(doc, state, state_len) : QC_ERR_NOMEM;
 	free(state);
 	if (rc != QC_OK) {
@@ -114,7 +169,7 @@ room_t *room_open(const char *name, size_t len)
 	r->doc = doc;
 	r->aw_flush.cb = on_presence_timer;
 	h2o_linklist_init_anchor(&r->conns);
-	r->idle_since_ms = env.now_ms();
+	r->idle_since_ms = r->changed_ms = env.now_ms();
 	size_t b = bucket(name, len);
 	r->hnext = table[b];
 	table[b] = r;
@@ -271,6 +326,10 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		return;
 	}
 	int err = qc_doc_apply_update(r->doc, u, n);
+	if (err == QC_OK || err == QC_ERR_PENDING) {
+		r->changed_ms = env.now_ms(); /* integrated or pending: it may have grown */
+		r->trimmed = 0;
+	}
 	if (err == QC_ERR_CLOCK) {
 		/* valid Yjs, but beyond the 32-bit clocks the document keeps */
 		stats.rejected_malformed++;
@@ -444,6 +503,10 @@ void rooms_tick(uint64_t now_ms)
 			next = r->hnext;
 			if (awareness_expire(&r->aw, now_ms, env.cfg->awareness_timeout_ms))
 				presence_changed(r);
+			if (!r->trimmed && now_ms - r->changed_ms >= TRIM_QUIET_MS) {
+				qc_doc_trim(r->doc);
+				r->trimmed = 1;
+			}
 			if (r->nconns == 0 && r->inflight == 0 && now_ms - r->idle_since_ms >= env.cfg->room_idle_ms) {
 				log_debug("room %.*s: evicted after idling", (int)r->name_len, r->name);
 				room_free(r);
@@ -478,5 +541,9 @@ int room_snapshot(const char *name, size_t len, uint8_t **out, size_t *out_len, 
 	return 0;
 }
 
-void rooms_get_stats(room_stats_t *out) { *out = stats; }
+void rooms_get_stats(room_stats_t *out)
+{
+	*out = stats;
+	out->doc_bytes = doc_bytes;
+}
 size_t rooms_inflight(void) { return total_inflight; }

@@ -27,6 +27,7 @@ typedef struct room_stats {
 	uint64_t rooms, updates_received, updates_relayed, awareness_received, rejected_malformed,
 	    rejected_unknown, rejected_readonly, store_failures;
 	uint64_t presence_broadcasts; /* awareness updates rooms sent their members (one per flush) */
+	uint64_t doc_bytes;	      /* what the rooms' documents hold (their allocations) */
 } room_stats_t;
 
 /* A stored update on its way back from the writer thread. */

@@ -2027,18 +2027,46 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 	return rc;
 }
 
+/* forget the update event and free its buffers */
+static void event_drop(qc_doc *d)
+{
+	qd_event_clear(d);
+	qd_free(d, d->lz_cb);
+	qd_free(d, d->lz_ds);
+	qd_free(d, d->last_buf);
+	d->lz_cb = NULL;
+	d->lz_ds = NULL;
+	d->last_buf = NULL;
+	d->lz_ncb = d->lz_capcb = d->lz_nds = d->lz_capds = 0;
+	d->caplast = 0;
+}
+
 int qc_doc_load(qc_doc *d, const uint8_t *u, size_t n)
 {
 	int rc = qc_doc_apply_update(d, u, n);
-	if (d && !d->txn.active) {
-		qd_event_clear(d);
-		qd_free(d, d->lz_cb);
-		qd_free(d, d->lz_ds);
-		d->lz_cb = NULL;
-		d->lz_ds = NULL;
-		d->lz_ncb = d->lz_capcb = d->lz_nds = d->lz_capds = 0;
-	}
+	if (d && !d->txn.active)
+		event_drop(d);
 	return rc;
+}
+
+void qc_doc_trim(qc_doc *d)
+{
+	if (!d || d->txn.active)
+		return;
+	event_drop(d);
+	qd_txn *t = &d->txn; /* transaction scratch, empty between transactions */
+	qd_free(d, t->cb);
+	qd_free(d, t->ds);
+	qd_free(d, t->merge);
+	qd_free(d, t->changed);
+	t->cb = NULL;
+	t->ds = NULL;
+	t->merge = NULL;
+	t->changed = NULL;
+	t->capcb = t->capds = t->capmerge = t->capchanged = 0;
+	if (d->blob_garbage)
+		qd_blob_compact(d); /* on failure the old blob stays */
+	qd_trim(d);
 }
 
 int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)

@@ -75,6 +75,12 @@ int qc_doc_apply_update(qc_doc *doc, const uint8_t *update, size_t len);
  * no event is kept (qc_doc_last_update returns NULL afterwards) and its
  * buffers are freed; for a whole document those hold its delete set. */
 int qc_doc_load(qc_doc *doc, const uint8_t *update, size_t len);
+/* Gives back what the document holds beyond its content: the slack of its
+ * growing arrays, the bytes of deleted text (kept until they make up a
+ * large share), the update event's buffers. The document is unchanged;
+ * qc_doc_last_update returns NULL afterwards. For a document that was edited
+ * and has gone quiet: it costs a pass over the content. */
+void qc_doc_trim(qc_doc *doc);
 /* The update describing what the last qc_doc_apply_update or local edit newly
  * integrated (what Yjs emits as the 'update' event); NULL/0 if nothing
  * changed. Owned by the doc, valid until the next mutating call (or
