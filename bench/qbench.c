@@ -13,7 +13,7 @@
  * "peakRssDelta" is the process's peak RSS growth over the loaded trace.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "counted.h"
+#include "quire/counted.h"
 #include "quire/doc.h"
 #include "quire/update.h"
 #include "trace.h"
@@ -28,8 +28,8 @@ static const char *const ROOT = "text";
 
 /* --- counting allocator ------------------------------------------------------ */
 
-static counted mem;
-static qc_alloc counting = {counted_malloc, counted_realloc, counted_free, &mem};
+static qc_counted mem;
+static qc_alloc counting = {qc_counted_malloc, qc_counted_realloc, qc_counted_free, &mem};
 
 static qc_doc *new_doc(uint64_t client, int gc)
 {

@@ -5,10 +5,10 @@
 #include "hash.h"
 #include "log.h"
 #include "proto.h"
+#include "quire/counted.h"
 #include "quire/doc.h"
 #include "quire/update.h"
 
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,50 +49,9 @@ static room_stats_t stats;
 static size_t total_inflight;
 
 /* Every room's document allocates through doc_alloc, which counts what the
- * documents hold (quire_doc_bytes): a size header before each block. */
-#define MEM_HDR 16
-_Static_assert(MEM_HDR % _Alignof(max_align_t) == 0, "the header keeps blocks aligned");
-static uint64_t doc_bytes;
-
-static void *doc_malloc(size_t n, void *ud)
-{
-	(void)ud;
-	if (n > SIZE_MAX - MEM_HDR)
-		return NULL;
-	size_t *p = malloc(n + MEM_HDR);
-	if (!p)
-		return NULL;
-	*p = n;
-	doc_bytes += n;
-	return (char *)p + MEM_HDR;
-}
-
-static void *doc_realloc(void *q, size_t n, void *ud)
-{
-	if (!q)
-		return doc_malloc(n, ud);
-	if (n > SIZE_MAX - MEM_HDR)
-		return NULL;
-	size_t *p = (size_t *)(void *)((char *)q - MEM_HDR), old = *p;
-	p = realloc(p, n + MEM_HDR);
-	if (!p)
-		return NULL;
-	*p = n;
-	doc_bytes = doc_bytes - old + n;
-	return (char *)p + MEM_HDR;
-}
-
-static void doc_free(void *q, void *ud)
-{
-	(void)ud;
-	if (!q)
-		return;
-	size_t *p = (size_t *)(void *)((char *)q - MEM_HDR);
-	doc_bytes -= *p;
-	free(p);
-}
-
-static const qc_alloc doc_alloc = {doc_malloc, doc_realloc, doc_free, NULL};
+ * documents hold (quire_doc_bytes). */
+static qc_counted doc_mem;
+static const qc_alloc doc_alloc = {qc_counted_malloc, qc_counted_realloc, qc_counted_free, &doc_mem};
 
 static size_t bucket(const char *s, size_t n) { return (size_t)(hash_fnv1a(s, n, 0) % BUCKETS); }
 
@@ -544,6 +503,6 @@ int room_snapshot(const char *name, size_t len, uint8_t **out, size_t *out_len, 
 void rooms_get_stats(room_stats_t *out)
 {
 	*out = stats;
-	out->doc_bytes = doc_bytes;
+	out->doc_bytes = doc_mem.live;
 }
 size_t rooms_inflight(void) { return total_inflight; }

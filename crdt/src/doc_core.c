@@ -76,6 +76,20 @@ static void txn_free(qc_doc *d)
 	memset(&d->txn, 0, sizeof(d->txn));
 }
 
+/* forget the update event and free its buffers */
+static void event_drop(qc_doc *d)
+{
+	qd_event_clear(d);
+	qd_free(d, d->lz_cb);
+	qd_free(d, d->lz_ds);
+	qd_free(d, d->last_buf);
+	d->lz_cb = NULL;
+	d->lz_ds = NULL;
+	d->last_buf = NULL;
+	d->lz_ncb = d->lz_capcb = d->lz_nds = d->lz_capds = 0;
+	d->caplast = 0;
+}
+
 void qc_doc_free(qc_doc *d)
 {
 	if (!d)
@@ -103,9 +117,7 @@ void qc_doc_free(qc_doc *d)
 	qd_free(d, d->miss.k);
 	qd_free(d, d->miss.h);
 	txn_free(d);
-	qd_free(d, d->last_buf);
-	qd_free(d, d->lz_cb);
-	qd_free(d, d->lz_ds);
+	event_drop(d);
 	d->al.free(d, d->al.ud);
 }
 
@@ -173,8 +185,18 @@ static void txn_mark(qc_doc *d, const qd_txn *t)
 	}
 }
 
+static int cmp_cb(const void *a, const void *b)
+{
+	const qd_cb *x = a, *y = b;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
 static void cb_sort(qd_txn *t)
 {
+	if (t->ncb > 16) { /* an update from many clients: no quadratic sort */
+		qsort(t->cb, t->ncb, sizeof(qd_cb), cmp_cb);
+		return;
+	}
 	for (size_t i = 1; i < t->ncb; i++) { /* few: usually one */
 		qd_cb x = t->cb[i];
 		size_t j = i;
@@ -783,10 +805,7 @@ int qd_txn_end(qc_doc *d)
 		int rc2 = txn_update(d, &e2, &has2);
 		if (rc == QC_OK)
 			rc = rc2;
-		qd_free(d, t->cb);
-		qd_free(d, t->ds);
-		qd_free(d, t->merge);
-		qd_free(d, t->changed);
+		txn_free(d); /* t2's buffers */
 		*t = t1;
 		if (rc == QC_OK && (has1 || has2)) {
 			const uint8_t *src = has1 ? e1.data : e2.data;
@@ -2027,20 +2046,6 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 	return rc;
 }
 
-/* forget the update event and free its buffers */
-static void event_drop(qc_doc *d)
-{
-	qd_event_clear(d);
-	qd_free(d, d->lz_cb);
-	qd_free(d, d->lz_ds);
-	qd_free(d, d->last_buf);
-	d->lz_cb = NULL;
-	d->lz_ds = NULL;
-	d->last_buf = NULL;
-	d->lz_ncb = d->lz_capcb = d->lz_nds = d->lz_capds = 0;
-	d->caplast = 0;
-}
-
 int qc_doc_load(qc_doc *d, const uint8_t *u, size_t n)
 {
 	int rc = qc_doc_apply_update(d, u, n);
@@ -2054,16 +2059,7 @@ void qc_doc_trim(qc_doc *d)
 	if (!d || d->txn.active)
 		return;
 	event_drop(d);
-	qd_txn *t = &d->txn; /* transaction scratch, empty between transactions */
-	qd_free(d, t->cb);
-	qd_free(d, t->ds);
-	qd_free(d, t->merge);
-	qd_free(d, t->changed);
-	t->cb = NULL;
-	t->ds = NULL;
-	t->merge = NULL;
-	t->changed = NULL;
-	t->capcb = t->capds = t->capmerge = t->capchanged = 0;
+	txn_free(d); /* transaction scratch, empty between transactions */
 	if (d->blob_garbage)
 		qd_blob_compact(d); /* on failure the old blob stays */
 	qd_trim(d);

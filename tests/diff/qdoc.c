@@ -43,7 +43,7 @@
  * counting allocator; "mem <id>" answers "ok <live> <peak>" in bytes.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "counted.h"
+#include "quire/counted.h"
 #include "quire/doc.h"
 #include "quire/update.h"
 
@@ -58,7 +58,7 @@
 
 typedef struct slot {
 	qc_doc *doc;
-	counted mem;
+	qc_counted mem;
 	qc_alloc alloc;
 } slot;
 
@@ -241,9 +241,9 @@ static int cmd_new(char **w, int nw)
 	if (s->doc)
 		qc_doc_free(s->doc);
 	memset(s, 0, sizeof *s);
-	s->alloc.malloc = counted_malloc;
-	s->alloc.realloc = counted_realloc;
-	s->alloc.free = counted_free;
+	s->alloc.malloc = qc_counted_malloc;
+	s->alloc.realloc = qc_counted_realloc;
+	s->alloc.free = qc_counted_free;
 	s->alloc.ud = &s->mem;
 	qc_doc_opts o;
 	qc_doc_opts_default(&o);

@@ -30,7 +30,7 @@
  * source). Exit status 0 when every check passed.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "counted.h"
+#include "quire/counted.h"
 #include "quire/doc.h"
 #include "quire/update.h"
 #include "trace.h"
@@ -193,9 +193,9 @@ static void replay_sequential(const char *name, const trace *t)
 {
 	const golden *g = find_golden(name);
 	/* the local and the loaded doc count their bytes (checked in 4.) */
-	counted mlocal = {0}, mload = {0};
-	qc_alloc alocal = {counted_malloc, counted_realloc, counted_free, &mlocal};
-	qc_alloc aload = {counted_malloc, counted_realloc, counted_free, &mload};
+	qc_counted mlocal = {0}, mload = {0};
+	qc_alloc alocal = {qc_counted_malloc, qc_counted_realloc, qc_counted_free, &mlocal};
+	qc_alloc aload = {qc_counted_malloc, qc_counted_realloc, qc_counted_free, &mload};
 	qc_doc_opts o;
 	qc_doc_opts_default(&o);
 	o.client_id = 1;

@@ -10,7 +10,7 @@
  *        per patch "pos del nbytes" + a line with the inserted text, newlines
  *        written as \x01; FILE.end holds the expected final text) */
 #define _POSIX_C_SOURCE 200809L
-#include "counted.h"
+#include "quire/counted.h"
 #include "quire/doc.h"
 
 #include <stdio.h>
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-static counted mem;
+static qc_counted mem;
 
 static double now(void)
 {
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	long edits = trace_path ? ntrace : argc > 1 ? atol(argv[1]) : 259778;
-	qc_alloc al = {counted_malloc, counted_realloc, counted_free, &mem};
+	qc_alloc al = {qc_counted_malloc, qc_counted_realloc, qc_counted_free, &mem};
 	qc_doc_opts o;
 	qc_doc_opts_default(&o);
 	o.client_id = 1;

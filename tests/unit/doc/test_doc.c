@@ -1,7 +1,7 @@
 /* Document model: reference section 8 vectors integrated, local edits,
  * encoding, JSON, pending updates. */
 #include "../t.h"
-#include "counted.h"
+#include "quire/counted.h"
 #include "quire/doc.h"
 #include "quire/update.h"
 
@@ -849,9 +849,9 @@ static void test_typing_extends(void)
 	qc_doc_free(c);
 }
 
-static qc_doc *mkdoc_counted(counted *cnt, size_t max_pending)
+static qc_doc *mkdoc_counted(qc_counted *cnt, size_t max_pending)
 {
-	static const qc_alloc al0 = {counted_malloc, counted_realloc, counted_free, NULL};
+	static const qc_alloc al0 = {qc_counted_malloc, qc_counted_realloc, qc_counted_free, NULL};
 	static qc_alloc al;
 	al = al0;
 	al.ud = cnt;
@@ -871,7 +871,7 @@ static qc_doc *mkdoc_counted(counted *cnt, size_t max_pending)
 static void test_take_last_update(void)
 {
 	t_current = "take last update";
-	counted cnt = {0, 0};
+	qc_counted cnt = {0, 0};
 	qc_doc *d = mkdoc_counted(&cnt, 0);
 	size_t n, tn;
 	/* nothing yet */
@@ -916,7 +916,7 @@ static void test_take_last_update(void)
 static void test_pending_cap(void)
 {
 	t_current = "pending cap";
-	counted cnt = {0, 0};
+	qc_counted cnt = {0, 0};
 	qc_doc *d = mkdoc_counted(&cnt, 64);
 	/* client 8 from clock 5 (missing 0..4: pending, 200 bytes) and client 7
 	 * "ab" into root "t" (integrates) in one update */
@@ -1186,7 +1186,7 @@ static void test_remote_typing_extends(void)
 static void test_load(void)
 {
 	t_current = "load";
-	counted ca = {0, 0}, cl = {0, 0};
+	qc_counted ca = {0, 0}, cl = {0, 0};
 	qc_doc *src = mkdoc(3, 1);
 	CHECK_EQ_INT(qc_text_insert(src, "t", 0, "hello world", 11, NULL), 0);
 	CHECK_EQ_INT(qc_text_delete(src, "t", 2, 3), 0);
@@ -1245,7 +1245,7 @@ static void test_load(void)
 static void test_trim(void)
 {
 	t_current = "trim";
-	counted cnt = {0, 0};
+	qc_counted cnt = {0, 0};
 	qc_doc *d = mkdoc_counted(&cnt, 0);
 	/* typing with backspaces and jumps: grown arrays, deleted text */
 	uint64_t len = 0;

@@ -16,7 +16,7 @@
 #include <quire/lib0.h>
 
 #include "../t.h"
-#include "counted.h"
+#include "quire/counted.h"
 
 /* ---- failing allocator ---------------------------------------------------- */
 
@@ -102,11 +102,11 @@ static const char values_json[] =
 	"\"x\"},\"a\":\"str \\\"q\\\"\\n\",\"nested\":{\"q\":[true,false]}},\"a\":[1,\"two\",null,{\"k\":[1.5,0,"
 	"1e+21]},[\"n\",2]],\"t\":\"text more\"}";
 
-static counted mem;
+static qc_counted mem;
 
 static qc_doc *load(const char *hex)
 {
-	qc_alloc al = {counted_malloc, counted_realloc, counted_free, &mem};
+	qc_alloc al = {qc_counted_malloc, qc_counted_realloc, qc_counted_free, &mem};
 	qc_doc_opts o;
 	qc_doc_opts_default(&o);
 	o.client_id = 1000;

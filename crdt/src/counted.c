@@ -1,4 +1,5 @@
-#include "counted.h"
+/* The counting allocator (quire/counted.h). */
+#include "quire/counted.h"
 
 #include <stdlib.h>
 
@@ -7,9 +8,9 @@ typedef union hdr {
 	max_align_t align;
 } hdr;
 
-void *counted_malloc(size_t size, void *ud)
+void *qc_counted_malloc(size_t size, void *ud)
 {
-	counted *c = ud;
+	qc_counted *c = ud;
 	hdr *h = malloc(sizeof(hdr) + size);
 	if (!h)
 		return NULL;
@@ -20,9 +21,9 @@ void *counted_malloc(size_t size, void *ud)
 	return h + 1;
 }
 
-void counted_free(void *p, void *ud)
+void qc_counted_free(void *p, void *ud)
 {
-	counted *c = ud;
+	qc_counted *c = ud;
 	if (!p)
 		return;
 	hdr *h = (hdr *)p - 1;
@@ -30,11 +31,11 @@ void counted_free(void *p, void *ud)
 	free(h);
 }
 
-void *counted_realloc(void *p, size_t size, void *ud)
+void *qc_counted_realloc(void *p, size_t size, void *ud)
 {
-	counted *c = ud;
+	qc_counted *c = ud;
 	if (!p)
-		return counted_malloc(size, ud);
+		return qc_counted_malloc(size, ud);
 	hdr *h = (hdr *)p - 1;
 	size_t old = h->size;
 	hdr *n = realloc(h, sizeof(hdr) + size);
