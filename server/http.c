@@ -859,7 +859,9 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "# HELP quire_store_compactions_total Document logs compacted.\n"
 	    "# TYPE quire_store_compactions_total counter\nquire_store_compactions_total %llu\n"
 	    "# HELP quire_store_failures_total Updates whose commit failed.\n"
-	    "# TYPE quire_store_failures_total counter\nquire_store_failures_total %llu\n",
+	    "# TYPE quire_store_failures_total counter\nquire_store_failures_total %llu\n"
+	    "# HELP quire_doc_reloads_total Room documents loaded again from the store after a failed write.\n"
+	    "# TYPE quire_doc_reloads_total counter\nquire_doc_reloads_total %llu\n",
 	    (unsigned long long)srv.nconns, (unsigned long long)rs.rooms, (unsigned long long)rs.doc_bytes,
 	    (unsigned long long)srv.ws_accepted,
 	    (unsigned long long)srv.ws_refused, (unsigned long long)srv.auth_refused,
@@ -872,7 +874,7 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    (unsigned long long)srv.ip_refused_conns, (unsigned long long)srv.ip_refused_connects,
 	    (unsigned long long)srv.ip_refused_rooms, (unsigned long long)rl_count(),
 	    (unsigned long long)ss.commits, (unsigned long long)ss.updates, (unsigned long long)ss.bytes,
-	    (unsigned long long)ss.compactions, (unsigned long long)ss.failures);
+	    (unsigned long long)ss.compactions, (unsigned long long)ss.failures, (unsigned long long)rs.reloads);
 	send_text(req, 200, "OK", "text/plain; version=0.0.4", body, n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);
 	return 0;
 }
@@ -1312,6 +1314,7 @@ int serve_run(const config_t *cfg)
 		}
 		conn_destroy(c);
 	}
+	rooms_store_closing();
 	store_close(srv.store); /* commits every queued update */
 	for (int i = 0; i < 200 && rooms_inflight(); i++)
 		h2o_evloop_run(srv.ctx.loop, 10);

@@ -28,6 +28,10 @@ struct room {
 	uint64_t changed_ms; /* when the document last took an update */
 	int trimmed;	     /* qc_doc_trim ran since then */
 	qc_doc *doc; /* every integrated update; what sync answers come from */
+	/* the document may hold what the store does not (a commit failed, or an
+	 * update ran out of memory half-integrated): once no write is in
+	 * flight, room_reload replaces it with the stored state */
+	int stale;
 	awareness_t aw;
 	/* --presence-interval: presence changes marked in aw wait for this
 	 * entry, linked while a flush is due; aw_sent_ms is when the room last
@@ -47,6 +51,7 @@ static void on_presence_timer(h2o_timeout_entry_t *entry);
 static room_t *table[BUCKETS];
 static room_stats_t stats;
 static size_t total_inflight;
+static int store_closing; /* rooms_store_closing: no more reloads */
 
 /* Every room's document allocates through doc_alloc, which counts what the
  * documents hold (quire_doc_bytes). */
@@ -93,16 +98,14 @@ void rooms_shutdown(void)
 			room_free(table[b]);
 }
 
-room_t *room_open(const char *name, size_t len)
+/* The stored document, loaded into a new qc_doc; NULL (logged) if the store
+ * cannot be read or what it holds does not load. */
+static qc_doc *load_doc(const char *name, size_t len, size_t *stored, int *found)
 {
-	room_t *r = find(name, len);
-	if (r)
-		return r;
 	uint8_t *state;
 	size_t state_len;
-	int found;
 	char err[256];
-	if (store_load(env.store, name, len, &state, &state_len, &found, err, sizeof err)) {
+	if (store_load(env.store, name, len, &state, &state_len, found, err, sizeof err)) {
 		log_error("room %.*s: cannot load: %s", (int)len, name, err);
 		return NULL;
 	}
@@ -117,6 +120,69 @@ room_t *room_open(const char *name, size_t len)
 		qc_doc_free(doc);
 		return NULL;
 	}
+	*stored = state_len;
+	return doc;
+}
+
+/* For a stale room (see room_t.stale) with no write in flight: every
+ * connection is closed with 1011, so that its client resyncs on reconnecting
+ * and sends again what the store lacks, and the document is loaded anew from
+ * the store. Returns 0, or -1 if that load failed: the room stays stale and
+ * room_open refuses it until a reload succeeds. */
+static int room_reload(room_t *r)
+{
+	size_t closed = 0, stored;
+	int found;
+	r->broadcasting++; /* presence removals wait for the next loop turn */
+	while (!h2o_linklist_is_empty(&r->conns)) {
+		conn_close(H2O_STRUCT_FROM_MEMBER(conn_t, room_link, r->conns.next), 1011, "storage failure");
+		closed++;
+	}
+	r->broadcasting--;
+	qc_doc *doc = load_doc(r->name, r->name_len, &stored, &found);
+	if (!doc) {
+		log_error("room %.*s: document not reloaded after a failed write; %zu connections closed",
+			  (int)r->name_len, r->name, closed);
+		return -1;
+	}
+	qc_doc_free(r->doc);
+	r->doc = doc;
+	r->stale = 0;
+	r->changed_ms = env.now_ms();
+	r->trimmed = 0;
+	stats.reloads++;
+	log_warn("room %.*s: document reloaded from the store (%zu bytes) after a failed write; %zu connections "
+		 "closed to resync",
+		 (int)r->name_len, r->name, stored, closed);
+	return 0;
+}
+
+/* The document holds what the store does not: reload it now, or once the
+ * writes in flight are back (room_committed). */
+static void mark_stale(room_t *r)
+{
+	r->stale = 1;
+	if (!r->inflight && !store_closing)
+		room_reload(r);
+}
+
+void rooms_store_closing(void) { store_closing = 1; }
+
+room_t *room_open(const char *name, size_t len)
+{
+	room_t *r = find(name, len);
+	if (r) {
+		/* with writes in flight, joiners see the stale document and are
+		 * closed to resync with everyone else when the reload comes */
+		if (r->stale && !r->inflight && room_reload(r))
+			return NULL;
+		return r;
+	}
+	size_t state_len;
+	int found;
+	qc_doc *doc = load_doc(name, len, &state_len, &found);
+	if (!doc)
+		return NULL;
 	r = calloc(1, sizeof *r);
 	if (!r || !(r->name = malloc(len ? len : 1))) {
 		free(r);
@@ -297,21 +363,25 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		conn_close(c, 1008, "clock limit");
 		return;
 	}
-	if (err == QC_ERR_LIMIT) {
+	if (err == QC_ERR_LIMIT || err == QC_ERR_NOMEM) {
 		/* well-formed but past a limit of the crdt library (an Any nested
-		 * deeper than 64, clock + length above 2^53-1; or the document's
-		 * capacity): refused, nothing stored or relayed */
+		 * deeper than 64, clock + length above 2^53-1: refused whole; the
+		 * document's capacity: met during integration), or out of memory:
+		 * the sender is closed. What did integrate before that (if any) is
+		 * the update event, stored and relayed below, so the document and
+		 * the store stay the same. */
 		stats.rejected_malformed++;
-		log_info("room %.*s: conn %llu: update exceeds a limit (%zu bytes)", (int)r->name_len, r->name,
-			 (unsigned long long)c->id, n);
-		conn_close(c, 1008, "update exceeds a limit");
-		return;
-	}
-	if (err != QC_OK && err != QC_ERR_PENDING) {
+		log_info("room %.*s: conn %llu: update %s (%zu bytes)", (int)r->name_len, r->name,
+			 (unsigned long long)c->id, err == QC_ERR_LIMIT ? "exceeds a limit" : "ran out of memory", n);
+		if (err == QC_ERR_LIMIT)
+			conn_close(c, 1008, "update exceeds a limit");
+		else
+			conn_close(c, 1011, "out of memory");
+	} else if (err != QC_OK && err != QC_ERR_PENDING) {
 		stats.rejected_malformed++;
 		log_info("room %.*s: conn %llu: malformed update (%zu bytes): %s", (int)r->name_len, r->name,
 			 (unsigned long long)c->id, n, qc_strerror(err));
-		conn_close(c, err == QC_ERR_NOMEM ? 1011 : 1007, "malformed update");
+		conn_close(c, 1007, "malformed update");
 		return;
 	}
 	if (err == QC_ERR_PENDING) {
@@ -327,13 +397,17 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 	 * buffer over, so an idle room keeps no copy of it */
 	size_t ulen;
 	uint8_t *integrated = qc_doc_take_last_update(r->doc, &ulen);
-	if (!integrated)
+	if (!integrated) {
+		if (err == QC_ERR_NOMEM)
+			mark_stale(r); /* part may have integrated, its event not encoded */
 		return;
+	}
 	stats.updates_received++;
 	room_job_t *j = calloc(1, sizeof *j);
 	if (!j) {
 		qc_free(r->doc, integrated);
 		conn_close(c, 1011, "out of memory");
+		mark_stale(r);
 		return;
 	}
 	j->room = r;
@@ -346,6 +420,7 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		qc_free(r->doc, integrated);
 		free(j);
 		conn_close(c, 1001, "server shutting down");
+		r->stale = 1; /* the store is closing: nothing to reload from */
 		return;
 	}
 	r->inflight++;
@@ -369,12 +444,17 @@ void room_committed(room_job_t *j)
 	total_inflight--;
 	if (j->job.status != 0) {
 		stats.store_failures++;
-		/* nothing was stored: tell the sender, keep everyone else as is */
+		/* nothing was stored or relayed: the sender is closed */
 		conn_t *origin = find_conn(r, j->origin);
 		if (origin)
 			conn_close(origin, 1011, "storage failure");
 		qc_free(r->doc, j->job.data);
 		free(j);
+		/* the document took the update the store refused: without a
+		 * reload, the sender would find it in the room's state vector
+		 * when it reconnects, never send it again, and it would be lost
+		 * with the room */
+		mark_stale(r);
 		return;
 	}
 	size_t len;
@@ -386,6 +466,8 @@ void room_committed(room_job_t *j)
 	free(msg);
 	qc_free(r->doc, j->job.data);
 	free(j);
+	if (r->stale && !r->inflight && !store_closing)
+		room_reload(r); /* an earlier write of this room failed */
 }
 
 static void on_awareness(room_t *r, conn_t *c, const uint8_t *p, size_t n)

@@ -26,6 +26,7 @@ typedef struct rooms_env {
 typedef struct room_stats {
 	uint64_t rooms, updates_received, updates_relayed, awareness_received, rejected_malformed,
 	    rejected_unknown, rejected_readonly, store_failures;
+	uint64_t reloads; /* documents loaded again from the store after a failed write */
 	uint64_t presence_broadcasts; /* awareness updates rooms sent their members (one per flush) */
 	uint64_t doc_bytes;	      /* what the rooms' documents hold (their allocations) */
 } room_stats_t;
@@ -47,7 +48,12 @@ int room_is_open(const char *name, size_t len); /* in memory: room_open loads no
 void room_join(room_t *r, conn_t *c);  /* sends sync step 1 and presence */
 void room_leave(conn_t *c);            /* idempotent; broadcasts presence removal */
 void room_receive(conn_t *c, const uint8_t *p, size_t n);
-void room_committed(room_job_t *j);    /* on the loop thread, after commit */
+/* On the loop thread, after commit. A failed commit leaves the room's
+ * document holding what the store refused: once none of the room's writes
+ * is in flight, every connection of the room is closed (1011) to resync and
+ * the document is loaded again from the store. */
+void room_committed(room_job_t *j);
+void rooms_store_closing(void);        /* before store_close: no more reloads */
 void rooms_tick(uint64_t now_ms);      /* presence expiry, idle room eviction */
 
 /* The stored state of a document for the HTTP API: from its open room if

@@ -1,0 +1,77 @@
+// A write the store refuses (here: LMDB's map is full) must not stay in the
+// room's document. Otherwise the room serves content that is not stored, the
+// sender finds it in the server's state vector when it reconnects and never
+// sends it again, and it is lost when the room closes or the server restarts.
+// quire closes the room's connections (1011) and loads the document again from
+// the store; clients resync and send again what the store lacks.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import { startServer, makeDataDir } from './lib/server.mjs'
+import { metric } from './lib/metrics.mjs'
+import { Y, connectProvider, destroyAll, waitFor, waitStored, roomName, fetchDoc } from './lib/yclient.mjs'
+
+const BIG = 300000 // characters: far more than the 64 KiB map holds
+
+const storageFailures = (client) => client.closes.filter((c) => c.code === 1011 && c.reason === 'storage failure').length
+
+test('a write the store refuses leaves the room; the client sends it again once storage works', { timeout: 90000 }, async () => {
+  const dir = makeDataDir()
+  let server = await startServer({ dataDir: dir, args: ['--map-size', '65536'] })
+  const room = roomName('mapfull')
+  const bigDoc = new Y.Doc()
+  bigDoc.getText('t').insert(0, 'x'.repeat(BIG))
+  let a, big, b, again
+  try {
+    a = await connectProvider(server, room)
+    a.doc.getText('t').insert(0, 'hello')
+    await waitStored(server, room, a.doc)
+
+    // The big client's step 2 cannot be stored. It is closed, reconnects,
+    // finds the server without its content, sends it again, and is closed
+    // again: a second refusal proves the server forgot what it could not store.
+    big = await connectProvider(server, room, { doc: bigDoc, waitSynced: false })
+    await waitFor(() => storageFailures(big) >= 2, {
+      timeout: 30000,
+      message: () => `the big client to be refused twice (closes: ${JSON.stringify(big.closes)})`
+    })
+    big.provider.destroy() // keeps bigDoc
+    big = null
+    // everyone in the room was closed to resync
+    assert.ok(storageFailures(a) >= 1, `the other client was closed to resync (closes: ${JSON.stringify(a.closes)})`)
+    await waitFor(() => a.provider.synced, { timeout: 15000, message: 'the other client to resync' })
+    assert.equal(a.text(), 'hello')
+
+    // A newcomer and the HTTP API see what is stored, not the refused write.
+    b = await connectProvider(server, room)
+    assert.equal(b.text(), 'hello', 'a newcomer must not receive content the store refused')
+    assert.equal((await fetchDoc(server, room)).getText('t').toString(), 'hello')
+    assert.ok(await metric(server, 'quire_store_failures_total') >= 2)
+    assert.ok(await metric(server, 'quire_doc_reloads_total') >= 2)
+
+    // The room goes on taking writes that fit.
+    b.doc.getText('t').insert(5, ' world')
+    await waitStored(server, room, b.doc)
+    await waitFor(() => a.text() === 'hello world', { message: () => `relay to the other client (has "${a.text()}")` })
+    destroyAll(a, b)
+    a = b = null
+
+    // Restarted with room to spare: what was stored is there, nothing more,
+    // and the big client's content is stored once it reconnects.
+    const st = await server.stop()
+    assert.equal(st.code, 0)
+    server = await startServer({ dataDir: dir })
+    assert.equal((await fetchDoc(server, room)).getText('t').toString(), 'hello world')
+    again = await connectProvider(server, room, { doc: bigDoc })
+    const stored = await waitStored(server, room, bigDoc, 20000)
+    const text = stored.getText('t').toString()
+    assert.equal(text.length, BIG + 'hello world'.length)
+    assert.equal(text.replace(/x/g, ''), 'hello world')
+  } finally {
+    if (big) big.provider.destroy()
+    destroyAll(a, b, again)
+    bigDoc.destroy() // and with it the awareness timer of its providers
+    await server.stop()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
