@@ -163,6 +163,59 @@ describe('sync', () => {
     }
   })
 
+  test('HTTP document API: /text and /json read the document as Yjs does', { timeout: 30000 }, async () => {
+    const room = roomName('httptext')
+    const get = async (q) => {
+      const res = await fetch(`${server.httpUrl}/api/docs/${room}/${q}`, { signal: AbortSignal.timeout(10000) })
+      return { status: res.status, type: res.headers.get('content-type') || '', body: await res.text() }
+    }
+    for (const q of ['text', 'json']) assert.equal((await get(q)).status, 404, `GET /${q} of a never-written doc`)
+
+    const a = await connectProvider(server, room)
+    try {
+      // the editor's root, with formatting, an embed and astral characters
+      const editor = a.doc.getText('codemirror')
+      editor.insert(0, 'héllo 😀 wörld')
+      editor.format(0, 5, { bold: true })
+      editor.insertEmbed(6, { image: 'x.png' })
+      a.doc.getText('notes').insert(0, 'a second text')
+      a.doc.getMap('meta').set('title', 'Page')
+      a.doc.getMap('meta').set('tags', ['a', { b: 2 }])
+      a.doc.getArray('list').push([1, 'two', null])
+      await waitStored(server, room, a.doc)
+
+      const text = await get('text')
+      assert.equal(text.status, 200)
+      assert.match(text.type, /^text\/plain; charset=utf-8/)
+      assert.equal(text.body, editor.toString(), 'the editor root, formatting and embeds left out as toString() does')
+      assert.equal((await get('text?root=notes')).body, 'a second text')
+      assert.equal((await get(`text?root=${encodeURIComponent('no such root')}`)).body, '', 'an absent root is empty')
+
+      const json = await get('json')
+      assert.equal(json.status, 200)
+      assert.match(json.type, /^application\/json/)
+      assert.deepEqual(JSON.parse(json.body), {
+        codemirror: editor.toJSON(),
+        notes: 'a second text',
+        meta: a.doc.getMap('meta').toJSON(),
+        list: a.doc.getArray('list').toJSON()
+      })
+      assert.deepEqual(JSON.parse((await get('json?root=meta')).body), { title: 'Page', tags: ['a', { b: 2 }] })
+      const params = new URLSearchParams({ root: 'list' })
+      assert.deepEqual(JSON.parse((await get(`json?${params}`)).body), [1, 'two', null])
+
+      // bad ?root=: refused with 400 and a reason
+      for (const q of ['text?root=', 'text?root', 'text?root=%zz', 'text?root=a&root=b', 'json?root=%00', `text?root=${'r'.repeat(1025)}`]) {
+        const r = await get(q)
+        assert.equal(r.status, 400, `GET /${q.slice(0, 40)} must be refused`)
+        assert.match(r.body, /bad \?root=/)
+      }
+      assert.equal((await get('texts')).status, 404)
+    } finally {
+      a.destroy()
+    }
+  })
+
   test('rooms are isolated', { timeout: 30000 }, async () => {
     const r1 = roomName('iso1')
     const r2 = roomName('iso2')
