@@ -978,11 +978,11 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
 	auth_claims_t claims;
 	if (authorize(req, "API request", name, nlen, 0, &claims))
 		return 0; /* reading needs either scope; writes (later) will need rw */
-	char root_buf[ROOT_NAME_MAX + 1];
+	char root_buf[3 * ROOT_NAME_MAX + 1]; /* room for a fully percent-encoded name */
 	const char *root = what == API_TEXT ? EDITOR_ROOT : NULL;
 	if (what == API_TEXT || what == API_JSON) {
 		long rl = query_param(req, "root", root_buf, sizeof root_buf);
-		if (rl == QUERY_BAD || rl == 0)
+		if (rl == QUERY_BAD || rl == 0 || rl > ROOT_NAME_MAX)
 			return refuse(req, 400, "Bad Request",
 				      "bad ?root=: one root name of 1-1024 bytes, percent-encoded, no NUL");
 		if (rl > 0)

@@ -182,8 +182,9 @@ room_t *room_open(const char *name, size_t len)
 	room_t *r = find(name, len);
 	if (r) {
 		/* with writes in flight, joiners see the stale document and are
-		 * closed to resync with everyone else when the reload comes */
-		if (r->stale && !r->inflight && room_reload(r))
+		 * closed to resync with everyone else when the reload comes;
+		 * once the store is closing, nothing can be reloaded */
+		if (r->stale && (store_closing || (!r->inflight && room_reload(r))))
 			return NULL;
 		return r;
 	}
@@ -357,6 +358,13 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		stats.rejected_readonly++;
 		send_msg(c, proto_permission_denied("read-only token: updates are not accepted", &len), &len,
 			 SEND_PLAIN);
+		return;
+	}
+	if (r->stale) {
+		/* the reload is waiting for the room's writes in flight, which
+		 * will most likely fail too: the client sends this again after
+		 * it resyncs with the reloaded document */
+		conn_close(c, 1011, "storage failure");
 		return;
 	}
 	int err = qc_doc_apply_update(r->doc, u, n);
@@ -568,7 +576,7 @@ void rooms_tick(uint64_t now_ms)
 int room_snapshot(const char *name, size_t len, uint8_t **out, size_t *out_len, int *found)
 {
 	room_t *r = find(name, len);
-	if (r) {
+	if (r && !r->stale) { /* a stale room's document holds what the store refused */
 		uint8_t *state;
 		size_t slen;
 		if (qc_doc_encode_state(r->doc, NULL, 0, &state, &slen) != QC_OK)

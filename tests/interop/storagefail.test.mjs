@@ -37,6 +37,15 @@ test('a write the store refuses leaves the room; the client sends it again once 
     })
     big.provider.destroy() // keeps bigDoc
     big = null
+    // Its last attempt may still be in flight: wait until no refusal or
+    // reload has happened for half a second.
+    let last = ''
+    await waitFor(async () => {
+      const now = `${await metric(server, 'quire_store_failures_total')}/${await metric(server, 'quire_doc_reloads_total')}`
+      const quiet = now === last
+      last = now
+      return quiet
+    }, { timeout: 15000, interval: 500, message: 'refusals and reloads to stop' })
     // everyone in the room was closed to resync
     assert.ok(storageFailures(a) >= 1, `the other client was closed to resync (closes: ${JSON.stringify(a.closes)})`)
     await waitFor(() => a.provider.synced, { timeout: 15000, message: 'the other client to resync' })

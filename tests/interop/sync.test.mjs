@@ -203,9 +203,17 @@ describe('sync', () => {
       assert.deepEqual(JSON.parse((await get('json?root=meta')).body), { title: 'Page', tags: ['a', { b: 2 }] })
       const params = new URLSearchParams({ root: 'list' })
       assert.deepEqual(JSON.parse((await get(`json?${params}`)).body), [1, 'two', null])
+      // form encoding ('+' is a space), other parameters and look-alike keys ignored
+      a.doc.getText('my notes+').insert(0, 'spaced')
+      const long = 'é'.repeat(512) // 1,024 bytes, 3,072 characters percent-encoded
+      a.doc.getText(long).insert(0, 'long name')
+      await waitStored(server, room, a.doc)
+      assert.equal((await get(`text?${new URLSearchParams({ x: '1', root: 'my notes+' })}`)).body, 'spaced')
+      assert.equal((await get('text?rooted=notes')).body, editor.toString(), '"rooted" is not "root"')
+      assert.equal((await get(`text?root=${encodeURIComponent(long)}`)).body, 'long name')
 
       // bad ?root=: refused with 400 and a reason
-      for (const q of ['text?root=', 'text?root', 'text?root=%zz', 'text?root=a&root=b', 'json?root=%00', `text?root=${'r'.repeat(1025)}`]) {
+      for (const q of ['text?root=', 'text?root', 'text?root=%zz', 'text?root=a&root=b', 'json?root=%00', `text?root=${'r'.repeat(1025)}`, `text?root=${encodeURIComponent(long + 'e')}`]) {
         const r = await get(q)
         assert.equal(r.status, 400, `GET /${q.slice(0, 40)} must be refused`)
         assert.match(r.body, /bad \?root=/)
