@@ -16,17 +16,11 @@
 #include "quire/doc.h"
 #include "quire/update.h"
 
+#include "must.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MUST(cond)                                                                          \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stderr, "fuzz_doc: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                            \
-		}                                                                           \
-	} while (0)
 
 typedef struct snap {
 	char *json;

@@ -5,16 +5,10 @@
 #include "awareness.h"
 #include "proto.h"
 
+#include "must.h"
+
 #include <stdio.h>
 #include <stdlib.h>
-
-#define MUST(cond)                                                                      \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "fuzz_proto: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                        \
-		}                                                                       \
-	} while (0)
 
 static const aw_limits_t lim = {.max_state = 16384, .max_entries = 500, .max_per_owner = 16};
 

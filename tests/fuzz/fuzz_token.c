@@ -8,19 +8,13 @@
  * Nothing may over-read; an accepted token's claims are what the rules allow. */
 #include "auth.h"
 
+#include "must.h"
+
 #include <sodium.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MUST(cond)                                                                      \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "fuzz_token: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                        \
-		}                                                                       \
-	} while (0)
 
 static uint8_t sk[AUTH_SK_BYTES];
 static auth_key_t key;

@@ -2,17 +2,11 @@
  * and merge must accept too, and what they produce must validate. */
 #include "quire/update.h"
 
+#include "must.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MUST(cond)                                                                     \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "fuzz_update: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                       \
-		}                                                                      \
-	} while (0)
 
 static void check_update(const uint8_t *u, size_t n)
 {
