@@ -635,40 +635,61 @@ static int keep_last(qc_doc *d, const uint8_t *src, size_t n)
 	return QC_OK;
 }
 
-/* qc_doc_last_update: encode the pending update event on demand */
+/* Encodes the pending update event (on its first read). On failure the event
+ * stays pending, so a later read may still produce it. */
+static int encode_event(qc_doc *d)
+{
+	if (!d->lz_pending)
+		return QC_OK;
+	qc_enc e;
+	qc_enc_init(&e);
+	int rc = qd_encode_event(d, d->lz_cb, d->lz_ncb, d->lz_ds, d->lz_nds, &e);
+	if (rc == QC_OK)
+		rc = keep_last(d, e.data, e.len);
+	qc_enc_free(&e);
+	if (rc != QC_OK)
+		return rc;
+	d->lz_pending = 0;
+	if (d->lz_capds > 1024) {
+		qd_free(d, d->lz_ds);
+		d->lz_ds = NULL;
+		d->lz_capds = d->lz_nds = 0;
+	}
+	return QC_OK;
+}
+
 const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len)
 {
 	qc_doc *d = (qc_doc *)doc;
-	if (d->lz_pending) {
-		d->lz_pending = 0;
-		qc_enc e;
-		qc_enc_init(&e);
-		if (qd_encode_event(d, d->lz_cb, d->lz_ncb, d->lz_ds, d->lz_nds, &e) == QC_OK)
-			keep_last(d, e.data, e.len);
-		qc_enc_free(&e);
-		if (d->lz_capds > 1024) {
-			qd_free(d, d->lz_ds);
-			d->lz_ds = NULL;
-			d->lz_capds = d->lz_nds = 0;
-		}
-	}
-	*len = d->last_update ? d->nlast_update : 0;
+	*len = 0;
+	if (encode_event(d) != QC_OK || !d->last_update)
+		return NULL;
+	*len = d->nlast_update;
 	return d->last_update;
+}
+
+int qc_doc_take_event(qc_doc *d, uint8_t **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (!d || d->txn.active)
+		return QC_OK;
+	int rc = encode_event(d);
+	if (rc != QC_OK || !d->last_update)
+		return rc;
+	/* last_update is last_buf: hand the buffer over, the next event gets a new one */
+	*out = d->last_buf;
+	*len = d->nlast_update;
+	d->last_buf = NULL;
+	d->caplast = 0;
+	qd_event_clear(d);
+	return QC_OK;
 }
 
 uint8_t *qc_doc_take_last_update(qc_doc *d, size_t *len)
 {
-	size_t n = 0;
-	const uint8_t *u = d && !d->txn.active ? qc_doc_last_update(d, &n) : NULL;
-	*len = u ? n : 0;
-	if (!u)
-		return NULL;
-	/* last_update is last_buf: hand the buffer over, the next event gets a new one */
-	uint8_t *p = d->last_buf;
-	d->last_buf = NULL;
-	d->caplast = 0;
-	qd_event_clear(d);
-	return p;
+	uint8_t *p;
+	return qc_doc_take_event(d, &p, len) == QC_OK ? p : NULL;
 }
 
 int qd_format_cleanup(qc_doc *d, const uint32_t *order, size_t norder, const qd_dsr *ds, size_t nds,

@@ -86,13 +86,20 @@ void qc_doc_trim(qc_doc *doc);
  * changed. Owned by the doc, valid until the next mutating call (or
  * qc_doc_take_last_update). Where Yjs emits two events for one remote update
  * (the update, then the deletions of its Y.Text formatting cleanup) this is
- * their merge. Encoded on first call. */
+ * their merge. Encoded on first call; NULL/0 too if that runs out of memory
+ * (the event is kept for another try, see qc_doc_take_event). */
 const uint8_t *qc_doc_last_update(const qc_doc *doc, size_t *len);
 /* The same bytes, handed over: the caller owns the buffer and releases it
  * with qc_free(doc, p) (it comes from the doc's allocator). The doc forgets
  * the event: qc_doc_last_update returns NULL until the next change. NULL/0
- * when there is no update (or encoding it ran out of memory). */
+ * when there is no update, or when encoding it ran out of memory (then the
+ * event is kept, and a later call may still give it). */
 uint8_t *qc_doc_take_last_update(qc_doc *doc, size_t *len);
+/* qc_doc_take_last_update that tells the two NULLs apart: QC_OK with *out
+ * the update or NULL when there is none, or QC_ERR_NOMEM with *out NULL when
+ * encoding it ran out of memory (the document changed, and the event is kept
+ * until the next mutating call, so this may be called again). */
+int qc_doc_take_event(qc_doc *doc, uint8_t **out, size_t *len);
 size_t qc_doc_pending_bytes(const qc_doc *doc); /* 0 when nothing is pending */
 
 /* --- encoding -------------------------------------------------------------- */

@@ -181,6 +181,74 @@ static void render_failing(const char *hex, const char *root, const char *expect
 	CHECK_EQ_INT(mem.live, 0);
 }
 
+/* The update event under allocation failure: qc_doc_take_event must either
+ * hand over exactly the unfailed event, or return QC_ERR_NOMEM with nothing
+ * and keep the event, so that the next call (nothing failing) gives it. A
+ * server stores what this hands over: an event lost without an error would
+ * leave the document holding what the store never got. */
+static void event_failing(const char *hex)
+{
+	qc_doc *d = load(hex); /* its apply left the event pending */
+	uint8_t *ref = NULL;
+	size_t ref_len = 0;
+	armed = 1, calls = 0, fail_at = 0;
+	int rc = qc_doc_take_event(d, &ref, &ref_len);
+	armed = 0;
+	unsigned long total = calls;
+	CHECK_EQ_INT(rc, QC_OK);
+	CHECK(ref && ref_len > 2);
+	CHECK(total >= 2); /* the encoder's buffer and the handed-over copy */
+	if (rc != QC_OK || !ref) {
+		qc_doc_free(d);
+		return;
+	}
+	uint8_t *taken = ref;
+	ref = malloc(ref_len);
+	if (!ref)
+		abort();
+	memcpy(ref, taken, ref_len);
+	qc_free(d, taken);
+	qc_doc_free(d);
+
+	unsigned long nomem = 0, same = 0, bad = 0;
+	for (unsigned long k = 1; k <= total + 1; k++) {
+		d = load(hex);
+		uint8_t *out = (uint8_t *)1;
+		size_t len = 1;
+		armed = 1, calls = 0, fail_at = k, failures = 0;
+		rc = qc_doc_take_event(d, &out, &len);
+		armed = 0;
+		if (rc == QC_ERR_NOMEM && !out && len == 0 && failures == 1) {
+			size_t n0;
+			CHECK(qc_doc_last_update(d, &n0) != NULL && n0 == ref_len); /* kept */
+			rc = qc_doc_take_event(d, &out, &len);
+			if (rc == QC_OK && out && len == ref_len && memcmp(out, ref, len) == 0)
+				nomem++;
+			else
+				bad++;
+		} else if (rc == QC_OK && out && len == ref_len && memcmp(out, ref, len) == 0) {
+			same++;
+		} else {
+			bad++;
+			fprintf(stderr, "%s: allocation %lu of %lu failing: rc %d, failures %lu\n", T_CTX(), k, total, rc,
+				failures);
+		}
+		if (out && out != (uint8_t *)1)
+			qc_free(d, out);
+		/* taken: nothing is left to take */
+		CHECK_EQ_INT(qc_doc_take_event(d, &out, &len), QC_OK);
+		CHECK(!out && len == 0);
+		qc_doc_free(d);
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_INT(same, 1);
+	CHECK_EQ_INT(nomem, total);
+	if (bad == 0 && nomem == total)
+		printf("  %s: %lu allocations, each failing one gives QC_ERR_NOMEM and keeps the event\n", T_CTX(), total);
+	free(ref);
+	CHECK_EQ_INT(mem.live, 0);
+}
+
 int main(void)
 {
 	t_current = "xml root";
@@ -209,6 +277,8 @@ int main(void)
 		render_failing(values_update, "m", s);
 		free(s);
 	}
+	t_current = "update event";
+	event_failing(values_update);
 	t_current = NULL;
 	printf("test_doc_oom: %d checks, %d failures\n", t_checks, t_failures);
 	return t_failures ? 1 : 0;
