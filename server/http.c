@@ -55,6 +55,9 @@ static struct server {
 	auth_key_t keys[CONFIG_MAX_LIST];
 	size_t nkeys;
 	char *dev_token; /* --dev without keys: printed once on stdout, never logged */
+	/* shutdown began: requests that would read or write the store (which
+	 * store_close frees) are refused */
+	int shutting_down;
 } srv;
 
 static volatile sig_atomic_t stop_requested;
@@ -663,16 +666,16 @@ static int authorize(h2o_req_t *req, const char *what, const char *name, int nle
 /* A per-address limit refused this handshake: 429, with Retry-After when
  * waiting helps (retry_ms > 0). Logged at most once per 10 s per address, so
  * a flood does not flood the log. */
-static int refuse_ip(h2o_req_t *req, rl_client_t *cl, uint64_t *counter, const char *name, int nlen,
-		     uint64_t retry_ms, const char *why)
+static int refuse_ip(h2o_req_t *req, const char *what, rl_client_t *cl, uint64_t *counter, const char *name,
+		     int nlen, uint64_t retry_ms, const char *why)
 {
 	(*counter)++;
 	uint64_t suppressed;
 	if (rl_should_log(cl, now_ms(), &suppressed)) {
 		char addr[64];
-		log_info("refused WebSocket for %.*s from %s: %s (%llu more refusals for this address since the last "
+		log_info("refused %s for %.*s from %s: %s (%llu more refusals for this address since the last "
 			 "line)",
-			 nlen, name, rl_addr_str(rl_client_addr(cl), addr, sizeof addr), why,
+			 what, nlen, name, rl_addr_str(rl_client_addr(cl), addr, sizeof addr), why,
 			 (unsigned long long)suppressed);
 	}
 	if (retry_ms) {
@@ -690,7 +693,7 @@ static int refuse_ip(h2o_req_t *req, rl_client_t *cl, uint64_t *counter, const c
  * address then); -1 when a trusted proxy sent a malformed X-Forwarded-For:
  * the request was refused with 400. X-Forwarded-For from any other peer is
  * never read: a client cannot choose its own address. */
-static int client_ip(h2o_req_t *req, const char *name, int nlen, proxy_ip_t *ip)
+static int client_ip(h2o_req_t *req, const char *what, const char *name, int nlen, proxy_ip_t *ip)
 {
 	const proxy_list_t *trusted = &srv.cfg->trusted_proxies;
 	struct sockaddr_storage ss;
@@ -715,9 +718,9 @@ static int client_ip(h2o_req_t *req, const char *name, int nlen, proxy_ip_t *ip)
 		if (r == PROXY_XFF_MALFORMED) {
 			char addr[INET6_ADDRSTRLEN], raw[64], safe[64];
 			snprintf(raw, sizeof raw, "%.*s", (int)(bad_len < sizeof raw - 1 ? bad_len : sizeof raw - 1), bad);
-			log_info("refused WebSocket for %.*s from trusted proxy %s: malformed X-Forwarded-For element "
+			log_info("refused %s for %.*s from trusted proxy %s: malformed X-Forwarded-For element "
 				 "\"%s\"",
-				 nlen, name, proxy_ip_str(&peer, addr, sizeof addr), log_safe(raw, safe, sizeof safe));
+				 what, nlen, name, proxy_ip_str(&peer, addr, sizeof addr), log_safe(raw, safe, sizeof safe));
 			refuse(req, 400, "Bad Request",
 			       "malformed X-Forwarded-For from a trusted proxy: an element that names the client is not "
 			       "an IPv4 or IPv6 address");
@@ -768,7 +771,7 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 		}
 	}
 	proxy_ip_t ip = {0};
-	int have_ip = client_ip(req, name, nlen, &ip);
+	int have_ip = client_ip(req, "WebSocket", name, nlen, &ip);
 	if (have_ip < 0)
 		return 0; /* refused: malformed X-Forwarded-For */
 	/* per-address limits before the token's signature is checked, so a
@@ -781,14 +784,16 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 	}
 	uint64_t retry_ms = 0;
 	if (cl && !rl_conn_allowed(cl))
-		return refuse_ip(req, cl, &srv.ip_refused_conns, name, nlen, 0,
+		return refuse_ip(req, "WebSocket", cl, &srv.ip_refused_conns, name, nlen, 0,
 				 "too many connections from this address (--max-connections-per-ip)");
 	if (cl && !rl_take_connect(cl, now_ms(), &retry_ms))
-		return refuse_ip(req, cl, &srv.ip_refused_connects, name, nlen, retry_ms,
+		return refuse_ip(req, "WebSocket", cl, &srv.ip_refused_connects, name, nlen, retry_ms,
 				 "too many new connections from this address; retry later (--connect-rate-per-ip)");
 	auth_claims_t claims;
 	if (authorize(req, "WebSocket", name, nlen, 1, &claims))
 		return 0;
+	if (srv.shutting_down)
+		return refuse(req, 503, "Service Unavailable", "server shutting down");
 	if (srv.nconns >= srv.cfg->max_connections) {
 		log_warn("refused WebSocket for %.*s: connection limit %llu reached", nlen, name,
 			 (unsigned long long)srv.cfg->max_connections);
@@ -797,7 +802,7 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 	/* loading a document costs memory until it idles out; joining one that
 	 * is open costs nothing */
 	if (cl && !room_is_open(name, (size_t)nlen) && !rl_take_room_open(cl, now_ms(), &retry_ms))
-		return refuse_ip(req, cl, &srv.ip_refused_rooms, name, nlen, retry_ms,
+		return refuse_ip(req, "WebSocket", cl, &srv.ip_refused_rooms, name, nlen, retry_ms,
 				 "too many documents opened from this address; retry later (--room-opens-per-ip)");
 	room_t *room = room_open(name, (size_t)nlen);
 	if (!room)
@@ -881,7 +886,7 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "# TYPE quire_rate_limited_closes_total counter\nquire_rate_limited_closes_total %llu\n"
 	    "# HELP quire_byte_rate_closes_total Connections closed for sending over --byte-rate.\n"
 	    "# TYPE quire_byte_rate_closes_total counter\nquire_byte_rate_closes_total %llu\n"
-	    "# HELP quire_ip_refused_total WebSocket handshakes refused (429) by a per-address limit.\n"
+	    "# HELP quire_ip_refused_total WebSocket handshakes and API writes refused (429) by a per-address limit.\n"
 	    "# TYPE quire_ip_refused_total counter\n"
 	    "quire_ip_refused_total{limit=\"connections\"} %llu\n"
 	    "quire_ip_refused_total{limit=\"connect_rate\"} %llu\n"
@@ -939,7 +944,123 @@ static int render_doc(const uint8_t *state, size_t slen, int json, const char *r
 	return rc;
 }
 
-/* GET /api/docs/{doc}/update | sv | text[?root=NAME] | json[?root=NAME] */
+/* --- POST /api/docs/{doc}/update ------------------------------------------
+ * The body is one Yjs v1 update. It takes the WebSocket path (room_update):
+ * integrated into the room's document, what it newly integrated is stored and,
+ * after the commit, relayed to every connection of the room; the answer
+ * waits for that commit. The request can be disposed meanwhile (its client
+ * left: h2o clears its pool), so the waiter lives in the pool with a dispose
+ * callback that detaches it from the job; the write completes without it. */
+typedef struct http_write {
+	room_waiter_t w; /* first: room.c hands it back */
+	h2o_req_t *req;
+	int pending; /* part of the update waits for missing dependencies */
+} http_write_t;
+
+/* 200 {"stored":N} (N bytes newly integrated and stored), with
+ * "pending":true when structs of the update wait for missing dependencies;
+ * 202 when nothing was stored and they wait (in memory only). */
+static void send_stored(h2o_req_t *req, size_t stored, int pending)
+{
+	char body[64];
+	int n = snprintf(body, sizeof body, pending ? "{\"stored\":%zu,\"pending\":true}" : "{\"stored\":%zu}",
+			 stored);
+	int accepted = pending && !stored;
+	send_text(req, accepted ? 202 : 200, accepted ? "Accepted" : "OK", "application/json", body, (size_t)n);
+}
+
+static void on_http_write_disposed(void *p)
+{
+	http_write_t *hw = p;
+	if (hw->w.job)
+		hw->w.job->waiter = NULL; /* the client left before the commit */
+}
+
+/* room_committed: the request is still there (else the waiter was detached) */
+static void on_http_write_done(room_waiter_t *w, int failed, size_t stored)
+{
+	http_write_t *hw = (http_write_t *)w;
+	if (failed)
+		refuse(hw->req, 503, "Service Unavailable", "storage failure");
+	else
+		send_stored(hw->req, stored, hw->pending);
+}
+
+static int on_api_write(h2o_req_t *req, const char *name, int nlen, const auth_claims_t *claims)
+{
+	if (claims->readonly) {
+		srv.auth_refused++;
+		log_info("refused API write for %.*s: read-only token", nlen, name);
+		return refuse(req, 403, "Forbidden", "read-only token: updates are not accepted");
+	}
+	/* h2o refused a larger body by its Content-Length before buffering it
+	 * (max_request_entity_size is --max-message); a chunked one is cut off
+	 * there too */
+	if (req->entity.len > srv.cfg->max_message)
+		return refuse(req, 413, "Payload Too Large", "update larger than --max-message");
+	if (req->entity.len == 0)
+		return refuse(req, 400, "Bad Request", "empty body: expected one Yjs update (format v1)");
+	proxy_ip_t ip = {0};
+	int have_ip = client_ip(req, "API write", name, nlen, &ip);
+	if (have_ip < 0)
+		return 0; /* refused: malformed X-Forwarded-For */
+	rl_client_t *cl = NULL;
+	if (have_ip && rl_enabled()) {
+		rl_addr_t a;
+		rl_addr_from_ip(&a, &ip);
+		cl = rl_client(&a, now_ms());
+	}
+	/* loading a document costs the same as for a WebSocket join */
+	uint64_t retry_ms = 0;
+	if (cl && !room_is_open(name, (size_t)nlen) && !rl_take_room_open(cl, now_ms(), &retry_ms))
+		return refuse_ip(req, "API write", cl, &srv.ip_refused_rooms, name, nlen, retry_ms,
+				 "too many documents opened from this address; retry later (--room-opens-per-ip)");
+	room_t *room = room_open(name, (size_t)nlen);
+	if (!room)
+		return refuse(req, 503, "Service Unavailable", "document unavailable");
+	http_write_t *hw = h2o_mem_alloc_shared(&req->pool, sizeof *hw, on_http_write_disposed);
+	memset(hw, 0, sizeof *hw);
+	hw->w.done = on_http_write_done;
+	hw->req = req;
+	room_origin_t o = {.conn = NULL, .waiter = &hw->w};
+	room_update_result_t res;
+	room_update(room, (const uint8_t *)req->entity.base, req->entity.len, &o, &res);
+	char why[192];
+	switch (res.status) {
+	case ROOM_UPDATE_STORING:
+		hw->pending = res.pending;
+		log_debug("API write for %.*s: %zu bytes being stored", nlen, name, res.stored);
+		return 0; /* answered after the commit: on_http_write_done */
+	case ROOM_UPDATE_NOTHING:
+		send_stored(req, 0, 0);
+		return 0;
+	case ROOM_UPDATE_PENDING:
+		send_stored(req, 0, 1);
+		return 0;
+	case ROOM_UPDATE_MALFORMED:
+		snprintf(why, sizeof why, "malformed update: %s", qc_strerror(res.err));
+		return refuse(req, 400, "Bad Request", why);
+	case ROOM_UPDATE_LIMIT:
+		snprintf(why, sizeof why, "update exceeds a limit: %s", qc_strerror(res.err));
+		return refuse(req, 422, "Unprocessable Entity", why);
+	case ROOM_UPDATE_CLOCK:
+		snprintf(why, sizeof why, "clock limit: %s", qc_strerror(res.err));
+		return refuse(req, 422, "Unprocessable Entity", why);
+	case ROOM_UPDATE_TOO_PENDING:
+		return refuse(req, 422, "Unprocessable Entity",
+			      "too many pending updates: more than 1 MiB of structs wait for missing dependencies");
+	case ROOM_UPDATE_NOMEM:
+		return refuse(req, 503, "Service Unavailable", "out of memory");
+	case ROOM_UPDATE_STALE:
+		return refuse(req, 503, "Service Unavailable", "storage failure");
+	case ROOM_UPDATE_SHUTDOWN:
+		return refuse(req, 503, "Service Unavailable", "server shutting down");
+	}
+	return refuse(req, 500, "Internal Server Error", "internal error");
+}
+
+/* GET /api/docs/{doc}/update | sv | text[?root=NAME] | json[?root=NAME];
+ * POST /api/docs/{doc}/update (on_api_write) */
 static int on_api(h2o_handler_t *self, h2o_req_t *req)
 {
 	(void)self;
@@ -970,14 +1091,23 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
 	if (nlen < 0)
 		return refuse(req, 400, "Bad Request",
 			      "bad document name: 1-255 bytes of [A-Za-z0-9._~/-] after percent-decoding");
+	int post = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
 	if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
-	    !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+	    !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")) && !(post && what == API_UPDATE)) {
+		if (what == API_UPDATE) {
+			h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD, POST"));
+			return refuse(req, 405, "Method Not Allowed", "only GET and POST are supported here");
+		}
 		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD"));
 		return refuse(req, 405, "Method Not Allowed", "only GET is supported here");
 	}
+	if (srv.shutting_down) /* the store may be closed already */
+		return refuse(req, 503, "Service Unavailable", "server shutting down");
 	auth_claims_t claims;
-	if (authorize(req, "API request", name, nlen, 0, &claims))
-		return 0; /* reading needs either scope; writes (later) will need rw */
+	if (authorize(req, post ? "API write" : "API request", name, nlen, 0, &claims))
+		return 0; /* reading needs either scope, writing rw (on_api_write) */
+	if (post)
+		return on_api_write(req, name, nlen, &claims);
 	char root_buf[3 * ROOT_NAME_MAX + 1]; /* room for a fully percent-encoded name */
 	const char *root = what == API_TEXT ? EDITOR_ROOT : NULL;
 	if (what == API_TEXT || what == API_JSON) {
@@ -1325,7 +1455,10 @@ int serve_run(const config_t *cfg)
 
 	h2o_config_init(&srv.config);
 	srv.config.http1.upgrade_to_http2 = 0; /* no h2c: HTTP/1.1 only */
-	srv.config.max_request_entity_size = 1u << 20;
+	/* the largest body: an update POSTed to /api/docs/{doc}/update, bounded
+	 * like a WebSocket message; h2o answers 413 to a larger Content-Length
+	 * before reading the body, and cuts off a chunked one at this size */
+	srv.config.max_request_entity_size = (size_t)cfg->max_message;
 	h2o_hostconf_t *host = h2o_config_register_host(&srv.config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 	add_route(host, "/ws", on_ws_req);
 	add_route(host, "/healthz", on_healthz);
@@ -1382,6 +1515,7 @@ int serve_run(const config_t *cfg)
 		h2o_evloop_run(srv.ctx.loop, 1000);
 
 	/* shutdown: stop accepting, say goodbye, store everything received */
+	srv.shutting_down = 1;
 	if (srv.listener) {
 		h2o_socket_read_stop(srv.listener);
 		h2o_socket_close(srv.listener);
@@ -1402,8 +1536,10 @@ int serve_run(const config_t *cfg)
 	}
 	rooms_store_closing();
 	store_close(srv.store); /* commits every queued update */
+	/* HTTP writes waiting for these commits are answered here */
 	for (int i = 0; i < 200 && rooms_inflight(); i++)
 		h2o_evloop_run(srv.ctx.loop, 10);
+	h2o_evloop_run(srv.ctx.loop, 0); /* their answers' writes */
 	rooms_shutdown();
 	rl_free_all();
 	/* The h2o context and loop are left to process exit: h2o 2.2.5 cannot close

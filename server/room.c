@@ -9,6 +9,7 @@
 #include "quire/doc.h"
 #include "quire/update.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -348,6 +349,125 @@ static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
 	qc_free(r->doc, diff);
 }
 
+/* Submits what an update newly integrated (the doc's buffer, handed over)
+ * to the store; the waiter, if any, hears of the commit. Returns 0, or the
+ * status that refuses the rest (the room is then stale: the document holds
+ * what will not be stored). */
+static room_update_status_t submit(room_t *r, uint8_t *integrated, size_t ulen, uint64_t origin,
+				   room_waiter_t *waiter)
+{
+	stats.updates_received++;
+	room_job_t *j = calloc(1, sizeof *j);
+	if (!j) {
+		qc_free(r->doc, integrated);
+		mark_stale(r);
+		return ROOM_UPDATE_NOMEM;
+	}
+	j->room = r;
+	j->origin = origin;
+	j->job.doc = r->name;
+	j->job.doc_len = r->name_len;
+	j->job.data = integrated; /* from the doc's allocator: qc_free(r->doc, ...) */
+	j->job.len = ulen;
+	if (store_submit(env.store, &j->job)) {
+		qc_free(r->doc, integrated);
+		free(j);
+		r->stale = 1; /* the store is closing: nothing to reload from */
+		return ROOM_UPDATE_SHUTDOWN;
+	}
+	if (waiter) {
+		j->waiter = waiter;
+		waiter->job = j;
+	}
+	r->inflight++;
+	total_inflight++;
+	return ROOM_UPDATE_STORING;
+}
+
+void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, room_update_result_t *res)
+{
+	char who[48];
+	if (o->conn)
+		snprintf(who, sizeof who, "conn %llu", (unsigned long long)o->conn->id);
+	else
+		snprintf(who, sizeof who, "HTTP write");
+	memset(res, 0, sizeof *res);
+	if (r->stale) {
+		/* the reload is waiting for the room's writes in flight, which
+		 * will most likely fail too: the client sends this again after
+		 * it resyncs with the reloaded document */
+		res->status = ROOM_UPDATE_STALE;
+		return;
+	}
+	if (!r->nconns)
+		r->idle_since_ms = env.now_ms(); /* an HTTP write keeps an unjoined room as a join would */
+	size_t pending_before = qc_doc_pending_bytes(r->doc);
+	int err = qc_doc_apply_update(r->doc, u, n);
+	res->err = err;
+	if (err == QC_OK || err == QC_ERR_PENDING) {
+		r->changed_ms = env.now_ms(); /* integrated or pending: it may have grown */
+		r->trimmed = 0;
+	}
+	res->pending = err == QC_OK && qc_doc_pending_bytes(r->doc) > pending_before;
+	room_update_status_t status = ROOM_UPDATE_STORING;
+	if (err == QC_ERR_CLOCK) {
+		/* valid Yjs, but beyond the 32-bit clocks the document keeps */
+		stats.rejected_malformed++;
+		log_info("room %.*s: %s: update with a clock above 2^32-1 (%zu bytes)", (int)r->name_len, r->name,
+			 who, n);
+		res->status = ROOM_UPDATE_CLOCK;
+		return;
+	}
+	if (err == QC_ERR_LIMIT || err == QC_ERR_NOMEM) {
+		/* well-formed but past a limit of the crdt library (an Any nested
+		 * deeper than 64, clock + length above 2^53-1: refused whole; the
+		 * document's capacity: met during integration), or out of memory:
+		 * the sender is refused. What did integrate before that (if any) is
+		 * the update event, stored and relayed below, so the document and
+		 * the store stay the same. */
+		stats.rejected_malformed++;
+		log_info("room %.*s: %s: update %s (%zu bytes)", (int)r->name_len, r->name, who,
+			 err == QC_ERR_LIMIT ? "exceeds a limit" : "ran out of memory", n);
+		status = err == QC_ERR_LIMIT ? ROOM_UPDATE_LIMIT : ROOM_UPDATE_NOMEM;
+	} else if (err != QC_OK && err != QC_ERR_PENDING) {
+		stats.rejected_malformed++;
+		log_info("room %.*s: %s: malformed update (%zu bytes): %s", (int)r->name_len, r->name, who, n,
+			 qc_strerror(err));
+		res->status = ROOM_UPDATE_MALFORMED;
+		return;
+	}
+	if (err == QC_ERR_PENDING) {
+		/* The pending set was dropped; what did integrate is stored below
+		 * like any update. The client re-sends the rest after reconnecting. */
+		stats.rejected_malformed++;
+		log_info("room %.*s: %s: too many updates waiting for missing dependencies", (int)r->name_len, r->name,
+			 who);
+		status = ROOM_UPDATE_TOO_PENDING;
+	}
+	/* store and relay what was newly integrated (nothing for a duplicate or
+	 * an update still waiting for its dependencies); the doc hands its
+	 * buffer over, so an idle room keeps no copy of it */
+	size_t ulen;
+	uint8_t *integrated = qc_doc_take_last_update(r->doc, &ulen);
+	if (!integrated) {
+		if (err == QC_ERR_NOMEM)
+			mark_stale(r); /* part may have integrated, its event not encoded */
+		if (status == ROOM_UPDATE_STORING)
+			status = res->pending ? ROOM_UPDATE_PENDING : ROOM_UPDATE_NOTHING;
+		res->status = status;
+		return;
+	}
+	/* only a write that is answered after its commit waits for it */
+	room_update_status_t st =
+	    submit(r, integrated, ulen, o->conn ? o->conn->id : 0, status == ROOM_UPDATE_STORING ? o->waiter : NULL);
+	if (st == ROOM_UPDATE_STORING)
+		res->stored = ulen;
+	if (status == ROOM_UPDATE_STORING)
+		status = st;
+	res->status = status;
+}
+
+/* A document update from a WebSocket connection. */
 static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 {
 	if (c->readonly) {
@@ -360,88 +480,36 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 			 SEND_PLAIN);
 		return;
 	}
-	if (r->stale) {
-		/* the reload is waiting for the room's writes in flight, which
-		 * will most likely fail too: the client sends this again after
-		 * it resyncs with the reloaded document */
-		conn_close(c, 1011, "storage failure");
-		return;
-	}
-	int err = qc_doc_apply_update(r->doc, u, n);
-	if (err == QC_OK || err == QC_ERR_PENDING) {
-		r->changed_ms = env.now_ms(); /* integrated or pending: it may have grown */
-		r->trimmed = 0;
-	}
-	if (err == QC_ERR_CLOCK) {
-		/* valid Yjs, but beyond the 32-bit clocks the document keeps */
-		stats.rejected_malformed++;
-		log_info("room %.*s: conn %llu: update with a clock above 2^32-1 (%zu bytes)", (int)r->name_len,
-			 r->name, (unsigned long long)c->id, n);
-		conn_close(c, 1008, "clock limit");
-		return;
-	}
-	if (err == QC_ERR_LIMIT || err == QC_ERR_NOMEM) {
-		/* well-formed but past a limit of the crdt library (an Any nested
-		 * deeper than 64, clock + length above 2^53-1: refused whole; the
-		 * document's capacity: met during integration), or out of memory:
-		 * the sender is closed. What did integrate before that (if any) is
-		 * the update event, stored and relayed below, so the document and
-		 * the store stay the same. */
-		stats.rejected_malformed++;
-		log_info("room %.*s: conn %llu: update %s (%zu bytes)", (int)r->name_len, r->name,
-			 (unsigned long long)c->id, err == QC_ERR_LIMIT ? "exceeds a limit" : "ran out of memory", n);
-		if (err == QC_ERR_LIMIT)
-			conn_close(c, 1008, "update exceeds a limit");
-		else
-			conn_close(c, 1011, "out of memory");
-	} else if (err != QC_OK && err != QC_ERR_PENDING) {
-		stats.rejected_malformed++;
-		log_info("room %.*s: conn %llu: malformed update (%zu bytes): %s", (int)r->name_len, r->name,
-			 (unsigned long long)c->id, n, qc_strerror(err));
+	room_origin_t o = {.conn = c};
+	room_update_result_t res;
+	room_update(r, u, n, &o, &res);
+	switch (res.status) {
+	case ROOM_UPDATE_STORING:
+	case ROOM_UPDATE_NOTHING:
+	case ROOM_UPDATE_PENDING:
+		break;
+	case ROOM_UPDATE_MALFORMED:
 		conn_close(c, 1007, "malformed update");
-		return;
-	}
-	if (err == QC_ERR_PENDING) {
-		/* The pending set was dropped; what did integrate is stored below
-		 * like any update. The client re-sends the rest after reconnecting. */
-		stats.rejected_malformed++;
-		log_info("room %.*s: conn %llu: too many updates waiting for missing dependencies", (int)r->name_len,
-			 r->name, (unsigned long long)c->id);
+		break;
+	case ROOM_UPDATE_LIMIT:
+		conn_close(c, 1008, "update exceeds a limit");
+		break;
+	case ROOM_UPDATE_CLOCK:
+		conn_close(c, 1008, "clock limit");
+		break;
+	case ROOM_UPDATE_TOO_PENDING:
 		conn_close(c, 1008, "too many pending updates");
-	}
-	/* store and relay what was newly integrated (nothing for a duplicate or
-	 * an update still waiting for its dependencies); the doc hands its
-	 * buffer over, so an idle room keeps no copy of it */
-	size_t ulen;
-	uint8_t *integrated = qc_doc_take_last_update(r->doc, &ulen);
-	if (!integrated) {
-		if (err == QC_ERR_NOMEM)
-			mark_stale(r); /* part may have integrated, its event not encoded */
-		return;
-	}
-	stats.updates_received++;
-	room_job_t *j = calloc(1, sizeof *j);
-	if (!j) {
-		qc_free(r->doc, integrated);
+		break;
+	case ROOM_UPDATE_NOMEM:
 		conn_close(c, 1011, "out of memory");
-		mark_stale(r);
-		return;
-	}
-	j->room = r;
-	j->origin = c->id;
-	j->job.doc = r->name;
-	j->job.doc_len = r->name_len;
-	j->job.data = integrated; /* from the doc's allocator: qc_free(r->doc, ...) */
-	j->job.len = ulen;
-	if (store_submit(env.store, &j->job)) {
-		qc_free(r->doc, integrated);
-		free(j);
+		break;
+	case ROOM_UPDATE_STALE:
+		conn_close(c, 1011, "storage failure");
+		break;
+	case ROOM_UPDATE_SHUTDOWN:
 		conn_close(c, 1001, "server shutting down");
-		r->stale = 1; /* the store is closing: nothing to reload from */
-		return;
+		break;
 	}
-	r->inflight++;
-	total_inflight++;
 }
 
 static conn_t *find_conn(room_t *r, uint64_t id)
@@ -459,14 +527,21 @@ void room_committed(room_job_t *j)
 	room_t *r = j->room;
 	r->inflight--;
 	total_inflight--;
+	room_waiter_t *w = j->waiter;
+	if (w) { /* an HTTP request waits: it is told below, after the relay */
+		w->job = NULL;
+		j->waiter = NULL;
+	}
 	if (j->job.status != 0) {
 		stats.store_failures++;
 		/* nothing was stored or relayed: the sender is closed */
-		conn_t *origin = find_conn(r, j->origin);
+		conn_t *origin = j->origin ? find_conn(r, j->origin) : NULL;
 		if (origin)
 			conn_close(origin, 1011, "storage failure");
 		qc_free(r->doc, j->job.data);
 		free(j);
+		if (w)
+			w->done(w, 1, 0);
 		/* the document took the update the store refused: without a
 		 * reload, the sender would find it in the room's state vector
 		 * when it reconnects, never send it again, and it would be lost
@@ -481,8 +556,11 @@ void room_committed(room_job_t *j)
 		stats.updates_relayed++;
 	}
 	free(msg);
+	size_t stored = j->job.len;
 	qc_free(r->doc, j->job.data);
 	free(j);
+	if (w)
+		w->done(w, 0, stored);
 	if (r->stale && !r->inflight && !store_closing)
 		room_reload(r); /* an earlier write of this room failed */
 }

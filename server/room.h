@@ -31,13 +31,56 @@ typedef struct room_stats {
 	uint64_t doc_bytes;	      /* what the rooms' documents hold (their allocations) */
 } room_stats_t;
 
+typedef struct room_job room_job_t;
+
+/* An HTTP request waiting for the commit of the update it sent (http.c keeps
+ * it in the request's memory). job and the job's waiter point at each other
+ * until one side goes: room_committed clears both before calling done; the
+ * request's disposal (its client left) clears the job's, and the write goes
+ * on without it. */
+typedef struct room_waiter {
+	room_job_t *job;
+	/* after the commit and the relay: failed 0 with the stored bytes, or 1
+	 * when the commit failed (nothing stored) */
+	void (*done)(struct room_waiter *w, int failed, size_t stored);
+} room_waiter_t;
+
 /* A stored update on its way back from the writer thread. */
-typedef struct room_job {
+struct room_job {
 	h2o_multithread_message_t msg; /* used by http.c to cross threads */
 	store_job_t job;
 	room_t *room;
-	uint64_t origin; /* connection id that sent it */
-} room_job_t;
+	uint64_t origin;       /* connection id that sent it; 0 for an HTTP request */
+	room_waiter_t *waiter; /* the HTTP request waiting for the commit, if any */
+};
+
+/* Who sent an update: a WebSocket connection (conn), or an HTTP request
+ * (conn NULL; waiter, if given, is told the outcome of the commit). */
+typedef struct room_origin {
+	conn_t *conn;
+	room_waiter_t *waiter;
+} room_origin_t;
+
+/* What room_update did with an update. */
+typedef enum room_update_status {
+	ROOM_UPDATE_STORING,	 /* something was newly integrated and is being committed (stored bytes) */
+	ROOM_UPDATE_NOTHING,	 /* nothing new: a duplicate or an empty update */
+	ROOM_UPDATE_PENDING,	 /* nothing integrated: its structs wait for missing dependencies, in memory */
+	ROOM_UPDATE_MALFORMED,	 /* refused whole: err says why */
+	ROOM_UPDATE_LIMIT,	 /* past a limit of the crdt library (part may be stored: the capacity) */
+	ROOM_UPDATE_CLOCK,	 /* a clock past 2^32-1: refused whole */
+	ROOM_UPDATE_TOO_PENDING, /* the pending set passed 1 MiB and was dropped (what integrated is stored) */
+	ROOM_UPDATE_NOMEM,	 /* out of memory (the room may have gone stale) */
+	ROOM_UPDATE_STALE,	 /* the room holds a write the store refused: refused until it reloads */
+	ROOM_UPDATE_SHUTDOWN,	 /* the store is closing */
+} room_update_status_t;
+
+typedef struct room_update_result {
+	room_update_status_t status;
+	int err;	 /* qc_doc_apply_update's result */
+	size_t stored;	 /* bytes newly integrated and submitted to the store (0: none) */
+	int pending;	 /* the document holds more structs waiting for dependencies than before */
+} room_update_result_t;
 
 void rooms_init(const rooms_env_t *env); /* after the loop exists: env->loop */
 void rooms_shutdown(void); /* frees every room; no connections may remain */
@@ -48,6 +91,14 @@ int room_is_open(const char *name, size_t len); /* in memory: room_open loads no
 void room_join(room_t *r, conn_t *c);  /* sends sync step 1 and presence */
 void room_leave(conn_t *c);            /* idempotent; broadcasts presence removal */
 void room_receive(conn_t *c, const uint8_t *p, size_t n);
+/* Integrates a document update into the room's document (the validation),
+ * submits what it newly integrated to the store, and after the commit relays
+ * it to the room's connections other than o->conn (room_committed). The one
+ * path of WebSocket updates (room_receive) and HTTP writes. The origin's
+ * waiter is attached only when the result is ROOM_UPDATE_STORING; the caller
+ * answers every other status itself (a part of the update may still be
+ * stored after a limit, see the statuses). */
+void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, room_update_result_t *res);
 /* On the loop thread, after commit. A failed commit leaves the room's
  * document holding what the store refused: once none of the room's writes
  * is in flight, every connection of the room is closed (1011) to resync and
