@@ -32,7 +32,7 @@ void config_print_serve_help(void)
 	      "                          are given are still checked) [QUIRE_ALLOW_ANONYMOUS=1]\n"
 	      "  --dev                   development mode: without keys, creates DATA/dev-token-key and\n"
 	      "                          prints an editor URL with a token [QUIRE_DEV=1]\n"
-	      "  --max-message BYTES     largest WebSocket message (16M) [QUIRE_MAX_MESSAGE]\n"
+	      "  --max-message BYTES     largest WebSocket message or HTTP write (16M) [QUIRE_MAX_MESSAGE]\n"
 	      "  --max-queue BYTES       outbound backlog per connection before it is closed\n"
 	      "                          with 1008 (8M) [QUIRE_MAX_QUEUE]\n"
 	      "  --max-connections N     WebSocket connections in total (10000) [QUIRE_MAX_CONNECTIONS]\n"

@@ -448,10 +448,14 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 	 * an update still waiting for its dependencies); the doc hands its
 	 * buffer over, so an idle room keeps no copy of it */
 	size_t ulen;
-	uint8_t *integrated = qc_doc_take_last_update(r->doc, &ulen);
+	uint8_t *integrated;
+	if (qc_doc_take_event(r->doc, &integrated, &ulen) != QC_OK) {
+		/* integrated, but encoding what for the store ran out of memory */
+		mark_stale(r);
+		res->status = ROOM_UPDATE_NOMEM;
+		return;
+	}
 	if (!integrated) {
-		if (err == QC_ERR_NOMEM)
-			mark_stale(r); /* part may have integrated, its event not encoded */
 		if (status == ROOM_UPDATE_STORING)
 			status = res->pending ? ROOM_UPDATE_PENDING : ROOM_UPDATE_NOTHING;
 		res->status = status;
