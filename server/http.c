@@ -58,6 +58,7 @@ static struct server {
 	/* shutdown began: requests that would read or write the store (which
 	 * store_close frees) are refused */
 	int shutting_down;
+	store_stats_t store_final; /* the store's statistics once store_close ran */
 } srv;
 
 static volatile sig_atomic_t stop_requested;
@@ -852,7 +853,10 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	room_stats_t rs;
 	store_stats_t ss;
 	rooms_get_stats(&rs);
-	store_get_stats(srv.store, &ss);
+	if (srv.store)
+		store_get_stats(srv.store, &ss);
+	else
+		ss = srv.store_final; /* the shutdown drain */
 	char body[8192];
 	int n = snprintf(
 	    body, sizeof body,
@@ -1428,7 +1432,7 @@ int serve_run(const config_t *cfg)
 		return 1;
 	}
 	if (cfg->dev && !srv.nkeys && !cfg->allow_anonymous && dev_key(cfg)) {
-		store_close(srv.store);
+		store_close(srv.store, NULL);
 		return 1;
 	}
 	rl_limits_t lim = {.max_conns = cfg->max_conns_per_ip,
@@ -1469,7 +1473,7 @@ int serve_run(const config_t *cfg)
 		struct stat st;
 		if (stat(web, &st) != 0 || !S_ISDIR(st.st_mode)) {
 			log_error("--web %s: not a directory", web);
-			store_close(srv.store);
+			store_close(srv.store, NULL);
 			h2o_config_dispose(&srv.config);
 			return 1;
 		}
@@ -1535,7 +1539,8 @@ int serve_run(const config_t *cfg)
 		conn_destroy(c);
 	}
 	rooms_store_closing();
-	store_close(srv.store); /* commits every queued update */
+	store_close(srv.store, &srv.store_final); /* commits every queued update */
+	srv.store = NULL; /* freed: /metrics reads store_final from now on */
 	/* HTTP writes waiting for these commits are answered here */
 	for (int i = 0; i < 200 && rooms_inflight(); i++)
 		h2o_evloop_run(srv.ctx.loop, 10);

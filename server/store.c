@@ -502,7 +502,7 @@ void store_get_stats(store_t *s, store_stats_t *out)
 	pthread_mutex_unlock(&s->stats_mu);
 }
 
-void store_close(store_t *s)
+void store_close(store_t *s, store_stats_t *final)
 {
 	if (!s)
 		return;
@@ -511,6 +511,8 @@ void store_close(store_t *s)
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->writer, NULL);
+	if (final)
+		store_get_stats(s, final);
 	forget_docs(s);
 	mdb_env_close(s->env);
 	pthread_mutex_destroy(&s->mu);

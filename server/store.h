@@ -58,7 +58,8 @@ int store_load(store_t *s, const char *doc, size_t doc_len, uint8_t **out, size_
 void store_get_stats(store_t *s, store_stats_t *out);
 
 /* Stops accepting jobs, commits every queued job (calling on_committed for
- * each), joins the writer and closes the environment. */
-void store_close(store_t *s);
+ * each), joins the writer and closes the environment. *final (if given)
+ * gets the statistics as they ended. */
+void store_close(store_t *s, store_stats_t *final);
 
 #endif
