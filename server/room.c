@@ -384,13 +384,19 @@ static room_update_status_t submit(room_t *r, uint8_t *integrated, size_t ulen, 
 	return ROOM_UPDATE_STORING;
 }
 
+/* The sender, for a refusal's log line (written only then: this is the
+ * path of every update). */
+static const char *who(const room_origin_t *o, char *buf, size_t cap)
+{
+	if (!o->conn)
+		return "HTTP write";
+	snprintf(buf, cap, "conn %llu", (unsigned long long)o->conn->id);
+	return buf;
+}
+
 void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, room_update_result_t *res)
 {
-	char who[48];
-	if (o->conn)
-		snprintf(who, sizeof who, "conn %llu", (unsigned long long)o->conn->id);
-	else
-		snprintf(who, sizeof who, "HTTP write");
+	char wb[32];
 	memset(res, 0, sizeof *res);
 	if (r->stale) {
 		/* the reload is waiting for the room's writes in flight, which
@@ -414,7 +420,7 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 		/* valid Yjs, but beyond the 32-bit clocks the document keeps */
 		stats.rejected_malformed++;
 		log_info("room %.*s: %s: update with a clock above 2^32-1 (%zu bytes)", (int)r->name_len, r->name,
-			 who, n);
+			 who(o, wb, sizeof wb), n);
 		res->status = ROOM_UPDATE_CLOCK;
 		return;
 	}
@@ -426,13 +432,13 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 		 * the update event, stored and relayed below, so the document and
 		 * the store stay the same. */
 		stats.rejected_malformed++;
-		log_info("room %.*s: %s: update %s (%zu bytes)", (int)r->name_len, r->name, who,
+		log_info("room %.*s: %s: update %s (%zu bytes)", (int)r->name_len, r->name, who(o, wb, sizeof wb),
 			 err == QC_ERR_LIMIT ? "exceeds a limit" : "ran out of memory", n);
 		status = err == QC_ERR_LIMIT ? ROOM_UPDATE_LIMIT : ROOM_UPDATE_NOMEM;
 	} else if (err != QC_OK && err != QC_ERR_PENDING) {
 		stats.rejected_malformed++;
-		log_info("room %.*s: %s: malformed update (%zu bytes): %s", (int)r->name_len, r->name, who, n,
-			 qc_strerror(err));
+		log_info("room %.*s: %s: malformed update (%zu bytes): %s", (int)r->name_len, r->name,
+			 who(o, wb, sizeof wb), n, qc_strerror(err));
 		res->status = ROOM_UPDATE_MALFORMED;
 		return;
 	}
@@ -441,7 +447,7 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 		 * like any update. The client re-sends the rest after reconnecting. */
 		stats.rejected_malformed++;
 		log_info("room %.*s: %s: too many updates waiting for missing dependencies", (int)r->name_len, r->name,
-			 who);
+			 who(o, wb, sizeof wb));
 		status = ROOM_UPDATE_TOO_PENDING;
 	}
 	/* store and relay what was newly integrated (nothing for a duplicate or
