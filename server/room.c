@@ -369,19 +369,39 @@ static room_update_status_t submit(room_t *r, uint8_t *integrated, size_t ulen, 
 	j->job.doc_len = r->name_len;
 	j->job.data = integrated; /* from the doc's allocator: qc_free(r->doc, ...) */
 	j->job.len = ulen;
+	j->waiter = waiter; /* before the writer thread can hold the job */
+	if (waiter)
+		waiter->job = j;
 	if (store_submit(env.store, &j->job)) {
+		if (waiter)
+			waiter->job = NULL;
 		qc_free(r->doc, integrated);
 		free(j);
 		r->stale = 1; /* the store is closing: nothing to reload from */
 		return ROOM_UPDATE_SHUTDOWN;
 	}
-	if (waiter) {
-		j->waiter = waiter;
-		waiter->job = j;
-	}
 	r->inflight++;
 	total_inflight++;
 	return ROOM_UPDATE_STORING;
+}
+
+/* Does the document lack structs of update u? After an apply that
+ * integrated nothing, they are waiting in its pending set (or are about to
+ * be dropped with it). 1 when it cannot tell: an HTTP write is then not
+ * called stored. */
+static int lacks_structs(const qc_doc *doc, const uint8_t *u, size_t n)
+{
+	uint8_t *sv, *diff;
+	size_t svn, dn, structs = 0, ranges;
+	if (qc_doc_state_vector(doc, &sv, &svn) != QC_OK)
+		return 1;
+	int rc = qc_update_diff(u, n, sv, svn, &diff, &dn);
+	qc_free(doc, sv);
+	if (rc != QC_OK)
+		return 1;
+	rc = qc_update_counts(diff, dn, &structs, &ranges);
+	free(diff);
+	return rc != QC_OK || structs > 0;
 }
 
 /* The sender, for a refusal's log line (written only then: this is the
@@ -462,6 +482,10 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 		return;
 	}
 	if (!integrated) {
+		/* an HTTP write sent again while its structs still wait adds no
+		 * pending bytes, but is no more stored than the first time */
+		if (!o->conn && status == ROOM_UPDATE_STORING && !res->pending)
+			res->pending = lacks_structs(r->doc, u, n);
 		if (status == ROOM_UPDATE_STORING)
 			status = res->pending ? ROOM_UPDATE_PENDING : ROOM_UPDATE_NOTHING;
 		res->status = status;

@@ -227,6 +227,10 @@ test('an update waiting for a missing dependency → 202 pending; the dependency
     const held = await post(server, room, u2)
     assert.equal(held.status, 202, held.text)
     assert.deepEqual(held.json, { stored: 0, pending: true })
+    // sent again while it still waits: still not stored, so still 202
+    const again = await post(server, room, u2)
+    assert.equal(again.status, 202, again.text)
+    assert.deepEqual(again.json, { stored: 0, pending: true })
     assert.equal((await getText(server, room)).text, '', 'nothing integrated yet')
     assert.equal(p.doc.getText('t').toString(), '', 'nothing relayed while it waits')
 
@@ -253,6 +257,25 @@ test('an update waiting for a missing dependency → 202 pending; the dependency
     assert.equal((await getText(server, room, 'u')).text, 'xyz')
   } finally {
     destroyAll(p)
+    await server.stop()
+  }
+})
+
+test('an update past a limit of the document → 422 with the reason; nothing stored', { timeout: 30000 }, async () => {
+  const server = await startServer()
+  const room = roomName('hwlimit')
+  try {
+    // valid Yjs: a GC run of 2^32-1 clocks, then "x" at clock 2^32-1 into root "t";
+    // documents keep 32-bit clocks (the same bytes as badinput.test.mjs's clock limit)
+    const clock = new Uint8Array([0x01, 0x02, 0x7b, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x04, 0x01, 0x01, 0x74, 0x01, 0x78, 0x00])
+    const r = await post(server, room, clock)
+    assert.equal(r.status, 422, r.text)
+    assert.match(r.text, /^clock limit/)
+    const res = await fetch(`${server.httpUrl}/api/docs/${room}/update`, { signal: AbortSignal.timeout(10000) })
+    await res.arrayBuffer()
+    assert.equal(res.status, 404, 'nothing stored')
+    assert.equal((await post(server, room, textUpdate('fine'))).status, 200, 'the room takes the next write')
+  } finally {
     await server.stop()
   }
 })
