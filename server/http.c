@@ -48,7 +48,7 @@ static struct server {
 	uint64_t nconns, next_conn_id;
 	uint64_t ws_accepted, ws_refused, closed_slow;
 	uint64_t auth_refused, token_expired_closes;
-	uint64_t ip_refused_conns, ip_refused_connects, ip_refused_rooms, rate_limited_closes;
+	uint64_t ip_refused_conns, ip_refused_connects, ip_refused_rooms, ip_refused_writes, rate_limited_closes;
 	rl_rate_t msg_rate; /* --message-rate, per connection */
 	rl_rate_t byte_rate; /* --byte-rate, per connection */
 	uint64_t byte_rate_closes;
@@ -895,6 +895,7 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "quire_ip_refused_total{limit=\"connections\"} %llu\n"
 	    "quire_ip_refused_total{limit=\"connect_rate\"} %llu\n"
 	    "quire_ip_refused_total{limit=\"room_opens\"} %llu\n"
+	    "quire_ip_refused_total{limit=\"writes\"} %llu\n"
 	    "# HELP quire_client_addresses Client addresses with per-address counters held.\n"
 	    "# TYPE quire_client_addresses gauge\nquire_client_addresses %llu\n"
 	    "# HELP quire_store_commits_total LMDB write transactions committed.\n"
@@ -919,7 +920,8 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    (unsigned long long)srv.closed_slow, (unsigned long long)srv.rate_limited_closes,
 	    (unsigned long long)srv.byte_rate_closes,
 	    (unsigned long long)srv.ip_refused_conns, (unsigned long long)srv.ip_refused_connects,
-	    (unsigned long long)srv.ip_refused_rooms, (unsigned long long)rl_count(),
+	    (unsigned long long)srv.ip_refused_rooms, (unsigned long long)srv.ip_refused_writes,
+	    (unsigned long long)rl_count(),
 	    (unsigned long long)ss.commits, (unsigned long long)ss.updates, (unsigned long long)ss.bytes,
 	    (unsigned long long)ss.compactions, (unsigned long long)ss.failures, (unsigned long long)rs.reloads);
 	send_text(req, 200, "OK", "text/plain; version=0.0.4", body, n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);
@@ -1014,8 +1016,11 @@ static int on_api_write(h2o_req_t *req, const char *name, int nlen, const auth_c
 		rl_addr_from_ip(&a, &ip);
 		cl = rl_client(&a, now_ms());
 	}
-	/* loading a document costs the same as for a WebSocket join */
 	uint64_t retry_ms = 0;
+	if (cl && !rl_take_write(cl, now_ms(), req->entity.len, &retry_ms))
+		return refuse_ip(req, "API write", cl, &srv.ip_refused_writes, name, nlen, retry_ms,
+				 "too many writes from this address; retry later (--message-rate / --byte-rate)");
+	/* loading a document costs the same as for a WebSocket join */
 	if (cl && !room_is_open(name, (size_t)nlen) && !rl_take_room_open(cl, now_ms(), &retry_ms))
 		return refuse_ip(req, "API write", cl, &srv.ip_refused_rooms, name, nlen, retry_ms,
 				 "too many documents opened from this address; retry later (--room-opens-per-ip)");
@@ -1435,9 +1440,17 @@ int serve_run(const config_t *cfg)
 		store_close(srv.store, NULL);
 		return 1;
 	}
+	srv.msg_rate = (rl_rate_t){cfg->message_rate, 4 * cfg->message_rate, 1000};
+	/* the burst takes at least one message of the largest size (a client's
+	 * first sync step 2 can be its whole document) */
+	srv.byte_rate = (rl_rate_t){cfg->byte_rate,
+				    4 * cfg->byte_rate > cfg->max_message ? 4 * cfg->byte_rate : cfg->max_message, 1000};
+	/* HTTP writes: one address gets the budgets of one WebSocket connection */
 	rl_limits_t lim = {.max_conns = cfg->max_conns_per_ip,
 			   .connects = {cfg->connect_rate_per_ip, cfg->connect_rate_per_ip, 60000},
-			   .room_opens = {cfg->room_opens_per_ip, cfg->room_opens_per_ip, 60000}};
+			   .room_opens = {cfg->room_opens_per_ip, cfg->room_opens_per_ip, 60000},
+			   .writes = srv.msg_rate,
+			   .write_bytes = srv.byte_rate};
 	rl_init(&lim);
 	if (cfg->trusted_proxies.n) {
 		char list[512], one[INET6_ADDRSTRLEN];
@@ -1451,12 +1464,6 @@ int serve_run(const config_t *cfg)
 		log_info("client addresses of connections from %s are read from X-Forwarded-For (--trusted-proxy)",
 			 list);
 	}
-	srv.msg_rate = (rl_rate_t){cfg->message_rate, 4 * cfg->message_rate, 1000};
-	/* the burst takes at least one message of the largest size (a client's
-	 * first sync step 2 can be its whole document) */
-	srv.byte_rate = (rl_rate_t){cfg->byte_rate,
-				    4 * cfg->byte_rate > cfg->max_message ? 4 * cfg->byte_rate : cfg->max_message, 1000};
-
 	h2o_config_init(&srv.config);
 	srv.config.http1.upgrade_to_http2 = 0; /* no h2c: HTTP/1.1 only */
 	/* the largest body: an update POSTed to /api/docs/{doc}/update, bounded

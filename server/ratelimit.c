@@ -102,7 +102,7 @@ struct rl_client {
 	rl_client_t *hnext;
 	rl_addr_t addr;
 	uint64_t nconns;
-	rl_bucket_t connects, room_opens;
+	rl_bucket_t connects, room_opens, writes, write_bytes;
 	uint64_t logged_ms, suppressed;
 };
 
@@ -121,7 +121,11 @@ void rl_init(const rl_limits_t *lim)
 		seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
 }
 
-int rl_enabled(void) { return limits.max_conns || limits.connects.rate || limits.room_opens.rate; }
+int rl_enabled(void)
+{
+	return limits.max_conns || limits.connects.rate || limits.room_opens.rate || limits.writes.rate ||
+	       limits.write_bytes.rate;
+}
 
 static size_t bucket_of(const rl_addr_t *a)
 {
@@ -143,6 +147,8 @@ rl_client_t *rl_client(const rl_addr_t *a, uint64_t now_ms)
 	c->addr = *a;
 	rl_bucket_init(&c->connects, &limits.connects, now_ms);
 	rl_bucket_init(&c->room_opens, &limits.room_opens, now_ms);
+	rl_bucket_init(&c->writes, &limits.writes, now_ms);
+	rl_bucket_init(&c->write_bytes, &limits.write_bytes, now_ms);
 	c->hnext = table[b];
 	table[b] = c;
 	count++;
@@ -159,6 +165,17 @@ int rl_take_connect(rl_client_t *c, uint64_t now_ms, uint64_t *retry_ms)
 int rl_take_room_open(rl_client_t *c, uint64_t now_ms, uint64_t *retry_ms)
 {
 	return rl_take(&c->room_opens, &limits.room_opens, now_ms, retry_ms);
+}
+
+int rl_take_write(rl_client_t *c, uint64_t now_ms, uint64_t n, uint64_t *retry_ms)
+{
+	if (!rl_take(&c->writes, &limits.writes, now_ms, retry_ms))
+		return 0;
+	if (!rl_take_n(&c->write_bytes, &limits.write_bytes, now_ms, n, retry_ms)) {
+		rl_refund(&c->writes, &limits.writes);
+		return 0;
+	}
+	return 1;
 }
 
 void rl_conn_added(rl_client_t *c) { c->nconns++; }
@@ -186,6 +203,8 @@ void rl_tick(uint64_t now_ms)
 			rl_client_t *c = *pp;
 			if (c->nconns == 0 && bucket_full(&c->connects, &limits.connects, now_ms) &&
 			    bucket_full(&c->room_opens, &limits.room_opens, now_ms) &&
+			    bucket_full(&c->writes, &limits.writes, now_ms) &&
+			    bucket_full(&c->write_bytes, &limits.write_bytes, now_ms) &&
 			    (!c->logged_ms || now_ms - c->logged_ms >= LOG_EVERY_MS)) {
 				*pp = c->hnext;
 				free(c);

@@ -1,6 +1,6 @@
 /* ratelimit: token buckets, and the per-client-address table behind the
  * per-IP limits of `quire serve` (concurrent connections, new connections per
- * minute, documents opened per minute).
+ * minute, documents opened per minute, HTTP writes and their bytes per second).
  *
  * Everything here runs on the loop thread; nothing locks. */
 #ifndef QUIRE_RATELIMIT_H
@@ -56,6 +56,7 @@ typedef struct rl_limits {
 	uint64_t max_conns;  /* concurrent connections per address; 0: unlimited */
 	rl_rate_t connects;  /* new WebSocket handshakes */
 	rl_rate_t room_opens; /* documents loaded into memory */
+	rl_rate_t writes, write_bytes; /* HTTP writes (POST /api/docs/.../update) and their body bytes */
 } rl_limits_t;
 
 typedef struct rl_client rl_client_t; /* one address's counters */
@@ -71,6 +72,8 @@ rl_client_t *rl_client(const rl_addr_t *a, uint64_t now_ms);
 int rl_conn_allowed(const rl_client_t *c); /* below max_conns */
 int rl_take_connect(rl_client_t *c, uint64_t now_ms, uint64_t *retry_ms);
 int rl_take_room_open(rl_client_t *c, uint64_t now_ms, uint64_t *retry_ms);
+/* One HTTP write of n body bytes: 1, or 0 taking nothing (either budget short) */
+int rl_take_write(rl_client_t *c, uint64_t now_ms, uint64_t n, uint64_t *retry_ms);
 void rl_conn_added(rl_client_t *c);
 void rl_conn_removed(rl_client_t *c);
 const rl_addr_t *rl_client_addr(const rl_client_t *c);

@@ -323,6 +323,28 @@ test('--room-opens-per-ip: a write that would load one document too many gets 42
   }
 })
 
+test('an address gets the write budget of one WebSocket connection: past --message-rate, 429 with Retry-After, nothing stored', { timeout: 30000 }, async () => {
+  const server = await startServer({ args: ['--message-rate', '1'] }) // 1 a second, bursts of 4
+  const room = roomName('hwrate')
+  try {
+    const results = []
+    for (let i = 0; i < 6; i++) results.push(await post(server, room, textUpdate(`w${i} `, `r${i}`)))
+    const ok = results.filter((r) => r.status === 200).length
+    const refused = results.filter((r) => r.status === 429)
+    assert.ok(ok >= 4 && ok <= 5, `the burst of 4 (and maybe one refilled) goes through: ${results.map((r) => r.status)}`)
+    assert.ok(refused.length >= 1)
+    assert.match(refused[0].text, /too many writes from this address/)
+    assert.ok(Number(refused[0].headers.get('retry-after')) >= 1)
+    assert.equal(await metric(server, 'quire_ip_refused_total', 'limit="writes"'), refused.length)
+    for (const [i, r] of results.entries()) {
+      const want = r.status === 200 ? `w${i} ` : ''
+      assert.equal((await getText(server, room, `r${i}`)).text, want, `write ${i} (${r.status})`)
+    }
+  } finally {
+    await server.stop()
+  }
+})
+
 test('clients that leave right after sending: the writes complete, the server stays healthy', { timeout: 60000 }, async () => {
   const server = await startServer()
   const rooms = Array.from({ length: 12 }, (_, i) => roomName(`hwgone${i}`))

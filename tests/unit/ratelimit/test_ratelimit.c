@@ -182,13 +182,13 @@ static void test_table(void)
 {
 	t_current = "table";
 	/* nothing configured: no entries at all */
-	rl_limits_t none = {0, {0, 0, 60000}, {0, 0, 60000}};
+	rl_limits_t none = {0, {0, 0, 60000}, {0, 0, 60000}, {0, 0, 1000}, {0, 0, 1000}};
 	rl_init(&none);
 	CHECK_EQ_INT(rl_enabled(), 0);
 	rl_addr_t a = v4addr("192.0.2.1"), b = v4addr("192.0.2.2");
 	CHECK(rl_client(&a, 0) == NULL);
 
-	rl_limits_t lim = {2, {3, 3, 60000}, {2, 2, 60000}};
+	rl_limits_t lim = {2, {3, 3, 60000}, {2, 2, 60000}, {0, 0, 1000}, {0, 0, 1000}};
 	rl_init(&lim);
 	CHECK_EQ_INT(rl_enabled(), 1);
 	rl_client_t *ca = rl_client(&a, 1000), *cb = rl_client(&b, 1000);
@@ -241,12 +241,43 @@ static void test_table(void)
 	CHECK_EQ_INT(rl_count(), 0);
 }
 
+static void test_writes(void)
+{
+	t_current = "writes";
+	/* 2 writes a second (burst 4), 100 bytes a second (burst 400) */
+	rl_limits_t lim = {0, {0, 0, 60000}, {0, 0, 60000}, {2, 4, 1000}, {100, 400, 1000}};
+	rl_init(&lim);
+	CHECK_EQ_INT(rl_enabled(), 1); /* the write budgets alone turn the table on */
+	rl_addr_t a = v4addr("198.51.100.1"), b = v4addr("198.51.100.2");
+	rl_client_t *ca = rl_client(&a, 0), *cb = rl_client(&b, 0);
+	CHECK(ca && cb);
+	uint64_t retry = 0;
+	/* the byte budget refuses first: nothing is taken, the write count included */
+	CHECK_EQ_INT(rl_take_write(ca, 0, 300, &retry), 1);
+	CHECK_EQ_INT(rl_take_write(ca, 0, 200, &retry), 0);
+	CHECK_EQ_INT(retry, 1000); /* 100 more bytes: one second */
+	CHECK_EQ_INT(rl_take_write(ca, 0, 100, &retry), 1);
+	CHECK_EQ_INT(rl_take_write(ca, 0, 0, &retry), 1);
+	CHECK_EQ_INT(rl_take_write(ca, 0, 0, &retry), 1); /* 4 writes: the burst */
+	CHECK_EQ_INT(rl_take_write(ca, 0, 0, &retry), 0);
+	CHECK_EQ_INT(retry, 500);
+	CHECK_EQ_INT(rl_take_write(cb, 0, 400, &retry), 1); /* per address */
+	CHECK_EQ_INT(rl_take_write(ca, 500, 0, &retry), 1); /* refilled */
+	/* entries stay while a write budget refills */
+	rl_tick(1000);
+	CHECK_EQ_INT(rl_count(), 2);
+	rl_tick(100000);
+	CHECK_EQ_INT(rl_count(), 0);
+	rl_free_all();
+}
+
 int main(void)
 {
 	test_bucket();
 	test_bucket_n();
 	test_addr();
 	test_table();
+	test_writes();
 	printf("test_ratelimit: %d checks, %d failures\n", t_checks, t_failures);
 	return t_failures ? 1 : 0;
 }
