@@ -732,6 +732,42 @@ static int client_ip(h2o_req_t *req, const char *what, const char *name, int nle
 	return 1; /* no header, or trusted proxies all the way: the leftmost one */
 }
 
+/* client_ip, and the per-address counters of that address (*cl; NULL when
+ * the peer has no IP address or no per-address limit is configured). Returns
+ * what client_ip does: 1 with *ip, 0 without, -1 when the request was
+ * refused. */
+static int request_client(h2o_req_t *req, const char *what, const char *name, int nlen, proxy_ip_t *ip,
+			  rl_client_t **cl)
+{
+	*ip = (proxy_ip_t){0};
+	*cl = NULL;
+	int have_ip = client_ip(req, what, name, nlen, ip);
+	if (have_ip > 0 && rl_enabled()) {
+		rl_addr_t a;
+		rl_addr_from_ip(&a, ip);
+		*cl = rl_client(&a, now_ms());
+	}
+	return have_ip;
+}
+
+/* The document's room, opened if needed: loading a document costs memory
+ * until it idles out, so it takes one of the address's room opens (joining
+ * or writing to an open one costs nothing). NULL when the request was
+ * refused (429, 503). */
+static room_t *open_room(h2o_req_t *req, const char *what, rl_client_t *cl, const char *name, int nlen)
+{
+	uint64_t retry_ms = 0;
+	if (cl && !room_is_open(name, (size_t)nlen) && !rl_take_room_open(cl, now_ms(), &retry_ms)) {
+		refuse_ip(req, what, cl, &srv.ip_refused_rooms, name, nlen, retry_ms,
+			  "too many documents opened from this address; retry later (--room-opens-per-ip)");
+		return NULL;
+	}
+	room_t *room = room_open(name, (size_t)nlen);
+	if (!room)
+		refuse(req, 503, "Service Unavailable", "document unavailable");
+	return room;
+}
+
 static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	(void)self;
@@ -771,18 +807,13 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 			return refuse(req, 403, "Forbidden", "origin not allowed");
 		}
 	}
-	proxy_ip_t ip = {0};
-	int have_ip = client_ip(req, "WebSocket", name, nlen, &ip);
-	if (have_ip < 0)
-		return 0; /* refused: malformed X-Forwarded-For */
 	/* per-address limits before the token's signature is checked, so a
 	 * flood of handshakes costs no crypto */
-	rl_client_t *cl = NULL;
-	if (have_ip && rl_enabled()) {
-		rl_addr_t a;
-		rl_addr_from_ip(&a, &ip);
-		cl = rl_client(&a, now_ms());
-	}
+	proxy_ip_t ip;
+	rl_client_t *cl;
+	int have_ip = request_client(req, "WebSocket", name, nlen, &ip, &cl);
+	if (have_ip < 0)
+		return 0; /* refused: malformed X-Forwarded-For */
 	uint64_t retry_ms = 0;
 	if (cl && !rl_conn_allowed(cl))
 		return refuse_ip(req, "WebSocket", cl, &srv.ip_refused_conns, name, nlen, 0,
@@ -800,14 +831,9 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 			 (unsigned long long)srv.cfg->max_connections);
 		return refuse(req, 503, "Service Unavailable", "too many connections");
 	}
-	/* loading a document costs memory until it idles out; joining one that
-	 * is open costs nothing */
-	if (cl && !room_is_open(name, (size_t)nlen) && !rl_take_room_open(cl, now_ms(), &retry_ms))
-		return refuse_ip(req, "WebSocket", cl, &srv.ip_refused_rooms, name, nlen, retry_ms,
-				 "too many documents opened from this address; retry later (--room-opens-per-ip)");
-	room_t *room = room_open(name, (size_t)nlen);
+	room_t *room = open_room(req, "WebSocket", cl, name, nlen);
 	if (!room)
-		return refuse(req, 503, "Service Unavailable", "document unavailable");
+		return 0;
 
 	conn_t *c = calloc(1, sizeof *c);
 	if (!c)
@@ -1006,27 +1032,17 @@ static int on_api_write(h2o_req_t *req, const char *name, int nlen, const auth_c
 		return refuse(req, 413, "Payload Too Large", "update larger than --max-message");
 	if (req->entity.len == 0)
 		return refuse(req, 400, "Bad Request", "empty body: expected one Yjs update (format v1)");
-	proxy_ip_t ip = {0};
-	int have_ip = client_ip(req, "API write", name, nlen, &ip);
-	if (have_ip < 0)
+	proxy_ip_t ip;
+	rl_client_t *cl;
+	if (request_client(req, "API write", name, nlen, &ip, &cl) < 0)
 		return 0; /* refused: malformed X-Forwarded-For */
-	rl_client_t *cl = NULL;
-	if (have_ip && rl_enabled()) {
-		rl_addr_t a;
-		rl_addr_from_ip(&a, &ip);
-		cl = rl_client(&a, now_ms());
-	}
 	uint64_t retry_ms = 0;
 	if (cl && !rl_take_write(cl, now_ms(), req->entity.len, &retry_ms))
 		return refuse_ip(req, "API write", cl, &srv.ip_refused_writes, name, nlen, retry_ms,
 				 "too many writes from this address; retry later (--message-rate / --byte-rate)");
-	/* loading a document costs the same as for a WebSocket join */
-	if (cl && !room_is_open(name, (size_t)nlen) && !rl_take_room_open(cl, now_ms(), &retry_ms))
-		return refuse_ip(req, "API write", cl, &srv.ip_refused_rooms, name, nlen, retry_ms,
-				 "too many documents opened from this address; retry later (--room-opens-per-ip)");
-	room_t *room = room_open(name, (size_t)nlen);
+	room_t *room = open_room(req, "API write", cl, name, nlen);
 	if (!room)
-		return refuse(req, 503, "Service Unavailable", "document unavailable");
+		return 0;
 	http_write_t *hw = h2o_mem_alloc_shared(&req->pool, sizeof *hw, on_http_write_disposed);
 	memset(hw, 0, sizeof *hw);
 	hw->w.done = on_http_write_done;
