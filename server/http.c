@@ -959,23 +959,6 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 #define EDITOR_ROOT "codemirror"
 #define ROOT_NAME_MAX 1024
 
-/* Loads a document's state into a fresh qc_doc and renders it: the text of
- * root (json 0), or the JSON of root, or of every root when root is NULL.
- * *out is malloc'd (the doc's default allocator). */
-static int render_doc(const uint8_t *state, size_t slen, int json, const char *root, char **out, size_t *len)
-{
-	qc_doc *doc = qc_doc_new(NULL);
-	int rc = doc ? qc_doc_load(doc, state, slen) : QC_ERR_NOMEM;
-	if (rc == QC_ERR_PENDING)
-		rc = QC_OK; /* structs waiting for missing dependencies: not content yet */
-	if (rc == QC_OK)
-		rc = !json ? qc_doc_text(doc, root, out, len)
-		     : root ? qc_doc_root_json(doc, root, out, len)
-			    : qc_doc_json(doc, out, len);
-	qc_doc_free(doc);
-	return rc;
-}
-
 /* --- POST /api/docs/{doc}/update ------------------------------------------
  * The body is one Yjs v1 update. It takes the WebSocket path (room_update):
  * integrated into the room's document, what it newly integrated is stored and,
@@ -1143,40 +1126,36 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
 		if (rl > 0)
 			root = root_buf;
 	}
-	uint8_t *state;
-	size_t slen;
-	int found;
-	if (room_snapshot(name, (size_t)nlen, &state, &slen, &found))
+	int found, failed;
+	uint8_t *state = NULL; /* /update, /sv: the document as one update */
+	char *shown = NULL;    /* /text, /json: its rendering */
+	size_t len = 0;
+	if (what == API_TEXT || what == API_JSON)
+		failed = room_render(name, (size_t)nlen, what == API_JSON, root, &shown, &len, &found);
+	else
+		failed = room_snapshot(name, (size_t)nlen, &state, &len, &found);
+	if (failed)
 		return refuse(req, 500, "Internal Server Error", "cannot read the document");
 	if (!found) {
 		free(state);
+		free(shown);
 		return refuse(req, 404, "Not Found", "no such document");
 	}
-	const char *type = "application/octet-stream";
-	void *body = state, *made = NULL;
-	size_t blen = slen;
-	int rc = QC_OK;
 	if (what == API_SV) {
 		uint8_t *sv = NULL;
-		rc = qc_update_state_vector(state, slen, &sv, &blen);
-		made = sv;
-	} else if (what == API_TEXT || what == API_JSON) {
-		char *r = NULL;
-		rc = render_doc(state, slen, what == API_JSON, root, &r, &blen);
-		made = r;
-		type = what == API_TEXT ? "text/plain; charset=utf-8" : "application/json";
-	}
-	if (rc != QC_OK) {
+		int rc = qc_update_state_vector(state, len, &sv, &len);
 		free(state);
-		free(made);
-		log_error("document %.*s: cannot render /%s: %s", nlen, name, names[what], qc_strerror(rc));
-		return refuse(req, 500, "Internal Server Error", "cannot render the document");
+		if (rc != QC_OK)
+			return refuse(req, 500, "Internal Server Error", "cannot compute the state vector");
+		state = sv;
 	}
-	if (made)
-		body = made;
-	send_text(req, 200, "OK", type, (const char *)body, blen);
+	if (shown)
+		send_text(req, 200, "OK", what == API_TEXT ? "text/plain; charset=utf-8" : "application/json", shown,
+			  len);
+	else
+		send_text(req, 200, "OK", "application/octet-stream", (const char *)state, len);
 	free(state);
-	free(made);
+	free(shown);
 	return 0;
 }
 

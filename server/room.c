@@ -711,6 +711,43 @@ int room_snapshot(const char *name, size_t len, uint8_t **out, size_t *out_len, 
 	return 0;
 }
 
+int room_render(const char *name, size_t len, int json, const char *root, char **out, size_t *out_len, int *found)
+{
+	room_t *r = find(name, len);
+	qc_doc *doc, *loaded = NULL;
+	*out = NULL;
+	*out_len = 0;
+	if (r && !r->stale) { /* the room's own document: nothing to encode or load */
+		doc = r->doc;
+		uint8_t *sv;
+		size_t svn;
+		if (qc_doc_state_vector(doc, &sv, &svn) != QC_OK)
+			return -1;
+		qc_free(doc, sv);
+		*found = svn > 1 || qc_doc_pending_bytes(doc) || r->inflight; /* as room_snapshot */
+	} else {
+		size_t stored;
+		if (!(doc = loaded = load_doc(name, len, &stored, found)))
+			return -1;
+	}
+	char *s = NULL;
+	size_t n = 0;
+	int rc = !json ? qc_doc_text(doc, root, &s, &n)
+		 : root ? qc_doc_root_json(doc, root, &s, &n)
+			: qc_doc_json(doc, &s, &n);
+	if (rc == QC_OK && (*out = malloc(n + 1))) {
+		memcpy(*out, s, n);
+		(*out)[n] = 0;
+		*out_len = n;
+	} else {
+		log_error("document %.*s: cannot render it: %s", (int)len, name, qc_strerror(rc ? rc : QC_ERR_NOMEM));
+	}
+	if (s)
+		qc_free(doc, s);
+	qc_doc_free(loaded);
+	return *out ? 0 : -1;
+}
+
 void rooms_get_stats(room_stats_t *out)
 {
 	*out = stats;

@@ -110,6 +110,11 @@ void rooms_tick(uint64_t now_ms);      /* presence expiry, idle room eviction */
 /* The stored state of a document for the HTTP API: from its open room if
  * any, else from the store. *found = 0 if it was never written. */
 int room_snapshot(const char *name, size_t len, uint8_t **out, size_t *out_len, int *found);
+/* The same document rendered: the text of root (json 0), the JSON of root,
+ * or of every root when root is NULL (quire/doc.h), read from the open room's
+ * document itself or else loaded from the store. *out (NUL-terminated) is
+ * released with free(). Returns 0, or -1 (logged). */
+int room_render(const char *name, size_t len, int json, const char *root, char **out, size_t *out_len, int *found);
 
 void rooms_get_stats(room_stats_t *out);
 size_t rooms_inflight(void);
