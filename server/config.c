@@ -32,7 +32,10 @@ void config_print_serve_help(void)
 	      "                          are given are still checked) [QUIRE_ALLOW_ANONYMOUS=1]\n"
 	      "  --dev                   development mode: without keys, creates DATA/dev-token-key and\n"
 	      "                          prints an editor URL with a token [QUIRE_DEV=1]\n"
-	      "  --max-message BYTES     largest WebSocket message or HTTP write (16M) [QUIRE_MAX_MESSAGE]\n"
+	      "  --max-message BYTES     largest WebSocket message (16M) [QUIRE_MAX_MESSAGE]\n"
+	      "  --max-http-body BYTES   largest HTTP request body on any route, so also the largest\n"
+	      "                          update written over HTTP; a larger one gets 413 (1M)\n"
+	      "                          [QUIRE_MAX_HTTP_BODY]\n"
 	      "  --max-queue BYTES       outbound backlog per connection before it is closed\n"
 	      "                          with 1008 (8M) [QUIRE_MAX_QUEUE]\n"
 	      "  --max-connections N     WebSocket connections in total (10000) [QUIRE_MAX_CONNECTIONS]\n"
@@ -355,6 +358,7 @@ static const opt_t opts[] = {
 	{"--allow-anonymous", "QUIRE_ALLOW_ANONYMOUS", OPT_ANON, 0},
 	{"--dev", "QUIRE_DEV", OPT_DEV, 0},
 	{"--max-message", "QUIRE_MAX_MESSAGE", OPT_SIZE, offsetof(config_t, max_message)},
+	{"--max-http-body", "QUIRE_MAX_HTTP_BODY", OPT_SIZE, offsetof(config_t, max_http_body)},
 	{"--max-queue", "QUIRE_MAX_QUEUE", OPT_SIZE, offsetof(config_t, max_queue)},
 	{"--max-connections", "QUIRE_MAX_CONNECTIONS", OPT_COUNT, offsetof(config_t, max_connections)},
 	{"--max-connections-per-ip", "QUIRE_MAX_CONNECTIONS_PER_IP", OPT_COUNT, offsetof(config_t, max_conns_per_ip)},
@@ -476,6 +480,7 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 	cfg->listen_port = 8080;
 	cfg->data_dir = "./quire-data";
 	cfg->max_message = 16u << 20;
+	cfg->max_http_body = 1u << 20;
 	cfg->max_queue = 8u << 20;
 	cfg->max_connections = 10000;
 	cfg->max_conns_per_ip = 500;
@@ -557,6 +562,10 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 	}
 	if (cfg->max_message < 64) {
 		fprintf(stderr, "quire serve: --max-message must be at least 64 bytes\n");
+		return -1;
+	}
+	if (cfg->max_http_body < 64) {
+		fprintf(stderr, "quire serve: --max-http-body must be at least 64 bytes\n");
 		return -1;
 	}
 	return 0;

@@ -27,6 +27,7 @@ typedef struct config {
 	int allow_anonymous;
 	int dev;
 	uint64_t max_message;     /* bytes of one WebSocket message */
+	uint64_t max_http_body;   /* bytes of one HTTP request body (any route) */
 	uint64_t max_queue;       /* bytes queued to one connection */
 	uint64_t max_connections; /* WebSocket connections in total */
 	uint64_t max_conns_per_ip;   /* concurrent WebSocket connections per client address; 0: no limit */

@@ -1009,10 +1009,10 @@ static int on_api_write(h2o_req_t *req, const char *name, int nlen, const auth_c
 		return refuse(req, 403, "Forbidden", "read-only token: updates are not accepted");
 	}
 	/* h2o refused a larger body by its Content-Length before buffering it
-	 * (max_request_entity_size is --max-message); a chunked one is cut off
-	 * there too */
-	if (req->entity.len > srv.cfg->max_message)
-		return refuse(req, 413, "Payload Too Large", "update larger than --max-message");
+	 * (max_request_entity_size is --max-http-body); a chunked one is cut
+	 * off there too */
+	if (req->entity.len > srv.cfg->max_http_body)
+		return refuse(req, 413, "Payload Too Large", "update larger than --max-http-body");
 	if (req->entity.len == 0)
 		return refuse(req, 400, "Bad Request", "empty body: expected one Yjs update (format v1)");
 	proxy_ip_t ip;
@@ -1440,12 +1440,16 @@ int serve_run(const config_t *cfg)
 	 * first sync step 2 can be its whole document) */
 	srv.byte_rate = (rl_rate_t){cfg->byte_rate,
 				    4 * cfg->byte_rate > cfg->max_message ? 4 * cfg->byte_rate : cfg->max_message, 1000};
-	/* HTTP writes: one address gets the budgets of one WebSocket connection */
+	/* HTTP writes: one address gets the budgets of one WebSocket connection,
+	 * with a burst that takes at least one body of the largest size */
+	rl_rate_t write_bytes = srv.byte_rate;
+	if (write_bytes.burst < cfg->max_http_body)
+		write_bytes.burst = cfg->max_http_body;
 	rl_limits_t lim = {.max_conns = cfg->max_conns_per_ip,
 			   .connects = {cfg->connect_rate_per_ip, cfg->connect_rate_per_ip, 60000},
 			   .room_opens = {cfg->room_opens_per_ip, cfg->room_opens_per_ip, 60000},
 			   .writes = srv.msg_rate,
-			   .write_bytes = srv.byte_rate};
+			   .write_bytes = write_bytes};
 	rl_init(&lim);
 	if (cfg->trusted_proxies.n) {
 		char list[512], one[INET6_ADDRSTRLEN];
@@ -1461,10 +1465,13 @@ int serve_run(const config_t *cfg)
 	}
 	h2o_config_init(&srv.config);
 	srv.config.http1.upgrade_to_http2 = 0; /* no h2c: HTTP/1.1 only */
-	/* the largest body: an update POSTed to /api/docs/{doc}/update, bounded
-	 * like a WebSocket message; h2o answers 413 to a larger Content-Length
-	 * before reading the body, and cuts off a chunked one at this size */
-	srv.config.max_request_entity_size = (size_t)cfg->max_message;
+	/* h2o buffers a request's whole body before any handler runs, on every
+	 * route and before any token is checked, so this bounds what one
+	 * connection can make the server hold: the largest body is an update
+	 * POSTed to /api/docs/{doc}/update. h2o answers 413 to a larger
+	 * Content-Length before reading the body, and cuts off a chunked one at
+	 * this size */
+	srv.config.max_request_entity_size = (size_t)cfg->max_http_body;
 	h2o_hostconf_t *host = h2o_config_register_host(&srv.config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 	add_route(host, "/ws", on_ws_req);
 	add_route(host, "/healthz", on_healthz);
@@ -1513,8 +1520,10 @@ int serve_run(const config_t *cfg)
 			log_warn("ANONYMOUS ACCESS (--allow-anonymous): connections without a token may read and write "
 				 "EVERY document%s",
 				 srv.nkeys ? "; tokens that are given are still checked" : "; no token keys are configured");
-		log_info("data in %s; messages up to %llu bytes; compaction after %llu updates", cfg->data_dir,
-			 (unsigned long long)cfg->max_message, (unsigned long long)cfg->compact_after);
+		log_info("data in %s; WebSocket messages up to %llu bytes, HTTP bodies up to %llu; compaction after "
+			 "%llu updates",
+			 cfg->data_dir, (unsigned long long)cfg->max_message, (unsigned long long)cfg->max_http_body,
+			 (unsigned long long)cfg->compact_after);
 	}
 
 	while (!stop_requested)

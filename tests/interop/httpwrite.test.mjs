@@ -2,17 +2,18 @@
 // WebSocket path (integrate → store → relay). The answer comes after the
 // commit: 200 {"stored":N}; {"stored":0} for a duplicate; 202 with
 // "pending":true while its structs wait for a missing dependency. Refusals:
-// 401/403 (token, read-only), 405, 413 (--max-message), 400 (empty or
+// 401/403 (token, read-only), 405, 413 (--max-http-body), 400 (empty or
 // malformed), 422, 429 (--room-opens-per-ip), 503 (storage failure). A
 // client that leaves before the commit does not stop the write, and a write
 // answered 200 survives SIGKILL and restarts.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { startServer, makeDataDir } from './lib/server.mjs'
+import { startServer, makeDataDir, QUIRE_BIN } from './lib/server.mjs'
 import { metric } from './lib/metrics.mjs'
 import {
   Y, connectProvider, decodeMessage, destroyAll, fetchDoc, fetchDocUpdate, openRaw, roomName, waitFor, withDeadline, MSG_SYNC
@@ -105,14 +106,15 @@ test('a POSTed update is stored, served, relayed to connected clients and surviv
 
 test('a write answered 200 survives SIGKILL right after the answer (the answer waits for the commit)', { timeout: 60000 }, async () => {
   const dir = makeDataDir()
-  let server = await startServer({ dataDir: dir })
+  const args = ['--max-http-body', '4M']
+  let server = await startServer({ dataDir: dir, args })
   const room = roomName('hwkill')
   const big = 'k'.repeat(2 << 20) // a larger commit takes longer to reach the disk
   try {
     const r = await post(server, room, textUpdate(big))
     assert.equal(r.status, 200, r.text)
     await server.kill()
-    server = await startServer({ dataDir: dir })
+    server = await startServer({ dataDir: dir, args })
     const t = await getText(server, room)
     assert.equal(t.status, 200)
     assert.equal(t.text.length, big.length, 'the acknowledged write must be on disk')
@@ -185,8 +187,8 @@ test('malformed bytes → 400 with the reason; an empty body → 400; the room a
   }
 })
 
-test('a body over --max-message gets 413 (Content-Length and chunked) and stores nothing; one that fits is stored', { timeout: 60000 }, async () => {
-  const server = await startServer({ args: ['--max-message', '1024'] })
+test('a body over --max-http-body gets 413 (Content-Length and chunked) and stores nothing; one that fits is stored', { timeout: 60000 }, async () => {
+  const server = await startServer({ args: ['--max-http-body', '1024'] })
   const room = roomName('hwbig')
   try {
     const big = textUpdate('b'.repeat(1100))
@@ -211,6 +213,70 @@ test('a body over --max-message gets 413 (Content-Length and chunked) and stores
     assert.equal((await getText(server, room)).text, 'f'.repeat(900))
   } finally {
     await server.stop()
+  }
+})
+
+/** Sends raw request bytes and returns the status line of the answer. */
+function rawStatusLine (server, request) {
+  return withDeadline(new Promise((resolve, reject) => {
+    const sock = net.connect(server.port, server.host, () => sock.write(request))
+    let got = ''
+    sock.on('data', (b) => {
+      got += b.toString('latin1')
+      const eol = got.indexOf('\r\n')
+      if (eol >= 0) { sock.destroy(); resolve(got.slice(0, eol)) }
+    })
+    sock.on('error', reject)
+    sock.on('close', () => resolve(got))
+  }), 10000, 'raw request')
+}
+
+test('by default an HTTP body may be 1 MiB on any route (413 before it is read, without a token); ' +
+  'a WebSocket message may still be 16 MiB; --max-http-body raises the HTTP limit alone', { timeout: 60000 }, async () => {
+  const server = await startServer({ anonymous: false, args: ['--token-pubkey', key.pubPath] })
+  const room = roomName('hwdefault')
+  let p
+  try {
+    // no token, a route without a body: refused from the header alone
+    for (const route of ['/healthz', `/api/docs/${room}/update`, `/ws/${room}`]) {
+      const line = await rawStatusLine(server, `POST ${route} HTTP/1.1\r\nHost: x\r\nContent-Length: ${(1 << 20) + 1}\r\n\r\n`)
+      assert.match(line, /^HTTP\/1\.1 413 /, `${route}: ${line}`)
+    }
+    const token = quireToken(key, room)
+    const auth = { Authorization: `Bearer ${token}` }
+    const big = textUpdate('x'.repeat((1 << 20) + 64))
+    const r = await post(server, room, big, { headers: auth })
+    assert.equal(r.status, 413, r.text)
+    assert.equal((await getText(server, room, 't', auth)).status, 404, 'nothing stored')
+    // the same content over WebSocket is within --max-message (16 MiB)
+    p = await connectProvider(server, room, { params: { token } })
+    p.doc.getText('t').insert(0, 'x'.repeat((1 << 20) + 64))
+    await waitFor(async () => (await getText(server, room, 't', auth)).text.length === (1 << 20) + 64,
+      { message: 'the big text stored over WebSocket' })
+  } finally {
+    destroyAll(p)
+    await server.stop()
+  }
+  const raised = await startServer({ args: ['--max-http-body', '2M'] })
+  try {
+    const room2 = roomName('hwraised')
+    const r = await post(raised, room2, textUpdate('y'.repeat((1 << 20) + 64)))
+    assert.equal(r.status, 200, r.text)
+    assert.equal((await getText(raised, room2)).text.length, (1 << 20) + 64)
+  } finally {
+    await raised.stop()
+  }
+})
+
+test('--max-http-body takes sizes of at least 64 bytes; anything else stops the server with exit status 2', () => {
+  for (const [value, why] of [['10', /--max-http-body must be at least 64 bytes/], ['0', /invalid value '0' for --max-http-body/],
+    ['1X', /invalid value '1X' for --max-http-body/], ['', /invalid value '' for --max-http-body/]]) {
+    const dir = makeDataDir()
+    const r = spawnSync(QUIRE_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', dir, '--allow-anonymous', '--max-http-body', value],
+      { encoding: 'utf8', timeout: 10000 })
+    fs.rmSync(dir, { recursive: true, force: true })
+    assert.equal(r.status, 2, `${value}: ${r.stderr}`)
+    assert.match(r.stderr, why)
   }
 })
 
