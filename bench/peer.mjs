@@ -5,8 +5,9 @@
 //   node --expose-gc bench/peer.mjs <yjs|ywasm|loro|automerge> <trace.json.gz>
 //
 // Order inside the process: load the trace, GC, take the baseline; replay once
-// and measure memory with the doc alive (JS heap + wasm linear memory growth
-// after GC, and peak RSS growth); then the timed runs. Every timing is the
+// and measure memory with the doc alive (heapUsed + external after GC, which
+// on Node 20 includes wasm linear memory, and peak RSS growth); then the
+// timed runs. Every timing is the
 // median of up to 5 runs (fewer when one run takes over ~1.5 s), each on a
 // fresh doc. Every replayed or loaded text is checked against endContent.
 //
@@ -211,7 +212,17 @@ function memNow (ad) {
   const m = process.memoryUsage()
   return { heap: m.heapUsed + m.external, wasm: ad.wasmBytes(), rss: m.rss }
 }
-const memDelta = (a, b) => (b.heap - a.heap) + (b.wasm - a.wasm)
+// heapUsed + external only: V8 counts a WebAssembly.Memory's buffer in
+// `external` (growing one by 1,000 pages adds 65.5 MB there), so adding the
+// wasm growth on top would count the wasm peers' linear memory twice. That
+// growth must lie inside the external growth; if it ever does not (another
+// Node), the figure would miss it, so stop rather than report it.
+function memDelta (a, b) {
+  const wasm = b.wasm - a.wasm
+  const heap = b.heap - a.heap
+  if (wasm > 0 && heap < wasm) throw new Error(`wasm memory grew ${wasm} B but heapUsed + external only ${heap} B: is wasm memory still counted in external?`)
+  return heap
+}
 
 function check (ad, d, trace, what, out) {
   const txt = ad.text(d)

@@ -2070,8 +2070,7 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 int qc_doc_load(qc_doc *d, const uint8_t *u, size_t n)
 {
 	int rc = qc_doc_apply_update(d, u, n);
-	if (d && !d->txn.active)
-		event_drop(d);
+	qc_doc_trim(d);
 	return rc;
 }
 

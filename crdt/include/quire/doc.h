@@ -72,8 +72,9 @@ void qc_doc_set_client_id(qc_doc *doc, uint64_t client_id);
 int qc_doc_apply_update(qc_doc *doc, const uint8_t *update, size_t len);
 /* qc_doc_apply_update for opening a stored document, where there is nobody
  * to send the update event to: the same document and the same errors, but
- * no event is kept (qc_doc_last_update returns NULL afterwards) and its
- * buffers are freed; for a whole document those hold its delete set. */
+ * no event is kept (qc_doc_last_update returns NULL afterwards), and the
+ * document is trimmed as by qc_doc_trim (a load grows its arrays as it
+ * goes: their slack is 18% of a small document). */
 int qc_doc_load(qc_doc *doc, const uint8_t *update, size_t len);
 /* Gives back what the document holds beyond its content: the slack of its
  * growing arrays, the bytes of deleted text (kept until they make up a
