@@ -80,6 +80,11 @@ void config_print_serve_help(void)
 	      "  --keepalive SECONDS     longest silence towards a client (15) [QUIRE_KEEPALIVE]\n"
 	      "  --ping-interval SECONDS WebSocket ping period (30) [QUIRE_PING_INTERVAL]\n"
 	      "  --idle-timeout SECONDS  close a peer silent this long (75) [QUIRE_IDLE_TIMEOUT]\n"
+	      "  --doc-idle-timeout SECONDS\n"
+	      "                          unload a room's document from memory once no update, join or\n"
+	      "                          sync has used it for this long, even with clients connected\n"
+	      "                          (presence goes on); it is loaded again from the store when\n"
+	      "                          next needed (300) [QUIRE_DOC_IDLE_TIMEOUT]\n"
 	      "  --log-level LEVEL       error|warn|info|debug (info) [QUIRE_LOG_LEVEL]\n"
 	      "  --help                  this text\n"
 	      "\n"
@@ -374,6 +379,7 @@ static const opt_t opts[] = {
 	{"--keepalive", "QUIRE_KEEPALIVE", OPT_SECONDS, offsetof(config_t, keepalive_ms)},
 	{"--ping-interval", "QUIRE_PING_INTERVAL", OPT_SECONDS, offsetof(config_t, ping_ms)},
 	{"--idle-timeout", "QUIRE_IDLE_TIMEOUT", OPT_SECONDS, offsetof(config_t, idle_timeout_ms)},
+	{"--doc-idle-timeout", "QUIRE_DOC_IDLE_TIMEOUT", OPT_SECONDS, offsetof(config_t, doc_idle_ms)},
 	{"--log-level", "QUIRE_LOG_LEVEL", OPT_LEVEL, 0},
 };
 
@@ -495,6 +501,7 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 	cfg->ping_ms = 30000;
 	cfg->idle_timeout_ms = 75000;
 	cfg->room_idle_ms = 60000;
+	cfg->doc_idle_ms = 300000;
 	cfg->awareness_timeout_ms = 30000;
 	cfg->log_level = LOG_INFO;
 

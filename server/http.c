@@ -888,9 +888,14 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    body, sizeof body,
 	    "# HELP quire_connections Open WebSocket connections.\n# TYPE quire_connections gauge\n"
 	    "quire_connections %llu\n"
-	    "# HELP quire_rooms Documents held in memory.\n# TYPE quire_rooms gauge\nquire_rooms %llu\n"
+	    "# HELP quire_rooms Open rooms (documents with connections, or used in the last minute).\n"
+	    "# TYPE quire_rooms gauge\nquire_rooms %llu\n"
+	    "# HELP quire_docs_loaded Rooms whose document is in memory (the others are unloaded).\n"
+	    "# TYPE quire_docs_loaded gauge\nquire_docs_loaded %llu\n"
 	    "# HELP quire_doc_bytes Bytes the documents in memory hold.\n# TYPE quire_doc_bytes gauge\n"
 	    "quire_doc_bytes %llu\n"
+	    "# HELP quire_doc_unloads_total Room documents unloaded after --doc-idle-timeout unused.\n"
+	    "# TYPE quire_doc_unloads_total counter\nquire_doc_unloads_total %llu\n"
 	    "# HELP quire_ws_accepted_total WebSocket handshakes accepted.\n# TYPE quire_ws_accepted_total counter\n"
 	    "quire_ws_accepted_total %llu\n"
 	    "# HELP quire_ws_refused_total WebSocket handshakes refused.\n# TYPE quire_ws_refused_total counter\n"
@@ -936,7 +941,8 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "# TYPE quire_store_failures_total counter\nquire_store_failures_total %llu\n"
 	    "# HELP quire_doc_reloads_total Room documents loaded again from the store after a failed write.\n"
 	    "# TYPE quire_doc_reloads_total counter\nquire_doc_reloads_total %llu\n",
-	    (unsigned long long)srv.nconns, (unsigned long long)rs.rooms, (unsigned long long)rs.doc_bytes,
+	    (unsigned long long)srv.nconns, (unsigned long long)rs.rooms, (unsigned long long)rs.docs_loaded,
+	    (unsigned long long)rs.doc_bytes, (unsigned long long)rs.doc_unloads,
 	    (unsigned long long)srv.ws_accepted,
 	    (unsigned long long)srv.ws_refused, (unsigned long long)srv.auth_refused,
 	    (unsigned long long)srv.token_expired_closes, (unsigned long long)rs.updates_received,
@@ -1063,6 +1069,8 @@ static int on_api_write(h2o_req_t *req, const char *name, int nlen, const auth_c
 		return refuse(req, 503, "Service Unavailable", "storage failure");
 	case ROOM_UPDATE_SHUTDOWN:
 		return refuse(req, 503, "Service Unavailable", "server shutting down");
+	case ROOM_UPDATE_UNAVAILABLE:
+		return refuse(req, 503, "Service Unavailable", "document unavailable");
 	}
 	return refuse(req, 500, "Internal Server Error", "internal error");
 }

@@ -28,7 +28,12 @@ struct room {
 	uint64_t idle_since_ms;
 	uint64_t changed_ms; /* when the document last took an update */
 	int trimmed;	     /* qc_doc_trim ran since then */
-	qc_doc *doc; /* every integrated update; what sync answers come from */
+	/* every integrated update; what sync answers come from. NULL while
+	 * unloaded: rooms_tick frees a document nothing has used for
+	 * --doc-idle-timeout (when it holds nothing the store lacks), and
+	 * room_doc loads it again from the store at its next use */
+	qc_doc *doc;
+	uint64_t used_ms; /* when room_doc last handed the document out */
 	/* the document may hold what the store does not (a commit failed, or an
 	 * update ran out of memory half-integrated): once no write is in
 	 * flight, room_reload replaces it with the stored state */
@@ -85,6 +90,8 @@ static void room_free(room_t *r)
 	*pp = r->hnext;
 	if (h2o_timeout_is_linked(&r->aw_flush))
 		h2o_timeout_unlink(&r->aw_flush); /* nobody left to tell */
+	if (r->doc)
+		stats.docs_loaded--;
 	qc_doc_free(r->doc);
 	awareness_free(&r->aw);
 	free(r->name);
@@ -155,10 +162,12 @@ static int room_reload(room_t *r)
 			  (int)r->name_len, r->name, closed);
 		return -1;
 	}
+	if (!r->doc) /* a stale room's document is never unloaded, but to be sure */
+		stats.docs_loaded++;
 	qc_doc_free(r->doc);
 	r->doc = doc;
 	r->stale = 0;
-	r->changed_ms = env.now_ms();
+	r->changed_ms = r->used_ms = env.now_ms();
 	r->trimmed = 0;
 	stats.reloads++;
 	log_warn("room %.*s: document reloaded from the store (%zu bytes) after a failed write; %zu connections "
@@ -203,15 +212,36 @@ room_t *room_open(const char *name, size_t len)
 	memcpy(r->name, name, len);
 	r->name_len = len;
 	r->doc = doc;
+	stats.docs_loaded++;
 	r->aw_flush.cb = on_presence_timer;
 	h2o_linklist_init_anchor(&r->conns);
-	r->idle_since_ms = r->changed_ms = env.now_ms();
+	r->idle_since_ms = r->changed_ms = r->used_ms = env.now_ms();
 	size_t b = bucket(name, len);
 	r->hnext = table[b];
 	table[b] = r;
 	stats.rooms++;
 	log_debug("room %.*s: opened (%zu bytes stored, found %d)", (int)len, name, state_len, found);
 	return r;
+}
+
+/* The room's document for a join, a sync or an update: loaded again from
+ * the store if rooms_tick unloaded it. NULL (logged) if that load failed;
+ * the room stays as it was, without a document, and the next use tries
+ * again. */
+static qc_doc *room_doc(room_t *r)
+{
+	r->used_ms = env.now_ms();
+	if (r->doc)
+		return r->doc;
+	size_t stored;
+	int found;
+	if (!(r->doc = load_doc(r->name, r->name_len, &stored, &found)))
+		return NULL;
+	stats.docs_loaded++;
+	r->trimmed = 0; /* trimmed once quiet, like any document that changed */
+	r->changed_ms = r->used_ms;
+	log_debug("room %.*s: document loaded again (%zu bytes stored)", (int)r->name_len, r->name, stored);
+	return r->doc;
 }
 
 /* What a message is, for its receivers. y-websocket sends every awareness
@@ -305,12 +335,13 @@ void room_join(room_t *r, conn_t *c)
 	r->nconns++;
 	uint8_t *sv;
 	size_t svlen, len;
-	if (qc_doc_state_vector(r->doc, &sv, &svlen) != QC_OK) {
+	qc_doc *doc = room_doc(r);
+	if (!doc || qc_doc_state_vector(doc, &sv, &svlen) != QC_OK) {
 		conn_close(c, 1011, "document unavailable");
 		return;
 	}
 	send_msg(c, proto_sync(SYNC_STEP1, sv, svlen, &len), &len, SEND_PLAIN);
-	qc_free(r->doc, sv);
+	qc_free(doc, sv);
 	uint8_t *all;
 	size_t alen;
 	if (awareness_encode_all(&r->aw, &all, &alen) == 0 && all) {
@@ -337,7 +368,12 @@ static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
 {
 	uint8_t *diff;
 	size_t dlen, len;
-	int err = qc_doc_encode_state(r->doc, sv, svlen, &diff, &dlen);
+	qc_doc *doc = room_doc(r);
+	if (!doc) {
+		conn_close(c, 1011, "document unavailable");
+		return;
+	}
+	int err = qc_doc_encode_state(doc, sv, svlen, &diff, &dlen);
 	if (err != QC_OK) {
 		stats.rejected_malformed++;
 		log_info("room %.*s: conn %llu: malformed state vector: %s", (int)r->name_len, r->name,
@@ -346,7 +382,7 @@ static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
 		return;
 	}
 	send_msg(c, proto_sync(SYNC_STEP2, diff, dlen, &len), &len, SEND_PLAIN);
-	qc_free(r->doc, diff);
+	qc_free(doc, diff);
 }
 
 /* Submits what an update newly integrated (the doc's buffer, handed over)
@@ -427,14 +463,19 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 	}
 	if (!r->nconns)
 		r->idle_since_ms = env.now_ms(); /* an HTTP write keeps an unjoined room as a join would */
-	size_t pending_before = qc_doc_pending_bytes(r->doc);
-	int err = qc_doc_apply_update(r->doc, u, n);
+	qc_doc *doc = room_doc(r);
+	if (!doc) {
+		res->status = ROOM_UPDATE_UNAVAILABLE;
+		return;
+	}
+	size_t pending_before = qc_doc_pending_bytes(doc);
+	int err = qc_doc_apply_update(doc, u, n);
 	res->err = err;
 	if (err == QC_OK || err == QC_ERR_PENDING) {
 		r->changed_ms = env.now_ms(); /* integrated or pending: it may have grown */
 		r->trimmed = 0;
 	}
-	res->pending = err == QC_OK && qc_doc_pending_bytes(r->doc) > pending_before;
+	res->pending = err == QC_OK && qc_doc_pending_bytes(doc) > pending_before;
 	room_update_status_t status = ROOM_UPDATE_STORING;
 	if (err == QC_ERR_CLOCK) {
 		/* valid Yjs, but beyond the 32-bit clocks the document keeps */
@@ -475,7 +516,7 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 	 * buffer over, so an idle room keeps no copy of it */
 	size_t ulen;
 	uint8_t *integrated;
-	if (qc_doc_take_event(r->doc, &integrated, &ulen) != QC_OK) {
+	if (qc_doc_take_event(doc, &integrated, &ulen) != QC_OK) {
 		/* integrated, but encoding what for the store ran out of memory */
 		mark_stale(r);
 		res->status = ROOM_UPDATE_NOMEM;
@@ -485,7 +526,7 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 		/* an HTTP write sent again while its structs still wait adds no
 		 * pending bytes, but is no more stored than the first time */
 		if (!o->conn && status == ROOM_UPDATE_STORING && !res->pending)
-			res->pending = lacks_structs(r->doc, u, n);
+			res->pending = lacks_structs(doc, u, n);
 		if (status == ROOM_UPDATE_STORING)
 			status = res->pending ? ROOM_UPDATE_PENDING : ROOM_UPDATE_NOTHING;
 		res->status = status;
@@ -539,6 +580,9 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		break;
 	case ROOM_UPDATE_STALE:
 		conn_close(c, 1011, "storage failure");
+		break;
+	case ROOM_UPDATE_UNAVAILABLE:
+		conn_close(c, 1011, "document unavailable");
 		break;
 	case ROOM_UPDATE_SHUTDOWN:
 		conn_close(c, 1001, "server shutting down");
@@ -673,9 +717,22 @@ void rooms_tick(uint64_t now_ms)
 			next = r->hnext;
 			if (awareness_expire(&r->aw, now_ms, env.cfg->awareness_timeout_ms))
 				presence_changed(r);
-			if (!r->trimmed && now_ms - r->changed_ms >= TRIM_QUIET_MS) {
+			if (r->doc && !r->trimmed && now_ms - r->changed_ms >= TRIM_QUIET_MS) {
 				qc_doc_trim(r->doc);
 				r->trimmed = 1;
+			}
+			/* unloaded only when the store holds all of it: no write in
+			 * flight or refused (stale), nothing pending (held in memory
+			 * only) */
+			if (r->doc && !r->inflight && !r->stale && now_ms - r->used_ms >= env.cfg->doc_idle_ms &&
+			    !qc_doc_pending_bytes(r->doc)) {
+				log_debug("room %.*s: document unloaded after %llu s unused (%zu connections)",
+					  (int)r->name_len, r->name, (unsigned long long)(now_ms - r->used_ms) / 1000,
+					  r->nconns);
+				qc_doc_free(r->doc);
+				r->doc = NULL;
+				stats.docs_loaded--;
+				stats.doc_unloads++;
 			}
 			if (r->nconns == 0 && r->inflight == 0 && now_ms - r->idle_since_ms >= env.cfg->room_idle_ms) {
 				log_debug("room %.*s: evicted after idling", (int)r->name_len, r->name);
@@ -688,7 +745,9 @@ void rooms_tick(uint64_t now_ms)
 int room_snapshot(const char *name, size_t len, uint8_t **out, size_t *out_len, int *found)
 {
 	room_t *r = find(name, len);
-	if (r && !r->stale) { /* a stale room's document holds what the store refused */
+	/* a stale room's document holds what the store refused; an unloaded
+	 * one is read from the store like a closed room's */
+	if (r && !r->stale && r->doc) {
 		uint8_t *state;
 		size_t slen;
 		if (qc_doc_encode_state(r->doc, NULL, 0, &state, &slen) != QC_OK)
@@ -717,7 +776,7 @@ int room_render(const char *name, size_t len, int json, const char *root, char *
 	qc_doc *doc, *loaded = NULL;
 	*out = NULL;
 	*out_len = 0;
-	if (r && !r->stale) { /* the room's own document: nothing to encode or load */
+	if (r && !r->stale && r->doc) { /* the room's own document: nothing to encode or load */
 		doc = r->doc;
 		uint8_t *sv;
 		size_t svn;

@@ -1,7 +1,9 @@
 /* room: one document and the connections editing it.
  *
  * A room keeps the document's stored state (the merged Yjs update of every
- * committed update), its presence table and its connections. Incoming
+ * committed update), its presence table and its connections. A document
+ * nothing has used for --doc-idle-timeout is unloaded while its room stays
+ * open, and loaded again from the store at its next use. Incoming
  * messages are validated here; document updates go to the store and are
  * relayed to the other connections only after they are durably committed. */
 #ifndef QUIRE_ROOM_H
@@ -29,6 +31,8 @@ typedef struct room_stats {
 	uint64_t reloads; /* documents loaded again from the store after a failed write */
 	uint64_t presence_broadcasts; /* awareness updates rooms sent their members (one per flush) */
 	uint64_t doc_bytes;	      /* what the rooms' documents hold (their allocations) */
+	uint64_t docs_loaded;	      /* rooms whose document is in memory (not unloaded) */
+	uint64_t doc_unloads;	      /* documents unloaded after --doc-idle-timeout unused */
 } room_stats_t;
 
 typedef struct room_job room_job_t;
@@ -73,6 +77,7 @@ typedef enum room_update_status {
 	ROOM_UPDATE_NOMEM,	 /* out of memory (the room may have gone stale) */
 	ROOM_UPDATE_STALE,	 /* the room holds a write the store refused: refused until it reloads */
 	ROOM_UPDATE_SHUTDOWN,	 /* the store is closing */
+	ROOM_UPDATE_UNAVAILABLE, /* the unloaded document could not be loaded again from the store */
 } room_update_status_t;
 
 typedef struct room_update_result {
