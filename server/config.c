@@ -84,7 +84,7 @@ void config_print_serve_help(void)
 	      "                          unload a room's document from memory once no update, join or\n"
 	      "                          sync has used it for this long, even with clients connected\n"
 	      "                          (presence goes on); it is loaded again from the store when\n"
-	      "                          next needed (300) [QUIRE_DOC_IDLE_TIMEOUT]\n"
+	      "                          next needed; 0: never (300) [QUIRE_DOC_IDLE_TIMEOUT]\n"
 	      "  --log-level LEVEL       error|warn|info|debug (info) [QUIRE_LOG_LEVEL]\n"
 	      "  --help                  this text\n"
 	      "\n"
@@ -346,7 +346,7 @@ static int truthy(const char *s) { return s && (!strcmp(s, "1") || !strcmp(s, "t
 
 /* One option: its flag, environment twin, and how to apply a value. */
 typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_PUBKEY, OPT_ORIGIN, OPT_PROXY, OPT_FRAME, OPT_ANON, OPT_DEV,
-	       OPT_SIZE, OPT_SIZE0, OPT_COUNT, OPT_SECONDS, OPT_MS, OPT_LEVEL } opt_kind;
+	       OPT_SIZE, OPT_SIZE0, OPT_COUNT, OPT_SECONDS, OPT_SECONDS0, OPT_MS, OPT_LEVEL } opt_kind;
 
 typedef struct {
 	const char *flag, *env;
@@ -379,7 +379,7 @@ static const opt_t opts[] = {
 	{"--keepalive", "QUIRE_KEEPALIVE", OPT_SECONDS, offsetof(config_t, keepalive_ms)},
 	{"--ping-interval", "QUIRE_PING_INTERVAL", OPT_SECONDS, offsetof(config_t, ping_ms)},
 	{"--idle-timeout", "QUIRE_IDLE_TIMEOUT", OPT_SECONDS, offsetof(config_t, idle_timeout_ms)},
-	{"--doc-idle-timeout", "QUIRE_DOC_IDLE_TIMEOUT", OPT_SECONDS, offsetof(config_t, doc_idle_ms)},
+	{"--doc-idle-timeout", "QUIRE_DOC_IDLE_TIMEOUT", OPT_SECONDS0, offsetof(config_t, doc_idle_ms)},
 	{"--log-level", "QUIRE_LOG_LEVEL", OPT_LEVEL, 0},
 };
 
@@ -448,6 +448,11 @@ static int apply(config_t *cfg, const opt_t *o, char *v, const char *from)
 		return 0;
 	case OPT_SECONDS:
 		if (parse_u64(v, 86400, 0, &n) || n == 0)
+			goto bad;
+		*field = n * 1000;
+		return 0;
+	case OPT_SECONDS0: /* seconds where 0 turns something off */
+		if (parse_u64(v, 86400, 0, &n))
 			goto bad;
 		*field = n * 1000;
 		return 0;

@@ -39,7 +39,7 @@ typedef struct config {
 	uint64_t compact_after;   /* log entries per document before compaction */
 	uint64_t map_size;        /* LMDB map size */
 	uint64_t keepalive_ms, ping_ms, idle_timeout_ms, room_idle_ms, awareness_timeout_ms;
-	uint64_t doc_idle_ms; /* a room's document unused this long is unloaded (room.c) */
+	uint64_t doc_idle_ms; /* a room's document unused this long is unloaded (room.c); 0: never */
 	int log_level;
 } config_t;
 

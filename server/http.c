@@ -752,12 +752,13 @@ static int request_client(h2o_req_t *req, const char *what, const char *name, in
 
 /* The document's room, opened if needed: loading a document costs memory
  * until it idles out, so it takes one of the address's room opens (joining
- * or writing to an open one costs nothing). NULL when the request was
- * refused (429, 503). */
+ * or writing to one whose document is in memory costs nothing; one whose
+ * document was unloaded loads it again). NULL when the request was refused
+ * (429, 503). */
 static room_t *open_room(h2o_req_t *req, const char *what, rl_client_t *cl, const char *name, int nlen)
 {
 	uint64_t retry_ms = 0;
-	if (cl && !room_is_open(name, (size_t)nlen) && !rl_take_room_open(cl, now_ms(), &retry_ms)) {
+	if (cl && !room_is_loaded(name, (size_t)nlen) && !rl_take_room_open(cl, now_ms(), &retry_ms)) {
 		refuse_ip(req, what, cl, &srv.ip_refused_rooms, name, nlen, retry_ms,
 			  "too many documents opened from this address; retry later (--room-opens-per-ip)");
 		return NULL;

@@ -80,7 +80,13 @@ static room_t *find(const char *name, size_t len)
 	return NULL;
 }
 
-int room_is_open(const char *name, size_t len) { return find(name, len) != NULL; }
+int room_is_loaded(const char *name, size_t len)
+{
+	const room_t *r = find(name, len);
+	return r && r->doc;
+}
+
+static qc_doc *room_doc(room_t *r);
 
 static void room_free(room_t *r)
 {
@@ -196,7 +202,9 @@ room_t *room_open(const char *name, size_t len)
 		 * once the store is closing, nothing can be reloaded */
 		if (r->stale && (store_closing || (!r->inflight && room_reload(r))))
 			return NULL;
-		return r;
+		/* an unloaded document is loaded again here, so that the handshake
+		 * or the HTTP write is refused (503) if that fails */
+		return room_doc(r) ? r : NULL;
 	}
 	size_t state_len;
 	int found;
@@ -238,8 +246,7 @@ static qc_doc *room_doc(room_t *r)
 	if (!(r->doc = load_doc(r->name, r->name_len, &stored, &found)))
 		return NULL;
 	stats.docs_loaded++;
-	r->trimmed = 0; /* trimmed once quiet, like any document that changed */
-	r->changed_ms = r->used_ms;
+	r->trimmed = 1; /* qc_doc_load trimmed it */
 	log_debug("room %.*s: document loaded again (%zu bytes stored)", (int)r->name_len, r->name, stored);
 	return r->doc;
 }
@@ -724,7 +731,8 @@ void rooms_tick(uint64_t now_ms)
 			/* unloaded only when the store holds all of it: no write in
 			 * flight or refused (stale), nothing pending (held in memory
 			 * only) */
-			if (r->doc && !r->inflight && !r->stale && now_ms - r->used_ms >= env.cfg->doc_idle_ms &&
+			if (r->doc && env.cfg->doc_idle_ms && !r->inflight && !r->stale &&
+			    now_ms - r->used_ms >= env.cfg->doc_idle_ms &&
 			    !qc_doc_pending_bytes(r->doc)) {
 				log_debug("room %.*s: document unloaded after %llu s unused (%zu connections)",
 					  (int)r->name_len, r->name, (unsigned long long)(now_ms - r->used_ms) / 1000,

@@ -90,9 +90,12 @@ typedef struct room_update_result {
 void rooms_init(const rooms_env_t *env); /* after the loop exists: env->loop */
 void rooms_shutdown(void); /* frees every room; no connections may remain */
 
-/* Finds or loads the room for a document. NULL on a storage error. */
+/* Finds or loads the room for a document, with its document in memory
+ * (loaded again if it was unloaded). NULL on a storage error. */
 room_t *room_open(const char *name, size_t len);
-int room_is_open(const char *name, size_t len); /* in memory: room_open loads nothing */
+/* open with its document in memory: room_open loads nothing (a room whose
+ * document was unloaded has to load it again) */
+int room_is_loaded(const char *name, size_t len);
 void room_join(room_t *r, conn_t *c);  /* sends sync step 1 and presence */
 void room_leave(conn_t *c);            /* idempotent; broadcasts presence removal */
 void room_receive(conn_t *c, const uint8_t *p, size_t n);

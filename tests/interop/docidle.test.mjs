@@ -5,7 +5,9 @@
 // waiting for a missing dependency) stays loaded.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startServer } from './lib/server.mjs'
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import { startServer, makeDataDir, QUIRE_BIN } from './lib/server.mjs'
 import { metric } from './lib/metrics.mjs'
 import { Y, connectProvider, destroyAll, waitFor, waitStored, roomName } from './lib/yclient.mjs'
 
@@ -103,5 +105,55 @@ test('a document holding structs that wait for a missing dependency stays loaded
   } finally {
     destroyAll(p)
     await server.stop()
+  }
+})
+
+test('loading an unloaded document again takes one of the address\'s --room-opens-per-ip, like opening its room', { timeout: 60000 }, async () => {
+  const server = await startServer({ args: [...IDLE, '--room-opens-per-ip', '2'] })
+  const room = roomName('docidle-budget')
+  let a, b
+  try {
+    a = await connectProvider(server, room) // opens the room: 1 of 2
+    a.doc.getText('t').insert(0, 'x')
+    await waitStored(server, room, a.doc)
+    await waitUnloaded(server, 1)
+    b = await connectProvider(server, room) // loads the document again: 2 of 2
+    assert.equal(b.text(), 'x')
+    await waitUnloaded(server, 2)
+    // the budget is spent: a third load is refused before anything is loaded
+    const res = await fetch(`${server.httpUrl}/api/docs/${room}/update`, {
+      method: 'POST', body: Y.encodeStateAsUpdate(a.doc), signal: AbortSignal.timeout(10000)
+    })
+    assert.equal(res.status, 429, await res.text())
+    assert.equal(await metric(server, 'quire_docs_loaded'), 0, 'not loaded for a refused request')
+    assert.equal(await metric(server, 'quire_ip_refused_total', 'limit="room_opens"'), 1)
+  } finally {
+    destroyAll(a, b)
+    await server.stop()
+  }
+})
+
+test('--doc-idle-timeout 0 keeps documents loaded; bad values stop the server with exit status 2', { timeout: 60000 }, async () => {
+  const server = await startServer({ args: ['--doc-idle-timeout', '0'] })
+  const room = roomName('docidle-never')
+  let a
+  try {
+    a = await connectProvider(server, room)
+    a.doc.getText('t').insert(0, 'kept')
+    await waitStored(server, room, a.doc)
+    await new Promise((resolve) => setTimeout(resolve, 2500))
+    assert.equal(await metric(server, 'quire_docs_loaded'), 1)
+    assert.equal(await metric(server, 'quire_doc_unloads_total'), 0)
+  } finally {
+    destroyAll(a)
+    await server.stop()
+  }
+  for (const value of ['-1', 'x', '86401', '1.5', '']) {
+    const dir = makeDataDir()
+    const r = spawnSync(QUIRE_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', dir, '--allow-anonymous', '--doc-idle-timeout', value],
+      { encoding: 'utf8', timeout: 10000 })
+    fs.rmSync(dir, { recursive: true, force: true })
+    assert.equal(r.status, 2, `${value}: ${r.stderr}`)
+    assert.match(r.stderr, new RegExp(`invalid value '${value.replace('.', '\\.')}' for --doc-idle-timeout`))
   }
 })
