@@ -884,7 +884,7 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 		store_get_stats(srv.store, &ss);
 	else
 		ss = srv.store_final; /* the shutdown drain */
-	char body[8192];
+	char body[12288];
 	int n = snprintf(
 	    body, sizeof body,
 	    "# HELP quire_connections Open WebSocket connections.\n# TYPE quire_connections gauge\n"
@@ -957,6 +957,27 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    (unsigned long long)rl_count(),
 	    (unsigned long long)ss.commits, (unsigned long long)ss.updates, (unsigned long long)ss.bytes,
 	    (unsigned long long)ss.compactions, (unsigned long long)ss.failures, (unsigned long long)rs.reloads);
+	/* the update latency histogram (cumulative buckets, as Prometheus has them) */
+	if (n > 0 && (size_t)n < sizeof body)
+		n += snprintf(body + n, sizeof body - (size_t)n,
+			      "# HELP quire_update_latency_seconds Document updates from arrival to relay: integration, the "
+			      "durable group commit, the relay queued.\n"
+			      "# TYPE quire_update_latency_seconds histogram\n");
+	uint64_t cum = 0;
+	for (size_t i = 0; i < ROOM_LATENCY_BUCKETS && n > 0 && (size_t)n < sizeof body; i++) {
+		cum += rs.latency_le[i];
+		uint64_t us = room_latency_bounds_us[i];
+		n += snprintf(body + n, sizeof body - (size_t)n, "quire_update_latency_seconds_bucket{le=\"%llu.%06llu\"} %llu\n",
+			      (unsigned long long)(us / 1000000), (unsigned long long)(us % 1000000), (unsigned long long)cum);
+	}
+	cum += rs.latency_over;
+	if (n > 0 && (size_t)n < sizeof body)
+		n += snprintf(body + n, sizeof body - (size_t)n,
+			      "quire_update_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
+			      "quire_update_latency_seconds_sum %llu.%09llu\n"
+			      "quire_update_latency_seconds_count %llu\n",
+			      (unsigned long long)cum, (unsigned long long)(rs.latency_sum_ns / 1000000000u),
+			      (unsigned long long)(rs.latency_sum_ns % 1000000000u), (unsigned long long)cum);
 	send_text(req, 200, "OK", "text/plain; version=0.0.4", body, n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define BUCKETS 4096
 /* a room whose document has taken no update for this long gives back the
@@ -63,6 +64,29 @@ static int store_closing; /* rooms_store_closing: no more reloads */
  * documents hold (quire_doc_bytes). */
 static qc_counted doc_mem;
 static const qc_alloc doc_alloc = {qc_counted_malloc, qc_counted_realloc, qc_counted_free, &doc_mem};
+
+const uint64_t room_latency_bounds_us[ROOM_LATENCY_BUCKETS] = {100,   250,   500,   1000,   2500,   5000,
+								10000, 25000, 50000, 100000, 250000, 1000000};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One update relayed ns after it arrived (room_stats_t.latency_le). */
+static void observe_latency(uint64_t ns)
+{
+	stats.latency_sum_ns += ns;
+	for (size_t i = 0; i < ROOM_LATENCY_BUCKETS; i++) {
+		if (ns <= room_latency_bounds_us[i] * 1000) {
+			stats.latency_le[i]++;
+			return;
+		}
+	}
+	stats.latency_over++;
+}
 
 static size_t bucket(const char *s, size_t n) { return (size_t)(hash_fnv1a(s, n, 0) % BUCKETS); }
 
@@ -397,7 +421,7 @@ static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
  * status that refuses the rest (the room is then stale: the document holds
  * what will not be stored). */
 static room_update_status_t submit(room_t *r, uint8_t *integrated, size_t ulen, uint64_t origin,
-				   room_waiter_t *waiter)
+				   room_waiter_t *waiter, uint64_t arrived_ns)
 {
 	stats.updates_received++;
 	room_job_t *j = calloc(1, sizeof *j);
@@ -408,6 +432,7 @@ static room_update_status_t submit(room_t *r, uint8_t *integrated, size_t ulen, 
 	}
 	j->room = r;
 	j->origin = origin;
+	j->arrived_ns = arrived_ns;
 	j->job.doc = r->name;
 	j->job.doc_len = r->name_len;
 	j->job.data = integrated; /* from the doc's allocator: qc_free(r->doc, ...) */
@@ -459,6 +484,7 @@ static const char *who(const room_origin_t *o, char *buf, size_t cap)
 
 void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, room_update_result_t *res)
 {
+	uint64_t arrived_ns = mono_ns();
 	char wb[32];
 	memset(res, 0, sizeof *res);
 	if (r->stale) {
@@ -541,7 +567,8 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 	}
 	/* only a write that is answered after its commit waits for it */
 	room_update_status_t st =
-	    submit(r, integrated, ulen, o->conn ? o->conn->id : 0, status == ROOM_UPDATE_STORING ? o->waiter : NULL);
+	    submit(r, integrated, ulen, o->conn ? o->conn->id : 0, status == ROOM_UPDATE_STORING ? o->waiter : NULL,
+		   arrived_ns);
 	if (st == ROOM_UPDATE_STORING)
 		res->stored = ulen;
 	if (status == ROOM_UPDATE_STORING)
@@ -641,6 +668,7 @@ void room_committed(room_job_t *j)
 		stats.updates_relayed++;
 	}
 	free(msg);
+	observe_latency(mono_ns() - j->arrived_ns); /* the relay is queued: each connection writes it this turn */
 	size_t stored = j->job.len;
 	qc_free(r->doc, j->job.data);
 	free(j);

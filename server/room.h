@@ -25,6 +25,11 @@ typedef struct rooms_env {
 	h2o_loop_t *loop; /* runs the --presence-interval flushes */
 } rooms_env_t;
 
+/* Bounds of the update latency histogram (room_stats_t.latency_le), in
+ * microseconds, ascending. */
+#define ROOM_LATENCY_BUCKETS 12
+extern const uint64_t room_latency_bounds_us[ROOM_LATENCY_BUCKETS];
+
 typedef struct room_stats {
 	uint64_t rooms, updates_received, updates_relayed, awareness_received, rejected_malformed,
 	    rejected_unknown, rejected_readonly, store_failures;
@@ -32,6 +37,10 @@ typedef struct room_stats {
 	uint64_t presence_broadcasts; /* awareness updates rooms sent their members (one per flush) */
 	uint64_t doc_bytes;	      /* what the rooms' documents hold (their allocations) */
 	uint64_t docs_loaded;	      /* rooms whose document is in memory (not unloaded) */
+	/* updates from arrival to relay (room_update to room_committed, the
+	 * durable commit in between): count of those at or under each bound
+	 * of room_latency_bounds_us (not cumulative), the rest, and their sum */
+	uint64_t latency_le[ROOM_LATENCY_BUCKETS], latency_over, latency_sum_ns;
 	uint64_t doc_unloads;	      /* documents unloaded after --doc-idle-timeout unused */
 } room_stats_t;
 
@@ -55,6 +64,7 @@ struct room_job {
 	store_job_t job;
 	room_t *room;
 	uint64_t origin;       /* connection id that sent it; 0 for an HTTP request */
+	uint64_t arrived_ns;   /* CLOCK_MONOTONIC when room_update took it */
 	room_waiter_t *waiter; /* the HTTP request waiting for the commit, if any */
 };
 

@@ -281,6 +281,32 @@ async function phaseRoomMem (W, kind, snap) {
 }
 
 /**
+ * quire's own histogram of update latency (quire_update_latency_seconds:
+ * arrival to relay, the durable commit in between) as [[bound s, cumulative
+ * count], ...]; null for the peers, which have none.
+ */
+async function serverHistogram (srv) {
+  if (!srv.kind.startsWith('quire')) return null
+  const res = await fetch(`http://127.0.0.1:${srv.port}/metrics`, { signal: AbortSignal.timeout(5000) })
+  const out = []
+  for (const line of (await res.text()).split('\n')) {
+    const m = line.match(/^quire_update_latency_seconds_bucket\{le="([^"]+)"\} (\d+)$/)
+    if (m) out.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])])
+  }
+  return out
+}
+
+/** Upper bounds of the p50 and p99 (µs) of what a histogram counted between two reads. */
+function histogramQuantiles (h0, h1) {
+  if (!h0 || !h1 || h0.length !== h1.length || !h1.length) return null
+  const d = h1.map(([le, c], i) => [le, c - h0[i][1]])
+  const n = d[d.length - 1][1]
+  if (!n) return null
+  const at = (q) => { const b = d.find(([, c]) => c >= q * n); return b[0] === Infinity ? null : b[0] * 1e6 }
+  return { count: n, p50LeUs: at(0.5), p99LeUs: at(0.99) }
+}
+
+/**
  * One fan-out level against one running server: set up the rooms (joins and
  * pre-generated updates, untimed), run the timed phase in every worker at once,
  * drain, check. CPU of the server, of the clients and of everything else on the
@@ -310,6 +336,7 @@ async function runLevel (W, srv, label, level, li) {
   }), 180000)
   const ours = new Set([process.pid, srv.pid, ...W.procs.map((p) => p.pid)])
   const backgroundPct = await waitQuiet(WAIT_QUIET_MS, ours)
+  const sh0 = await serverHistogram(srv)
   // The server's CPU, and the machine's, are read at the end of the timed
   // window (not after the drain and the checks).
   const c0 = procStats(srv.pid)
@@ -326,6 +353,8 @@ async function runLevel (W, srv, label, level, li) {
   if (!c1) sample() // the workers answered before the timer fired
   const other = otherCpu(t0, t1, ours)
   if (!srv.alive()) throw new Error(`${label} died\n${srv.stderrTail()}`)
+  // the whole level (timed window and drain): every update it stored
+  const serverLatency = histogramQuantiles(sh0, await serverHistogram(srv))
   const hist = new Histogram()
   for (const r of res) hist.merge(r.hist)
   const sum = (k) => res.reduce((a, r) => a + r[k], 0)
@@ -357,6 +386,7 @@ async function runLevel (W, srv, label, level, li) {
     statusAcks: sum('statusAcks'),
     drainMs: drains.includes(null) ? null : Math.max(...drains),
     latency: hist.summary(),
+    serverLatency,
     serverCpuSec: serverCpu,
     serverCpuPct: (100 * serverCpu) / durS,
     framesPerServerCpuSec: serverCpu > 0 ? deliveredInWindow / serverCpu : null,
@@ -378,6 +408,7 @@ async function runLevel (W, srv, label, level, li) {
   }
   console.log(`  ${label.padEnd(12)} ${o.ok ? '' : 'FAILED '}sent ${fmtInt(o.sentPerSec)} upd/s, ` +
     `delivered ${fmtInt(o.framesPerSec)} frames/s, p50 ${fmtMs(o.latency.p50Us)} ms, p99 ${fmtMs(o.latency.p99Us)} ms, ` +
+    (serverLatency ? `server-side p50 ≤ ${fmtMs(serverLatency.p50LeUs)} ms, p99 ≤ ${fmtMs(serverLatency.p99LeUs)} ms, ` : '') +
     `CPU: server ${o.serverCpuPct.toFixed(0)}%, clients ${o.clientCpuPct.toFixed(0)}%, kernel threads ${o.kernelThreadsCpuPct.toFixed(0)}%, other processes ${o.foreignCpuPct.toFixed(0)}%` +
     (o.ok ? '' : `\n      ${problems.slice(0, 4).join('\n      ')}`))
   return o
@@ -476,6 +507,13 @@ function table (results) {
     })
     add('  latency p50 (ms)', pick, (r) => r.latency.p50Us, fmtMs)
     add('  latency p99 (ms)', pick, (r) => r.latency.p99Us, fmtMs)
+    add('  server-side p50 / p99 upper bound (ms; quire\'s histogram, arrival to relay)', pick,
+      (r) => r.serverLatency?.p99LeUs, (x) => x == null ? '–' : fmtMs(x), false)
+    const sl = rows[rows.length - 1]
+    cols.forEach((k, i) => {
+      const r = k && pick(k)
+      if (r && r.ok) sl[i + 1] = r.serverLatency ? `≤ ${fmtMs(r.serverLatency.p50LeUs)} / ≤ ${fmtMs(r.serverLatency.p99LeUs)}` : '–'
+    })
     add('  server CPU (% of one core)', pick, (r) => r.serverCpuPct, (x) => x.toFixed(0))
     add('  frames per server CPU-second', pick, (r) => r.framesPerServerCpuSec, fmtInt)
     add('  CPU of clients / of other processes (% of one core)', pick, (r) => r.clientCpuPct,
