@@ -47,6 +47,7 @@ static struct server {
 	h2o_linklist_t conns, dirty;
 	uint64_t nconns, next_conn_id;
 	uint64_t ws_accepted, ws_refused, closed_slow;
+	uint64_t http_refused; /* refusals of other requests (the HTTP API, the editor's files) */
 	uint64_t auth_refused, token_expired_closes;
 	uint64_t ip_refused_conns, ip_refused_connects, ip_refused_rooms, ip_refused_writes, rate_limited_closes;
 	rl_rate_t msg_rate; /* --message-rate, per connection */
@@ -458,7 +459,13 @@ static void send_text(h2o_req_t *req, int status, const char *reason, const char
 
 static int refuse(h2o_req_t *req, int status, const char *reason, const char *why)
 {
-	srv.ws_refused++;
+	/* the /ws route (on_ws_req): /ws, /ws/..., /ws?... */
+	const char *p = req->path.base;
+	size_t pl = req->path.len;
+	if (pl >= 3 && memcmp(p, "/ws", 3) == 0 && (pl == 3 || p[3] == '/' || p[3] == '?'))
+		srv.ws_refused++;
+	else
+		srv.http_refused++;
 	char body[256];
 	snprintf(body, sizeof body, "%s\n", why);
 	h2o_send_error_generic(req, status, reason, h2o_strdup(&req->pool, body, SIZE_MAX).base,
@@ -901,6 +908,8 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "quire_ws_accepted_total %llu\n"
 	    "# HELP quire_ws_refused_total WebSocket handshakes refused.\n# TYPE quire_ws_refused_total counter\n"
 	    "quire_ws_refused_total %llu\n"
+	    "# HELP quire_http_refused_total Other requests quire refused (the HTTP API; not h2o's own 404 and 413).\n"
+	    "# TYPE quire_http_refused_total counter\nquire_http_refused_total %llu\n"
 	    "# HELP quire_auth_refused_total Requests refused for their token (401 and 403).\n"
 	    "# TYPE quire_auth_refused_total counter\nquire_auth_refused_total %llu\n"
 	    "# HELP quire_token_expired_closes_total Connections closed because their token expired.\n"
@@ -945,7 +954,7 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    (unsigned long long)srv.nconns, (unsigned long long)rs.rooms, (unsigned long long)rs.docs_loaded,
 	    (unsigned long long)rs.doc_bytes, (unsigned long long)rs.doc_unloads,
 	    (unsigned long long)srv.ws_accepted,
-	    (unsigned long long)srv.ws_refused, (unsigned long long)srv.auth_refused,
+	    (unsigned long long)srv.ws_refused, (unsigned long long)srv.http_refused, (unsigned long long)srv.auth_refused,
 	    (unsigned long long)srv.token_expired_closes, (unsigned long long)rs.updates_received,
 	    (unsigned long long)rs.updates_relayed, (unsigned long long)rs.presence_broadcasts,
 	    (unsigned long long)rs.rejected_malformed,

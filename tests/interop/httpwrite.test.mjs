@@ -135,6 +135,7 @@ test('tokens: rw writes; ro gets 403 and stores nothing; no token 401; another d
     const ok = await post(server, room, textUpdate('rw wrote this'), { headers: rw })
     assert.equal(ok.status, 200, ok.text)
     assert.ok(ok.json.stored > 0)
+    assert.equal(await metric(server, 'quire_http_refused_total'), 0)
 
     const refused = await post(server, room, textUpdate('ro tried this'), { headers: ro })
     assert.equal(refused.status, 403)
@@ -145,6 +146,10 @@ test('tokens: rw writes; ro gets 403 and stores nothing; no token 401; another d
     const wrongDoc = await post(server, room, textUpdate('wrong doc tried this'), { headers: other })
     assert.equal(wrongDoc.status, 403)
     assert.match(wrongDoc.text, /not valid for this document/)
+    // API refusals are counted apart from WebSocket handshakes
+    assert.equal(await metric(server, 'quire_http_refused_total'), 3)
+    assert.equal(await metric(server, 'quire_ws_refused_total'), 0)
+    assert.equal(await metric(server, 'quire_auth_refused_total'), 3)
 
     // ro may still read; only the rw write is there
     assert.deepEqual(await getText(server, room, 't', ro), { status: 200, text: 'rw wrote this' })
