@@ -1,7 +1,8 @@
 /* libFuzzer target for the document model (quire/doc.h).
  *
  * Input layout: byte 0 is flags (bit 0: gc off, bit 1: do local edits,
- * bits 2-3: pending limit 1/4/64 KiB or default); then records of
+ * bits 2-3: pending limit 1/4/64 KiB or default, bit 4: qc_doc_trim after
+ * every record, which must change nothing the doc shows); then records of
  * [u16 little-endian length][that many bytes], each applied to one doc with
  * qc_doc_apply_update (a short last record takes what is left). Rejected
  * updates must leave the doc as it was; accepted ones must keep it readable.
@@ -10,7 +11,9 @@
  * the doc's state (qc_doc_encode_state, which includes pending structs) must
  * validate and load into a fresh doc; without pending structs the reload
  * re-encodes byte for byte with the same state vector (with them it must know
- * at least as much); the reload's JSON survives another round trip; the diff
+ * at least as much); the reload's JSON survives another round trip, through
+ * qc_doc_load as the server opens documents (and re-encodes byte for byte
+ * when nothing is pending); the diff
  * against the doc's own state vector loads and changes nothing.
  */
 #include "quire/doc.h"
@@ -131,6 +134,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			MUST(qc_update_validate(data + i, n) == QC_OK);
 		}
+		if (flags & 16) {
+			take(a, &after);
+			qc_doc_trim(a);
+			snap trimmed;
+			take(a, &trimmed);
+			MUST(same(&after, &trimmed));
+			drop(a, &trimmed);
+			drop(a, &after);
+		}
 		drop(a, &before);
 		i += n;
 	}
@@ -181,13 +193,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			qc_sv_free(&va);
 			qc_sv_free(&vb);
 		}
-		/* b's JSON survives a second round trip unchanged (same order now) */
+		/* b's JSON survives a second round trip unchanged (same order
+		 * now), loaded as the server loads a stored document */
 		qc_doc *c = qc_doc_new(&ob);
-		MUST(c && qc_doc_apply_update(c, sb_state, sb_len) == QC_OK);
+		MUST(c && qc_doc_load(c, sb_state, sb_len) == QC_OK);
 		snap sc;
 		take(c, &sc);
 		MUST(same(&sb, &sc));
 		drop(c, &sc);
+		if (qc_doc_pending_bytes(b) == 0) {
+			uint8_t *sc_state = NULL;
+			size_t sc_len = 0;
+			MUST(qc_doc_encode_state(c, NULL, 0, &sc_state, &sc_len) == QC_OK);
+			MUST(sc_len == sb_len && memcmp(sc_state, sb_state, sb_len) == 0);
+			qc_free(c, sc_state);
+		}
 		qc_doc_free(c);
 		drop(b, &sb);
 		/* what a already has, b already has: applying the diff changes nothing */
