@@ -453,25 +453,6 @@ static room_update_status_t submit(room_t *r, uint8_t *integrated, size_t ulen, 
 	return ROOM_UPDATE_STORING;
 }
 
-/* Does the document lack structs of update u? After an apply that
- * integrated nothing, they are waiting in its pending set (or are about to
- * be dropped with it). 1 when it cannot tell: an HTTP write is then not
- * called stored. */
-static int lacks_structs(const qc_doc *doc, const uint8_t *u, size_t n)
-{
-	uint8_t *sv, *diff;
-	size_t svn, dn, structs = 0, ranges;
-	if (qc_doc_state_vector(doc, &sv, &svn) != QC_OK)
-		return 1;
-	int rc = qc_update_diff(u, n, sv, svn, &diff, &dn);
-	qc_free(doc, sv);
-	if (rc != QC_OK)
-		return 1;
-	rc = qc_update_counts(diff, dn, &structs, &ranges);
-	free(diff);
-	return rc != QC_OK || structs > 0;
-}
-
 /* The sender, for a refusal's log line (written only then: this is the
  * path of every update). */
 static const char *who(const room_origin_t *o, char *buf, size_t cap)
@@ -501,14 +482,13 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 		res->status = ROOM_UPDATE_UNAVAILABLE;
 		return;
 	}
-	size_t pending_before = qc_doc_pending_bytes(doc);
 	int err = qc_doc_apply_update(doc, u, n);
 	res->err = err;
 	if (err == QC_OK || err == QC_ERR_PENDING) {
 		r->changed_ms = env.now_ms(); /* integrated or pending: it may have grown */
 		r->trimmed = 0;
 	}
-	res->pending = err == QC_OK && qc_doc_pending_bytes(doc) > pending_before;
+	res->pending = qc_doc_update_held(doc);
 	room_update_status_t status = ROOM_UPDATE_STORING;
 	if (err == QC_ERR_CLOCK) {
 		/* valid Yjs, but beyond the 32-bit clocks the document keeps */
@@ -556,10 +536,6 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 		return;
 	}
 	if (!integrated) {
-		/* an HTTP write sent again while its structs still wait adds no
-		 * pending bytes, but is no more stored than the first time */
-		if (!o->conn && status == ROOM_UPDATE_STORING && !res->pending)
-			res->pending = lacks_structs(doc, u, n);
 		if (status == ROOM_UPDATE_STORING)
 			status = res->pending ? ROOM_UPDATE_PENDING : ROOM_UPDATE_NOTHING;
 		res->status = status;

@@ -79,7 +79,7 @@ typedef struct room_origin {
 typedef enum room_update_status {
 	ROOM_UPDATE_STORING,	 /* something was newly integrated and is being committed (stored bytes) */
 	ROOM_UPDATE_NOTHING,	 /* nothing new: a duplicate or an empty update */
-	ROOM_UPDATE_PENDING,	 /* nothing integrated: its structs wait for missing dependencies, in memory */
+	ROOM_UPDATE_PENDING,	 /* nothing integrated: structs or deletions of it wait for missing dependencies, in memory */
 	ROOM_UPDATE_MALFORMED,	 /* refused whole: err says why */
 	ROOM_UPDATE_LIMIT,	 /* past a limit of the crdt library (part may be stored: the capacity) */
 	ROOM_UPDATE_CLOCK,	 /* a clock past 2^32-1: refused whole */
@@ -94,7 +94,7 @@ typedef struct room_update_result {
 	room_update_status_t status;
 	int err;	 /* qc_doc_apply_update's result */
 	size_t stored;	 /* bytes newly integrated and submitted to the store (0: none) */
-	int pending;	 /* the document holds more structs waiting for dependencies than before */
+	int pending;	 /* part of the update waits for missing dependencies (qc_doc_update_held) */
 } room_update_result_t;
 
 void rooms_init(const rooms_env_t *env); /* after the loop exists: env->loop */

@@ -1970,7 +1970,39 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st *small, siz
 	return QC_OK;
 }
 
-static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
+/* What of the update being applied went to the pending sets (for
+ * qc_doc_update_held): each client's end clock among its structs left
+ * pending, and whether delete ranges were. */
+typedef struct held {
+	uint64_t *client, *end;
+	size_t n;
+	int ds;
+	int oom;
+} held;
+
+static void held_note(qc_doc *d, held *h, const ictx *x)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < x->ncr; i++)
+		k += x->nrest[i] > 0;
+	if (!k)
+		return;
+	h->client = qd_malloc(d, k * sizeof(uint64_t));
+	h->end = qd_malloc(d, k * sizeof(uint64_t));
+	if (!h->client || !h->end) {
+		h->oom = 1; /* then called held: the caller cannot tell */
+		return;
+	}
+	for (size_t i = 0; i < x->ncr; i++) {
+		if (!x->nrest[i])
+			continue;
+		const qc_st *last = &x->rest[i][x->nrest[i] - 1];
+		h->client[h->n] = last->client;
+		h->end[h->n++] = last->clock + last->len;
+	}
+}
+
+static int apply_inner(qc_doc *d, const uint8_t *u, size_t n, held *h)
 {
 	qc_st small[SMALL_STRUCTS];
 	qc_ds_range small_ds[SMALL_RANGES];
@@ -1988,6 +2020,8 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 	ictx_small xs;
 	rc = integrate_structs(d, sts, nsts, &rest, &nrest, &x, &xs);
 	int retry = 0;
+	if (rc == QC_OK && h && rest)
+		held_note(d, h, &x);
 	if (rc == QC_OK) {
 		if (d->pending) {
 			for (size_t i = 0; i < d->miss.n; i++)
@@ -2020,6 +2054,8 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 		uint8_t *dsrest = NULL;
 		size_t ndsrest = 0;
 		rc = apply_ds(d, &ds, &dsrest, &ndsrest);
+		if (h && dsrest)
+			h->ds = 1;
 		if (rc == QC_OK && d->pending_ds) {
 			qc_ds pds = {0};
 			qc_dec dc;
@@ -2061,7 +2097,7 @@ static int apply_inner(qc_doc *d, const uint8_t *u, size_t n)
 		d->pending = NULL;
 		d->npending = 0;
 		mmap_clear(&d->miss);
-		rc = apply_inner(d, p, pn);
+		rc = apply_inner(d, p, pn, NULL);
 		free(p);
 	}
 	return rc;
@@ -2091,9 +2127,19 @@ int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 		return QC_ERR_INVALID;
 	int rc;
 	/* apply_inner reads and checks the whole update before it changes anything */
+	d->held = 0;
 	if ((rc = qd_txn_begin(d, 0)))
 		return rc;
-	rc = apply_inner(d, u, n);
+	held h = {0};
+	rc = apply_inner(d, u, n, &h);
+	/* what went pending may have integrated since, when the update filled
+	 * in what older pending structs waited for (the retry in apply_inner) */
+	int hd = h.oom || (h.ds && d->pending_ds);
+	for (size_t k = 0; k < h.n && !hd; k++)
+		hd = state_of(d, h.client[k]) < h.end[k];
+	qd_free(d, h.client);
+	qd_free(d, h.end);
+	d->held = rc == QC_OK && hd;
 	int rc2 = qd_txn_end(d);
 	if (rc == QC_OK)
 		rc = rc2;
@@ -2107,7 +2153,10 @@ int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 		d->pending = d->pending_ds = NULL;
 		d->npending = d->npending_ds = 0;
 		mmap_clear(&d->miss);
+		d->held = 0;
 		rc = QC_ERR_PENDING; /* what integrated stays, as its update event */
 	}
 	return rc;
 }
+
+int qc_doc_update_held(const qc_doc *d) { return d && d->held; }

@@ -225,6 +225,7 @@ struct qc_doc {
 	qd_mmap miss; /* pending.missing */
 	uint8_t *pending_ds;
 	size_t npending_ds;
+	int held; /* qc_doc_update_held */
 
 	qd_txn txn;
 	uint8_t *last_update;

@@ -326,6 +326,21 @@ test('an update waiting for a missing dependency → 202 pending; the dependency
     const rest = await post(server, room, b.updates[0])
     assert.equal(rest.status, 200)
     assert.equal((await getText(server, room, 'u')).text, 'xyz')
+
+    // a deletion of text the document does not have yet waits too, and is
+    // still waiting (202, not "stored":0) when it is sent again
+    const e = recorder(4004)
+    e.doc.getText('w').insert(0, 'gone')
+    e.doc.getText('w').delete(0, 4)
+    const [ins, del] = e.updates
+    for (let i = 0; i < 2; i++) {
+      const r = await post(server, room, del)
+      assert.equal(r.status, 202, `deletion #${i + 1}: ${r.text}`)
+      assert.deepEqual(r.json, { stored: 0, pending: true })
+    }
+    const filled = await post(server, room, ins)
+    assert.equal(filled.status, 200, filled.text)
+    assert.equal((await getText(server, room, 'w')).text, '', 'the waiting deletion applied')
   } finally {
     destroyAll(p)
     await server.stop()

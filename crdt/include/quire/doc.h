@@ -102,6 +102,13 @@ uint8_t *qc_doc_take_last_update(qc_doc *doc, size_t *len);
  * until the next mutating call, so this may be called again). */
 int qc_doc_take_event(qc_doc *doc, uint8_t **out, size_t *len);
 size_t qc_doc_pending_bytes(const qc_doc *doc); /* 0 when nothing is pending */
+/* 1 when part of the update that the last qc_doc_apply_update (or
+ * qc_doc_load) took, structs or deletions, waits in the pending set for
+ * updates not received yet, also when it was already waiting there from an
+ * earlier call (the same update sent again); 0 when all of it is in the
+ * document, or the call failed. (Deletions: 1 while any deletion waits, if
+ * some of this update's did.) */
+int qc_doc_update_held(const qc_doc *doc);
 
 /* --- encoding -------------------------------------------------------------- */
 

@@ -217,12 +217,21 @@ static void test_pending(void)
 	t_current = "8.11 pending";
 	qc_doc *d = mkdoc(99, 1);
 	CHECK_EQ_INT(apply_hex(d, "01 01 07 00 04 01 01 74 02 61 62 00"), 0);
+	CHECK_EQ_INT(qc_doc_update_held(d), 0);
 	CHECK_EQ_INT(apply_hex(d, "01 01 07 03 84 07 02 01 64 00"), 0);
+	CHECK_EQ_INT(qc_doc_update_held(d), 1);
 	CHECK_TEXT(d, "t", "ab");
 	CHECK_SV(d, "01 07 02");
 	CHECK(qc_doc_pending_bytes(d) > 0);
 	CHECK_STATE(d, "01 03 07 00 04 01 01 74 02 61 62 0a 01 84 07 02 01 64 00");
+	/* the same update again: still waiting, though it adds no pending bytes */
+	size_t pb = qc_doc_pending_bytes(d);
+	CHECK_EQ_INT(apply_hex(d, "01 01 07 03 84 07 02 01 64 00"), 0);
+	CHECK_EQ_INT(qc_doc_update_held(d), 1);
+	CHECK_EQ_INT(qc_doc_pending_bytes(d), pb);
+	/* the gap: it and what waited on it integrate, nothing of it is held */
 	CHECK_EQ_INT(apply_hex(d, "01 01 07 02 84 07 01 01 63 00"), 0);
+	CHECK_EQ_INT(qc_doc_update_held(d), 0);
 	CHECK_TEXT(d, "t", "abcd");
 	CHECK_EQ_INT(qc_doc_pending_bytes(d), 0);
 	CHECK_STATE(d, "01 01 07 00 04 01 01 74 04 61 62 63 64 00");
@@ -242,22 +251,31 @@ static void test_pending(void)
 	/* cross-client dependency */
 	d = mkdoc(99, 1);
 	CHECK_EQ_INT(apply_hex(d, "01 01 0b 00 84 0a 00 01 79 00"), 0);
+	CHECK_EQ_INT(qc_doc_update_held(d), 1);
 	CHECK_SV(d, "00");
 	CHECK_TEXT(d, "t", "");
 	CHECK(qc_doc_pending_bytes(d) > 0);
 	CHECK_EQ_INT(apply_hex(d, "01 01 0a 00 04 01 01 74 01 78 00"), 0);
+	CHECK_EQ_INT(qc_doc_update_held(d), 0);
 	CHECK_TEXT(d, "t", "xy");
 	CHECK_EQ_INT(qc_doc_pending_bytes(d), 0);
 	qc_doc_free(d);
 
-	/* pending delete */
+	/* pending delete, twice: held both times (the second adds no bytes) */
 	d = mkdoc(99, 1);
 	CHECK_EQ_INT(apply_hex(d, "00 01 07 01 00 01"), 0);
+	CHECK_EQ_INT(qc_doc_update_held(d), 1);
 	CHECK_SV(d, "00");
 	CHECK_STATE(d, "00 01 07 01 00 01");
+	CHECK_EQ_INT(apply_hex(d, "00 01 07 01 00 01"), 0);
+	CHECK_EQ_INT(qc_doc_update_held(d), 1);
 	CHECK_EQ_INT(apply_hex(d, "01 01 07 00 04 01 01 74 02 61 62 00"), 0);
+	CHECK_EQ_INT(qc_doc_update_held(d), 0);
 	CHECK_TEXT(d, "t", "b");
 	CHECK_EQ_INT(qc_doc_pending_bytes(d), 0);
+	/* a failed call holds nothing */
+	CHECK(apply_hex(d, "01 01") != 0);
+	CHECK_EQ_INT(qc_doc_update_held(d), 0);
 	qc_doc_free(d);
 }
 
