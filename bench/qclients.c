@@ -24,37 +24,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "slurp.h"
+
 static double now_ms(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static uint8_t *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 20, len = 0;
-	uint8_t *b = malloc(cap);
-	size_t r;
-	while (b && (r = fread(b + len, 1, cap - len, f)) > 0) {
-		len += r;
-		if (len == cap) {
-			uint8_t *nb = realloc(b, cap * 2);
-			if (!nb) {
-				free(b);
-				b = NULL;
-				break;
-			}
-			b = nb;
-			cap *= 2;
-		}
-	}
-	fclose(f);
-	*n = len;
-	return b;
 }
 
 static int u32(const uint8_t *b, size_t n, size_t *off, uint32_t *v)

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "slurp.h"
+
 static const char *const ROOT = "text";
 
 /* --- counting allocator, plus the number of live blocks --------------------- */
@@ -80,32 +82,6 @@ static size_t rss_now(void)
 		resident = 0;
 	fclose(f);
 	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
-
-static uint8_t *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, len = 0;
-	uint8_t *b = malloc(cap);
-	size_t r;
-	while (b && (r = fread(b + len, 1, cap - len, f)) > 0) {
-		len += r;
-		if (len == cap) {
-			uint8_t *nb = realloc(b, cap * 2);
-			if (!nb) {
-				free(b);
-				b = NULL;
-				break;
-			}
-			b = nb;
-			cap *= 2;
-		}
-	}
-	fclose(f);
-	*n = len;
-	return b;
 }
 
 int main(int argc, char **argv)
