@@ -28,7 +28,6 @@ typedef struct config {
 	int dev;
 	uint64_t max_message;     /* bytes of one WebSocket message */
 	uint64_t max_http_body;   /* bytes of one HTTP request body (any route) */
-	uint64_t max_doc_size;    /* stored bytes past which a document takes deletions only; 0: no limit */
 	uint64_t max_queue;       /* bytes queued to one connection */
 	uint64_t max_connections; /* WebSocket connections in total */
 	uint64_t max_conns_per_ip;   /* concurrent WebSocket connections per client address; 0: no limit */

@@ -925,7 +925,6 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "quire_messages_rejected_total{reason=\"malformed\"} %llu\n"
 	    "quire_messages_rejected_total{reason=\"unknown_type\"} %llu\n"
 	    "quire_messages_rejected_total{reason=\"readonly\"} %llu\n"
-	    "quire_messages_rejected_total{reason=\"too_large\"} %llu\n"
 	    "# HELP quire_slow_consumers_closed_total Connections closed for an outbound backlog.\n"
 	    "# TYPE quire_slow_consumers_closed_total counter\nquire_slow_consumers_closed_total %llu\n"
 	    "# HELP quire_rate_limited_closes_total Connections closed for sending over --message-rate.\n"
@@ -960,7 +959,6 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    (unsigned long long)rs.updates_relayed, (unsigned long long)rs.presence_broadcasts,
 	    (unsigned long long)rs.rejected_malformed,
 	    (unsigned long long)rs.rejected_unknown, (unsigned long long)rs.rejected_readonly,
-	    (unsigned long long)rs.rejected_too_large,
 	    (unsigned long long)srv.closed_slow, (unsigned long long)srv.rate_limited_closes,
 	    (unsigned long long)srv.byte_rate_closes,
 	    (unsigned long long)srv.ip_refused_conns, (unsigned long long)srv.ip_refused_connects,
@@ -1104,8 +1102,6 @@ static int on_api_write(h2o_req_t *req, const char *name, int nlen, const auth_c
 		return refuse(req, 503, "Service Unavailable", "server shutting down");
 	case ROOM_UPDATE_UNAVAILABLE:
 		return refuse(req, 503, "Service Unavailable", "document unavailable");
-	case ROOM_UPDATE_TOO_LARGE:
-		return refuse(req, 422, "Unprocessable Entity", "document too large: it takes deletions only (--max-doc-size)");
 	}
 	return refuse(req, 500, "Internal Server Error", "internal error");
 }

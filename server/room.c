@@ -35,9 +35,6 @@ struct room {
 	 * room_doc loads it again from the store at its next use */
 	qc_doc *doc;
 	uint64_t used_ms; /* when room_doc last handed the document out */
-	/* what the store holds of the document: its stored state when loaded,
-	 * then the log's size after each commit (store_job_t.doc_bytes) */
-	uint64_t stored_bytes;
 	/* the document may hold what the store does not (a commit failed, or an
 	 * update ran out of memory half-integrated): once no write is in
 	 * flight, room_reload replaces it with the stored state */
@@ -199,7 +196,6 @@ static int room_reload(room_t *r)
 		stats.docs_loaded++;
 	qc_doc_free(r->doc);
 	r->doc = doc;
-	r->stored_bytes = stored;
 	r->stale = 0;
 	r->changed_ms = r->used_ms = env.now_ms();
 	r->trimmed = 0;
@@ -248,7 +244,6 @@ room_t *room_open(const char *name, size_t len)
 	memcpy(r->name, name, len);
 	r->name_len = len;
 	r->doc = doc;
-	r->stored_bytes = state_len; /* the merged log: corrected by the next commit */
 	stats.docs_loaded++;
 	r->aw_flush.cb = on_presence_timer;
 	h2o_linklist_init_anchor(&r->conns);
@@ -458,24 +453,6 @@ static room_update_status_t submit(room_t *r, uint8_t *integrated, size_t ulen, 
 	return ROOM_UPDATE_STORING;
 }
 
-/* Would update u add structs to the document (content, or a deleted run
- * it does not have)? Its diff against the document's state vector tells.
- * 1 when it cannot tell (malformed: the apply refuses it anyway). */
-static int adds_structs(const qc_doc *doc, const uint8_t *u, size_t n)
-{
-	uint8_t *sv, *diff;
-	size_t svn, dn, structs = 0, ranges;
-	if (qc_doc_state_vector(doc, &sv, &svn) != QC_OK)
-		return 1;
-	int rc = qc_update_diff(u, n, sv, svn, &diff, &dn);
-	qc_free(doc, sv);
-	if (rc != QC_OK)
-		return 1;
-	rc = qc_update_counts(diff, dn, &structs, &ranges);
-	free(diff);
-	return rc != QC_OK || structs > 0;
-}
-
 /* The sender, for a refusal's log line (written only then: this is the
  * path of every update). */
 static const char *who(const room_origin_t *o, char *buf, size_t cap)
@@ -503,16 +480,6 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 	qc_doc *doc = room_doc(r);
 	if (!doc) {
 		res->status = ROOM_UPDATE_UNAVAILABLE;
-		return;
-	}
-	if (env.cfg->max_doc_size && r->stored_bytes >= env.cfg->max_doc_size && adds_structs(doc, u, n)) {
-		/* deletions (and what it already has) still go through: they are
-		 * how the document gets below the limit again, at compaction */
-		stats.rejected_too_large++;
-		log_info("room %.*s: %s: update refused, the document holds %llu bytes (--max-doc-size %llu)",
-			 (int)r->name_len, r->name, who(o, wb, sizeof wb), (unsigned long long)r->stored_bytes,
-			 (unsigned long long)env.cfg->max_doc_size);
-		res->status = ROOM_UPDATE_TOO_LARGE;
 		return;
 	}
 	int err = qc_doc_apply_update(doc, u, n);
@@ -627,15 +594,6 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 	case ROOM_UPDATE_UNAVAILABLE:
 		conn_close(c, 1011, "document unavailable");
 		break;
-	case ROOM_UPDATE_TOO_LARGE: {
-		/* as for a read-only token: the client keeps its edit, unsynced;
-		 * closing would only make it reconnect and send it again */
-		size_t len;
-		send_msg(c,
-			 proto_permission_denied("document too large: it takes deletions only (--max-doc-size)", &len),
-			 &len, SEND_PLAIN);
-		break;
-	}
 	case ROOM_UPDATE_SHUTDOWN:
 		conn_close(c, 1001, "server shutting down");
 		break;
@@ -679,7 +637,6 @@ void room_committed(room_job_t *j)
 		mark_stale(r);
 		return;
 	}
-	r->stored_bytes = j->job.doc_bytes;
 	size_t len;
 	uint8_t *msg = proto_sync(SYNC_UPDATE, j->job.data, j->job.len, &len);
 	if (msg) {

@@ -33,7 +33,6 @@ extern const uint64_t room_latency_bounds_us[ROOM_LATENCY_BUCKETS];
 typedef struct room_stats {
 	uint64_t rooms, updates_received, updates_relayed, awareness_received, rejected_malformed,
 	    rejected_unknown, rejected_readonly, store_failures;
-	uint64_t rejected_too_large; /* updates refused by --max-doc-size */
 	uint64_t reloads; /* documents loaded again from the store after a failed write */
 	uint64_t presence_broadcasts; /* awareness updates rooms sent their members (one per flush) */
 	uint64_t doc_bytes;	      /* what the rooms' documents hold (their allocations) */
@@ -89,7 +88,6 @@ typedef enum room_update_status {
 	ROOM_UPDATE_STALE,	 /* the room holds a write the store refused: refused until it reloads */
 	ROOM_UPDATE_SHUTDOWN,	 /* the store is closing */
 	ROOM_UPDATE_UNAVAILABLE, /* the unloaded document could not be loaded again from the store */
-	ROOM_UPDATE_TOO_LARGE,	 /* the document holds --max-doc-size: refused whole, it adds structs */
 } room_update_status_t;
 
 typedef struct room_update_result {

@@ -18,11 +18,10 @@
 #define BATCH_MAX_JOBS 1024
 #define BATCH_MAX_BYTES (8u << 20)
 
-/* Writer-thread cache of a document's log position and size. */
+/* Writer-thread cache of a document's log position. */
 typedef struct doc_info {
 	struct doc_info *next;
 	uint64_t id, next_seq, entries;
-	uint64_t bytes; /* of its log entries (a compacted log: the snapshot) */
 	size_t name_len;
 	char name[];
 } doc_info_t;
@@ -86,21 +85,15 @@ static int lookup_doc_id(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t len
 	return 0;
 }
 
-/* The writer's cached record of a doc, or NULL. */
-static doc_info_t *cached_doc(store_t *s, const char *name, size_t len)
-{
-	for (doc_info_t *d = s->docs[hash_name(name, len)]; d; d = d->next)
-		if (d->name_len == len && memcmp(d->name, name, len) == 0)
-			return d;
-	return NULL;
-}
-
 /* Finds (or creates, inside the write txn) the writer's record of a doc. */
 static int writer_doc(store_t *s, MDB_txn *txn, const char *name, size_t len, doc_info_t **out)
 {
 	size_t b = hash_name(name, len);
-	if ((*out = cached_doc(s, name, len)))
-		return 0;
+	for (doc_info_t *d = s->docs[b]; d; d = d->next)
+		if (d->name_len == len && memcmp(d->name, name, len) == 0) {
+			*out = d;
+			return 0;
+		}
 	uint64_t id;
 	int rc = lookup_doc_id(txn, s->dbi_docs, name, len, &id);
 	if (rc)
@@ -139,7 +132,6 @@ static int writer_doc(store_t *s, MDB_txn *txn, const char *name, size_t len, do
 				break;
 			d->next_seq = get_be64((uint8_t *)k.mv_data + 8) + 1;
 			d->entries++;
-			d->bytes += v.mv_size;
 		}
 		mdb_cursor_close(c);
 		if (rc && rc != MDB_NOTFOUND)
@@ -270,7 +262,6 @@ static int compact(store_t *s, MDB_txn *txn, doc_info_t *d)
 	if (rc)
 		return rc;
 	d->entries = 1;
-	d->bytes = mlen;
 	pthread_mutex_lock(&s->stats_mu);
 	s->stats.compactions++;
 	pthread_mutex_unlock(&s->stats_mu);
@@ -327,7 +318,6 @@ static int write_batch(store_t *s, store_job_t *batch, size_t *nbytes)
 			goto abort;
 		d->next_seq++;
 		d->entries++;
-		d->bytes += j->len;
 		*nbytes += j->len;
 		size_t t;
 		for (t = 0; t < ntouched && touched[t] != d; t++)
@@ -342,11 +332,6 @@ static int write_batch(store_t *s, store_job_t *batch, size_t *nbytes)
 	if ((rc = mdb_txn_commit(txn))) {
 		txn = NULL;
 		goto abort;
-	}
-	/* each job learns its document's size after this batch (compacted) */
-	for (store_job_t *j = batch; j; j = j->next) {
-		const doc_info_t *d = cached_doc(s, j->doc, j->doc_len);
-		j->doc_bytes = d ? d->bytes : 0;
 	}
 	return 0;
 abort:

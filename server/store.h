@@ -26,9 +26,6 @@ typedef struct store_job {
 	uint8_t *data; /* the update; owned by the caller */
 	size_t len;
 	int status; /* set before on_committed: 0 stored, <0 failed */
-	/* with status 0: the bytes the document's log holds after the commit
-	 * (the compacted snapshot plus the updates logged since) */
-	uint64_t doc_bytes;
 } store_job_t;
 
 typedef struct store_opts {

@@ -204,11 +204,6 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
     token,
     onChange: showState,
     onDenied (reason) {
-      if (/^document too large/.test(reason || '')) {
-        // --max-doc-size: deletions still go through, so the editor stays editable
-        showBanner('The server refused your last edit: this document is too large and takes deletions only. Text you add is not saved.')
-        return
-      }
       denied = true
       applyClaims()
       showBanner(`The server refused your edits: this token is read-only${reason ? ` (${reason})` : ''}. Changes you make are not saved.`)
