@@ -2139,10 +2139,10 @@ int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 		hd = state_of(d, h.client[k]) < h.end[k];
 	qd_free(d, h.client);
 	qd_free(d, h.end);
-	d->held = rc == QC_OK && hd;
 	int rc2 = qd_txn_end(d);
 	if (rc == QC_OK)
 		rc = rc2;
+	d->held = rc == QC_OK && hd; /* 0 for a failed call, the transaction end's failure included */
 	if (d->big_update) {
 		d->big_update = 0;
 		qd_trim(d);
