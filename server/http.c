@@ -459,10 +459,9 @@ static void send_text(h2o_req_t *req, int status, const char *reason, const char
 
 static int refuse(h2o_req_t *req, int status, const char *reason, const char *why)
 {
-	/* the /ws route (on_ws_req): /ws, /ws/..., /ws?... */
-	const char *p = req->path.base;
-	size_t pl = req->path.len;
-	if (pl >= 3 && memcmp(p, "/ws", 3) == 0 && (pl == 3 || p[3] == '/' || p[3] == '?'))
+	/* by the route that answers (on_ws_req's is "/ws") */
+	const h2o_pathconf_t *pc = req->pathconf;
+	if (pc && pc->path.len == 3 && memcmp(pc->path.base, "/ws", 3) == 0)
 		srv.ws_refused++;
 	else
 		srv.http_refused++;

@@ -112,6 +112,18 @@ int room_is_loaded(const char *name, size_t len)
 
 static qc_doc *room_doc(room_t *r);
 
+/* Replaces the room's document (NULL: none, unloaded), keeping the count of
+ * rooms with one (quire_docs_loaded). */
+static void set_doc(room_t *r, qc_doc *doc)
+{
+	if (r->doc && !doc)
+		stats.docs_loaded--;
+	else if (!r->doc && doc)
+		stats.docs_loaded++;
+	qc_doc_free(r->doc);
+	r->doc = doc;
+}
+
 static void room_free(room_t *r)
 {
 	room_t **pp = &table[bucket(r->name, r->name_len)];
@@ -120,9 +132,7 @@ static void room_free(room_t *r)
 	*pp = r->hnext;
 	if (h2o_timeout_is_linked(&r->aw_flush))
 		h2o_timeout_unlink(&r->aw_flush); /* nobody left to tell */
-	if (r->doc)
-		stats.docs_loaded--;
-	qc_doc_free(r->doc);
+	set_doc(r, NULL);
 	awareness_free(&r->aw);
 	free(r->name);
 	free(r);
@@ -192,10 +202,7 @@ static int room_reload(room_t *r)
 			  (int)r->name_len, r->name, closed);
 		return -1;
 	}
-	if (!r->doc) /* a stale room's document is never unloaded, but to be sure */
-		stats.docs_loaded++;
-	qc_doc_free(r->doc);
-	r->doc = doc;
+	set_doc(r, doc);
 	r->stale = 0;
 	r->changed_ms = r->used_ms = env.now_ms();
 	r->trimmed = 0;
@@ -243,8 +250,7 @@ room_t *room_open(const char *name, size_t len)
 	}
 	memcpy(r->name, name, len);
 	r->name_len = len;
-	r->doc = doc;
-	stats.docs_loaded++;
+	set_doc(r, doc);
 	r->aw_flush.cb = on_presence_timer;
 	h2o_linklist_init_anchor(&r->conns);
 	r->idle_since_ms = r->changed_ms = r->used_ms = env.now_ms();
@@ -267,9 +273,10 @@ static qc_doc *room_doc(room_t *r)
 		return r->doc;
 	size_t stored;
 	int found;
-	if (!(r->doc = load_doc(r->name, r->name_len, &stored, &found)))
+	qc_doc *doc = load_doc(r->name, r->name_len, &stored, &found);
+	if (!doc)
 		return NULL;
-	stats.docs_loaded++;
+	set_doc(r, doc);
 	r->trimmed = 1; /* qc_doc_load trimmed it */
 	log_debug("room %.*s: document loaded again (%zu bytes stored)", (int)r->name_len, r->name, stored);
 	return r->doc;
@@ -741,9 +748,7 @@ void rooms_tick(uint64_t now_ms)
 				log_debug("room %.*s: document unloaded after %llu s unused (%zu connections)",
 					  (int)r->name_len, r->name, (unsigned long long)(now_ms - r->used_ms) / 1000,
 					  r->nconns);
-				qc_doc_free(r->doc);
-				r->doc = NULL;
-				stats.docs_loaded--;
+				set_doc(r, NULL);
 				stats.doc_unloads++;
 			}
 			if (r->nconns == 0 && r->inflight == 0 && now_ms - r->idle_since_ms >= env.cfg->room_idle_ms) {

@@ -1974,7 +1974,9 @@ static int read_structs(qc_doc *d, const uint8_t *u, size_t n, qc_st *small, siz
  * qc_doc_update_held): each client's end clock among its structs left
  * pending, and whether delete ranges were. */
 typedef struct held {
-	uint64_t *client, *end;
+	struct {
+		uint64_t client, end;
+	} *c;
 	size_t n;
 	int ds;
 	int oom;
@@ -1987,9 +1989,7 @@ static void held_note(qc_doc *d, held *h, const ictx *x)
 		k += x->nrest[i] > 0;
 	if (!k)
 		return;
-	h->client = qd_malloc(d, k * sizeof(uint64_t));
-	h->end = qd_malloc(d, k * sizeof(uint64_t));
-	if (!h->client || !h->end) {
+	if (!(h->c = qd_malloc(d, k * sizeof *h->c))) {
 		h->oom = 1; /* then called held: the caller cannot tell */
 		return;
 	}
@@ -1997,8 +1997,8 @@ static void held_note(qc_doc *d, held *h, const ictx *x)
 		if (!x->nrest[i])
 			continue;
 		const qc_st *last = &x->rest[i][x->nrest[i] - 1];
-		h->client[h->n] = last->client;
-		h->end[h->n++] = last->clock + last->len;
+		h->c[h->n].client = last->client;
+		h->c[h->n++].end = last->clock + last->len;
 	}
 }
 
@@ -2136,9 +2136,8 @@ int qc_doc_apply_update(qc_doc *d, const uint8_t *u, size_t n)
 	 * in what older pending structs waited for (the retry in apply_inner) */
 	int hd = h.oom || (h.ds && d->pending_ds);
 	for (size_t k = 0; k < h.n && !hd; k++)
-		hd = state_of(d, h.client[k]) < h.end[k];
-	qd_free(d, h.client);
-	qd_free(d, h.end);
+		hd = state_of(d, h.c[k].client) < h.c[k].end;
+	qd_free(d, h.c);
 	int rc2 = qd_txn_end(d);
 	if (rc == QC_OK)
 		rc = rc2;
