@@ -75,6 +75,15 @@ function yjsAdapter () {
     encode: (d) => Y.encodeStateAsUpdate(d),
     sv: (d) => Y.encodeStateVector(d),
     load (bytes) { const d = new Y.Doc(); Y.applyUpdate(d, bytes); return d },
+    remoteEdit (bytes, k, ch) {
+      const p = new Y.Doc(); p.clientID = 2; Y.applyUpdate(p, bytes)
+      let u = null
+      p.on('update', (x) => { u = x })
+      p.getText('text').insert(k, ch)
+      p.destroy()
+      return u
+    },
+    loadApply (bytes, u) { const d = new Y.Doc(); Y.applyUpdate(d, bytes); Y.applyUpdate(d, u); return d },
     fresh: () => new Y.Doc(),
     apply: (d, u) => Y.applyUpdate(d, u),
     merge: (ups) => Y.mergeUpdates(ups),
@@ -118,6 +127,16 @@ function ywasmAdapter () {
     encode: (d) => Y.encodeStateAsUpdate(d),
     sv: (d) => Y.encodeStateVector(d),
     load (bytes) { const d = new Y.YDoc({}); Y.applyUpdate(d, bytes); return d },
+    remoteEdit (bytes, k, ch) {
+      const p = new Y.YDoc({ clientID: 2 }); Y.applyUpdate(p, bytes)
+      let u = null
+      const obs = p.onUpdate((x) => { u = x })
+      const t = p.getText('text')
+      txnDo(p, (tx) => t.insert(k, ch, undefined, tx))
+      obs.free(); p.free()
+      return u
+    },
+    loadApply (bytes, u) { const d = new Y.YDoc({}); Y.applyUpdate(d, bytes); Y.applyUpdate(d, u); return d },
     fresh: () => new Y.YDoc({}),
     apply: (d, u) => Y.applyUpdate(d, u),
     merge: null, // ywasm 0.18 exports no doc-less merge/diff
@@ -152,6 +171,15 @@ function loroAdapter () {
     encode: (d) => d.export({ mode: 'snapshot' }),
     historyOf: (d) => d.export({ mode: 'update' }),
     load (bytes) { return L.LoroDoc.fromSnapshot(bytes) },
+    remoteEdit (bytes, k, ch) {
+      const p = L.LoroDoc.fromSnapshot(bytes); p.setPeerId(2)
+      const vv = p.oplogVersion()
+      p.getText('text').insert(k, ch); p.commit()
+      const u = p.export({ mode: 'update', from: vv })
+      p.free()
+      return u
+    },
+    loadApply (bytes, u) { const d = L.LoroDoc.fromSnapshot(bytes); d.import(u); return d },
     fresh: () => new L.LoroDoc(),
     apply: (d, u) => d.import(u),
     merge: null,
@@ -175,6 +203,13 @@ async function automergeAdapter () {
     text: (d) => d.text,
     encode: (d) => A.save(d),
     load: (bytes) => A.load(bytes),
+    remoteEdit (bytes, k, ch) {
+      const p = A.change(A.load(bytes, { actor: '02' }), (x) => A.splice(x, ['text'], k, 0, ch))
+      const u = A.getLastLocalChange(p)
+      A.free(p)
+      return u
+    },
+    loadApply: (bytes, u) => A.applyChanges(A.load(bytes), [u])[0],
     merge: null,
     diff: null,
     free: (d) => A.free(d)
@@ -235,6 +270,21 @@ function clockAtHalf (trace) {
   return c
 }
 
+// Load and then one remote update, as a server opens a stored document and
+// integrates the next edit: another peer loads the same snapshot and inserts
+// one character in the middle of the text; timed: the load, the update's
+// apply and the text read (qbench.c's load_update does the same).
+function loadUpdate (ad, trace, snapshot, out) {
+  const k = Math.floor(trace.endContent.length / 2)
+  const u = ad.remoteEdit(snapshot, k, 'x')
+  const want = trace.endContent.slice(0, k) + 'x' + trace.endContent.slice(k)
+  let prev = null
+  const r = timed(() => { if (prev) ad.free(prev); const d = ad.loadApply(snapshot, u); ad.text(d); prev = d; return d }, { max: 21, budgetMs: 1000 })
+  out.loadUpdMs = r.ms
+  if (ad.text(r.last) !== want) out.errors.push('load+update: text differs')
+  ad.free(r.last)
+}
+
 async function main () {
   const ad = lib === 'yjs' ? yjsAdapter() : lib === 'ywasm' ? ywasmAdapter() : lib === 'loro' ? loroAdapter() : lib === 'automerge' ? await automergeAdapter() : null
   if (!ad) throw new Error(`unknown library ${lib}`)
@@ -289,6 +339,7 @@ async function main () {
     const ld = timed(() => { if (prev) ad.free(prev); const d = ad.load(enc.last); ad.text(d); prev = d; return d }, { max: 21, budgetMs: 1000 })
     out.loadMs = ld.ms
     check(ad, ld.last, trace, 'load', out)
+    loadUpdate(ad, trace, enc.last, out)
     out.snapshotFile = join(tmpdir(), `quire-bench-${process.pid}-${lib}.bin`)
     writeFileSync(out.snapshotFile, enc.last)
     console.log(JSON.stringify(out))
@@ -324,6 +375,7 @@ async function main () {
   out.loadMs = ld.ms
   check(ad, ld.last, trace, 'load', out)
   ad.free(ld.last)
+  loadUpdate(ad, trace, snapshot, out)
   // memory after load is measured by a fresh process (mode --loadmem): wasm
   // memory never shrinks, so in this process it would show the replay's peak
   out.snapshotFile = join(tmpdir(), `quire-bench-${process.pid}-${lib}.bin`)

@@ -183,6 +183,64 @@ static qc_doc *load(qc_doc *prev, const uint8_t *snap, size_t n, size_t *before)
 	return l;
 }
 
+/* Load and then one remote update, as a server opens a stored document and
+ * integrates the next edit: another peer (client 2) loads the same snapshot
+ * and inserts one character in the middle of the text (UTF-16 index half
+ * the length, as peer.mjs); the timed part is the load, the update's apply
+ * and the text read. Prints loadUpdMs; the text must be endContent with the
+ * character in. */
+static void load_update(const trace *t, const uint8_t *snap, size_t n)
+{
+	uint64_t units = 0; /* endContent's length in UTF-16 units */
+	for (size_t i = 0; i < t->end_len; i++) {
+		uint8_t c = (uint8_t)t->end[i];
+		units += (c & 0xc0) != 0x80;
+		units += (c & 0xf8) == 0xf0; /* astral: two units */
+	}
+	uint64_t k = units / 2;
+	size_t b = 0; /* byte offset of UTF-16 index k (no astral chars in the traces) */
+	for (uint64_t u = 0; b < t->end_len; b++) {
+		if (((uint8_t)t->end[b] & 0xc0) != 0x80 && u++ == k)
+			break;
+	}
+	qc_doc *p = new_doc(2, 1);
+	const uint8_t *u = NULL;
+	size_t un = 0;
+	if (qc_doc_load(p, snap, n) != QC_OK || qc_text_insert(p, ROOT, k, "x", 1, NULL) != QC_OK ||
+	    !(u = qc_doc_last_update(p, &un))) {
+		add_error("load+update: the remote edit failed");
+		qc_doc_free(p);
+		return;
+	}
+	double xs[21];
+	int runs = 0;
+	double spent = 0;
+	qc_doc *l = NULL;
+	while (runs < 21 && spent <= 1000) {
+		if (l)
+			qc_doc_free(l);
+		double a = now_ms();
+		l = new_doc(0, 1);
+		char *s = NULL;
+		size_t sn = 0;
+		if (qc_doc_load(l, snap, n) != QC_OK || qc_doc_apply_update(l, u, un) != QC_OK ||
+		    qc_doc_text(l, ROOT, &s, &sn) != QC_OK)
+			add_error("load+update failed");
+		qc_free(l, s);
+		xs[runs] = now_ms() - a;
+		spent += xs[runs++];
+	}
+	printf(",\"loadUpdMs\":%.4f", median(xs, runs));
+	char *s = NULL;
+	size_t sn = 0;
+	if (qc_doc_text(l, ROOT, &s, &sn) != QC_OK || sn != t->end_len + 1 || memcmp(s, t->end, b) != 0 ||
+	    s[b] != 'x' || memcmp(s + b + 1, t->end + b, t->end_len - b) != 0)
+		add_error("load+update: text differs");
+	qc_free(l, s);
+	qc_doc_free(l);
+	qc_doc_free(p);
+}
+
 /* Runs up to max times (stops once budget ms are spent); median ms. */
 #define TIMED(result, max, budget, setup, body, teardown)                   \
 	do {                                                                \
@@ -261,6 +319,7 @@ static void bench_sequential(const trace *t, const char *name, const char *dump)
 	printf(",\"loadMs\":%.4f,\"memAfterLoad\":%zu", ms, mem.live - before);
 	text_ok(l, t, "load");
 	qc_doc_free(l);
+	load_update(t, snap, snap_len);
 
 	/* 4. replay capturing every update, gc off (its state is the history) */
 	ubuf ups = {0};
@@ -392,6 +451,7 @@ static void bench_concurrent(const trace *t, const char *name, const char *dump)
 	printf(",\"loadMs\":%.4f,\"memAfterLoad\":%zu", ms, mem.live - before);
 	text_ok(l, t, "load");
 	qc_doc_free(l);
+	load_update(t, snap, snap_len);
 	qc_free(f, snap);
 	qc_doc_free(f);
 }

@@ -101,6 +101,7 @@ const SEQ_COLS = [
   ['encode ms', 'encodeMs', fmtMs],
   ['snapshot', 'snapshotBytes', fmtB],
   ['load ms', 'loadMs', fmtMs],
+  ['load+update ms', 'loadUpdMs', fmtMs],
   ['history → apply ms', 'historyLoadMs', fmtMs],
   ['merge 10k ms', 'merge10kMs', fmtMs],
   ['diff ms', 'diffMs', fmtMs],
@@ -114,6 +115,7 @@ const CONC_COLS = [
   ['encode ms', 'encodeMs', fmtMs],
   ['snapshot', 'snapshotBytes', fmtB],
   ['load ms', 'loadMs', fmtMs],
+  ['load+update ms', 'loadUpdMs', fmtMs],
   ['mem after load', 'memAfterLoad', fmtB]
 ]
 
