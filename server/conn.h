@@ -15,6 +15,11 @@ struct room;
  * connection is closed as a slow consumer. */
 #define MAX_QUEUED_MSGS 4096
 
+/* The most frames one received message may arrive in; wslay buffers every
+ * fragment separately (about 90 bytes each besides its payload), so a
+ * message of one-byte fragments would cost ~90x its size. Past it: 1009. */
+#define MAX_FRAGMENTS 16384
+
 typedef struct conn {
 	uint64_t id;
 	h2o_websocket_conn_t *ws;
@@ -30,6 +35,11 @@ typedef struct conn {
 	rl_bucket_t msg_budget; /* --message-rate */
 	rl_bucket_t byte_budget; /* --byte-rate: payload bytes of received messages */
 	uint64_t recv_len;       /* payload bytes of the message being received */
+	uint32_t recv_frames;    /* frames of the message being received */
+	/* the largest message queued since the backlog was last found empty:
+	 * the backlog may hold it on top of --max-queue (a sync step 2 as large
+	 * as the document), see conn_send */
+	size_t big;
 	/* presence messages sent to this connection that it may echo without
 	 * cost: y-websocket sends every awareness change it receives back */
 	uint32_t aw_echo_credit;
@@ -42,8 +52,10 @@ typedef struct conn {
 	} out, fly;
 } conn_t;
 
-/* Queues one binary message (copied). A connection whose backlog exceeds the
- * configured limit is closed with 1008 instead. */
+/* Queues one binary message (copied). A connection whose backlog would
+ * exceed --max-queue plus the largest message queued since its backlog was
+ * last empty is closed with 1008 instead: one message of any size (a whole
+ * document) gets through, and --max-queue bounds what piles up beside it. */
 void conn_send(conn_t *c, const uint8_t *p, size_t n);
 
 /* Gives back the --message-rate token and the --byte-rate bytes the message

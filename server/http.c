@@ -53,6 +53,7 @@ static struct server {
 	rl_rate_t msg_rate; /* --message-rate, per connection */
 	rl_rate_t byte_rate; /* --byte-rate, per connection */
 	uint64_t byte_rate_closes;
+	uint64_t fragment_closes; /* messages in more than MAX_FRAGMENTS frames */
 	auth_key_t keys[CONFIG_MAX_LIST];
 	size_t nkeys;
 	char *dev_token; /* --dev without keys: printed once on stdout, never logged */
@@ -178,6 +179,31 @@ static void mark_dirty(conn_t *c)
 		h2o_timeout_link(srv.ctx.loop, &srv.ctx.zero_timeout, &srv.flush_entry);
 }
 
+/* wslay's frame-start callback: counts the frames of the message being
+ * received (control frames between fragments do not count) and closes with
+ * 1009 past MAX_FRAGMENTS: wslay buffers each fragment on its own, so a
+ * message of one-byte fragments held ~90 bytes per wire byte, and
+ * --max-message alone let one connection take about 1.5 GB. */
+static void ws_frame_start_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *arg,
+			      void *user_data)
+{
+	h2o_websocket_conn_t *ws = user_data;
+	conn_t *c = ws->data;
+	if (arg->opcode & 0x8)
+		return; /* close, ping, pong */
+	c->recv_frames = arg->opcode == WSLAY_CONTINUATION_FRAME ? c->recv_frames + 1 : 1;
+	if (c->recv_frames > MAX_FRAGMENTS && !c->closing) {
+		srv.fragment_closes++;
+		log_info("conn %llu: a message in more than %d frames, closing", (unsigned long long)c->id,
+			 MAX_FRAGMENTS);
+		conn_close(c, 1009, "message in too many fragments");
+		/* reading goes on, so the close handshake can complete (a socket
+		 * closed with unread input would be reset, and the close frame
+		 * lost), but wslay keeps no more of the message */
+		wslay_event_config_set_no_buffering(ctx, 1);
+	}
+}
+
 /* wslay's send callback: what wslay frames (control frames, and messages
  * queued before the socket existed) joins the same buffer. */
 static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user_data)
@@ -215,7 +241,12 @@ void conn_send(conn_t *c, const uint8_t *p, size_t n)
 	if (c->closing)
 		return;
 	wslay_event_context_ptr ws = c->ws->ws_ctx;
-	if (wslay_event_get_queued_msg_length(ws) + c->out.n + c->fly.n + n > srv.cfg->max_queue ||
+	size_t backlog = wslay_event_get_queued_msg_length(ws) + c->out.n + c->fly.n;
+	if (!backlog)
+		c->big = 0;
+	if (n > c->big)
+		c->big = n;
+	if (backlog + n > srv.cfg->max_queue + c->big ||
 	    wslay_event_get_queued_msg_count(ws) + c->out.msgs + c->fly.msgs >= MAX_QUEUED_MSGS) {
 		srv.closed_slow++;
 		log_info("conn %llu: outbound backlog over the limit, closing", (unsigned long long)c->id);
@@ -858,6 +889,7 @@ static int on_ws_req(h2o_handler_t *self, h2o_req_t *req)
 	/* the request is gone after this point (h2o frees it once the 101 is out) */
 	wslay_event_config_set_max_recv_msg_length(c->ws->ws_ctx, srv.cfg->max_message);
 	c->ws->ws_callbacks.send_callback = ws_send_cb; /* see "Outbound path" */
+	c->ws->ws_callbacks.on_frame_recv_start_callback = ws_frame_start_cb;
 	wslay_event_config_set_callbacks(c->ws->ws_ctx, &c->ws->ws_callbacks);
 	h2o_linklist_insert(&srv.conns, &c->all_link);
 	srv.nconns++;
@@ -965,6 +997,11 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    (unsigned long long)rl_count(),
 	    (unsigned long long)ss.commits, (unsigned long long)ss.updates, (unsigned long long)ss.bytes,
 	    (unsigned long long)ss.compactions, (unsigned long long)ss.failures, (unsigned long long)rs.reloads);
+	if (n > 0 && (size_t)n < sizeof body)
+		n += snprintf(body + n, sizeof body - (size_t)n,
+			      "# HELP quire_fragment_closes_total Connections closed (1009) for a message in more than %d "
+			      "frames.\n# TYPE quire_fragment_closes_total counter\nquire_fragment_closes_total %llu\n",
+			      MAX_FRAGMENTS, (unsigned long long)srv.fragment_closes);
 	/* the update latency histogram (cumulative buckets, as Prometheus has them) */
 	if (n > 0 && (size_t)n < sizeof body)
 		n += snprintf(body + n, sizeof body - (size_t)n,
