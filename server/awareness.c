@@ -15,6 +15,149 @@ static aw_entry_t *find(const awareness_t *a, uint64_t client)
 
 static int is_null(const char *s, size_t n) { return n == 4 && memcmp(s, "null", 4) == 0; }
 
+/* --- JSON texts, as JSON.parse reads them ----------------------------------
+ * y-protocols parses every state it receives with JSON.parse and throws on a
+ * bad one, and a room sends all its states to every newcomer, so one bad state
+ * would break presence for the whole room. The grammar is ECMA-404's: any
+ * value at the top, JSON whitespace only, no raw control characters in
+ * strings, any \u escape (JSON.stringify writes \u0000 and lone surrogates, so
+ * they are taken). UTF-8 was checked by the reader. Returns the index after
+ * the part read, or AW_BAD. */
+
+#define AW_BAD SIZE_MAX
+#define AW_JSON_DEPTH 128 /* containers around a value: a state is a small object */
+
+static size_t j_ws(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+static int j_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int j_hex(char c) { return j_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+static size_t j_string(const char *s, size_t n, size_t i)
+{
+	if (i >= n || s[i] != '"')
+		return AW_BAD;
+	for (i++; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"')
+			return i + 1;
+		if (c < 0x20)
+			return AW_BAD;
+		if (c != '\\')
+			continue;
+		if (++i >= n)
+			return AW_BAD;
+		if (s[i] == 'u') {
+			if (n - i < 5 || !j_hex(s[i + 1]) || !j_hex(s[i + 2]) || !j_hex(s[i + 3]) || !j_hex(s[i + 4]))
+				return AW_BAD;
+			i += 4;
+		} else if (!memchr("\"\\/bfnrt", s[i], 8)) {
+			return AW_BAD;
+		}
+	}
+	return AW_BAD;
+}
+
+static size_t j_digits(const char *s, size_t n, size_t i)
+{
+	if (i >= n || !j_digit(s[i]))
+		return AW_BAD;
+	while (i < n && j_digit(s[i]))
+		i++;
+	return i;
+}
+
+static size_t j_number(const char *s, size_t n, size_t i)
+{
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if ((i = j_digits(s, n, i)) == AW_BAD)
+		return AW_BAD;
+	if (i < n && s[i] == '.' && (i = j_digits(s, n, i + 1)) == AW_BAD)
+		return AW_BAD;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		i = j_digits(s, n, i);
+	}
+	return i;
+}
+
+/* A member's key and colon inside an object, from i; the index of its value. */
+static size_t j_key(const char *s, size_t n, size_t i)
+{
+	i = j_string(s, n, j_ws(s, n, i));
+	if (i == AW_BAD || (i = j_ws(s, n, i)) >= n || s[i] != ':')
+		return AW_BAD;
+	return j_ws(s, n, i + 1);
+}
+
+static int json_text_ok(const char *s, size_t n)
+{
+	char open[AW_JSON_DEPTH]; /* the containers around i: '{' or '[' */
+	size_t depth = 0, i = j_ws(s, n, 0);
+	for (;;) {
+		/* a value at i */
+		if (i >= n)
+			return 0;
+		char c = s[i];
+		if (c == '{' || c == '[') {
+			if (depth == AW_JSON_DEPTH)
+				return 0;
+			open[depth++] = c;
+			i = j_ws(s, n, i + 1);
+			if (i < n && s[i] == (c == '{' ? '}' : ']')) {
+				depth--;
+				i++;
+			} else {
+				if (c == '{' && (i = j_key(s, n, i)) == AW_BAD)
+					return 0;
+				continue;
+			}
+		} else if (c == '"') {
+			i = j_string(s, n, i);
+		} else if (c == '-' || j_digit(c)) {
+			i = j_number(s, n, i);
+		} else {
+			const char *lit = c == 't' ? "true" : c == 'f' ? "false" : c == 'n' ? "null" : NULL;
+			size_t ln = lit ? strlen(lit) : 0;
+			if (!lit || n - i < ln || memcmp(s + i, lit, ln) != 0)
+				return 0;
+			i += ln;
+		}
+		/* after a value: a comma, or the end of containers */
+		for (;;) {
+			if (i == AW_BAD)
+				return 0;
+			i = j_ws(s, n, i);
+			if (depth == 0)
+				return i == n;
+			if (i >= n)
+				return 0;
+			char close = open[depth - 1] == '{' ? '}' : ']';
+			if (s[i] == close) {
+				depth--;
+				i++;
+				continue;
+			}
+			if (s[i] != ',')
+				return 0;
+			i = open[depth - 1] == '{' ? j_key(s, n, i + 1) : j_ws(s, n, i + 1);
+			if (i == AW_BAD)
+				return 0;
+			break;
+		}
+	}
+}
+
 void awareness_free(awareness_t *a)
 {
 	for (size_t i = 0; i < a->n; i++)
@@ -102,6 +245,8 @@ int awareness_apply(awareness_t *a, const uint8_t *p, size_t n, uint64_t owner, 
 		if (qc_read_varuint(&check, &client) || qc_read_varuint(&check, &clock) ||
 		    qc_read_varstring(&check, &s, &len))
 			return -1;
+		if (len <= lim->max_state && !json_text_ok(s, len))
+			return -1; /* (a larger state is dropped below anyway) */
 	}
 	if (qc_dec_left(&check) != 0)
 		return -1;

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict'
 import { startServer } from './lib/server.mjs'
 import {
   Y, awarenessProtocol, connectProvider, destroyAll, openRaw, waitFor, roomName,
-  decodeMessage, encAwareness, MSG_AWARENESS, hex
+  decodeMessage, encAwareness, MSG_AWARENESS, hex, encoding, withDeadline, sleep
 } from './lib/yclient.mjs'
+import { metric } from './lib/metrics.mjs'
 
 const USER_A = { user: { name: 'a' } }
 
@@ -99,6 +100,53 @@ describe('awareness', () => {
     } finally {
       if (raw) raw.close()
       destroyAll(a, c)
+    }
+  })
+
+  // One awareness update with a single entry whose state is the raw text `state`.
+  const rawAwareness = (client, clock, state) => {
+    const e = encoding.createEncoder()
+    encoding.writeVarUint(e, 1)
+    encoding.writeVarUint(e, client)
+    encoding.writeVarUint(e, clock)
+    encoding.writeVarString(e, state)
+    return encAwareness(encoding.toUint8Array(e))
+  }
+
+  test('a state that is not JSON is refused (1007) and never reaches the room; what JSON.stringify writes passes', { timeout: 30000 }, async () => {
+    const room = roomName('aw-json')
+    const b = await connectProvider(server, room)
+    const errors = []
+    const onError = (e) => errors.push(e)
+    process.on('uncaughtException', onError)
+    let raw, ok, late
+    try {
+      const rejected = await metric(server, 'quire_messages_rejected_total', 'reason="malformed"')
+      // y-protocols' JSON.parse would throw on each of these in every member
+      for (const [i, bad] of ['{"user":', 'undefined', "{'a':1}", '{"a":1} x', '"\\q"', '[1,]'].entries()) {
+        raw = await openRaw(server, room)
+        raw.send(rawAwareness(9000 + i, 1, bad))
+        const info = await withDeadline(raw.closed, 5000, `the close after state ${bad}`)
+        assert.equal(info.code, 1007, `state ${bad}: close code (got ${info.code} "${info.reason}")`)
+      }
+      assert.equal(await metric(server, 'quire_messages_rejected_total', 'reason="malformed"'), rejected + 6)
+      // JSON.stringify's output for a name with NUL and a lone surrogate is JSON
+      const odd = { user: { name: 'n\u0000l\ud800x' }, n: -0.5e-3, a: [true, false, null, {}] }
+      ok = await openRaw(server, room)
+      ok.send(rawAwareness(9100, 1, JSON.stringify(odd)))
+      await waitFor(() => b.awareness.getStates().get(9100)?.user?.name === odd.user.name, { message: 'B to see the odd but valid state' })
+      // a newcomer gets every state at once and parses them all
+      late = await connectProvider(server, room)
+      await waitFor(() => late.awareness.getStates().has(9100), { message: 'the newcomer to get the states' })
+      await sleep(100)
+      for (let i = 0; i < 6; i++) assert.ok(!b.awareness.getStates().has(9000 + i) && !late.awareness.getStates().has(9000 + i))
+      assert.deepEqual(errors, [], 'no member threw while applying presence')
+      assert.deepEqual(b.closes, [])
+      assert.equal(ok.closeInfo, null, 'the valid state\'s sender stays connected')
+    } finally {
+      process.off('uncaughtException', onError)
+      if (ok) ok.close()
+      destroyAll(b, late)
     }
   })
 })
