@@ -1481,6 +1481,9 @@ int serve_run(const config_t *cfg)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* a write past RLIMIT_FSIZE fails with EFBIG (a storage failure, 1011)
+	 * instead of killing the process */
+	signal(SIGXFSZ, SIG_IGN);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);

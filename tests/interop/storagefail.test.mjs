@@ -7,6 +7,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
+import path from 'node:path'
+import { spawnSync } from 'node:child_process'
 import { startServer, makeDataDir } from './lib/server.mjs'
 import { metric } from './lib/metrics.mjs'
 import {
@@ -95,6 +97,40 @@ test('a write the store refuses leaves the room; the client sends it again once 
     destroyAll(a, b, again)
     bigDoc.destroy() // and with it the awareness timer of its providers
     await server.stop()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a write past the file-size limit (RLIMIT_FSIZE) is a storage failure, not the end of the server', { timeout: 60000 }, async () => {
+  const dir = makeDataDir()
+  const server = await startServer({ dataDir: dir })
+  const room = roomName('fsize')
+  let a, big
+  try {
+    a = await connectProvider(server, room)
+    a.doc.getText('t').insert(0, 'small')
+    await waitStored(server, room, a.doc)
+    // the data file may not grow: LMDB appends new pages at its end, so the
+    // next commit's write starts at the limit, which raises SIGXFSZ (a write
+    // that only crosses it is cut short, and LMDB fails it with EIO)
+    const size = fs.statSync(path.join(dir, 'data.mdb')).size
+    const pl = spawnSync('prlimit', ['--pid', String(server.pid), `--fsize=${size}`], { encoding: 'utf8' })
+    assert.equal(pl.status, 0, `prlimit: ${pl.stderr}`)
+    const bigDoc = new Y.Doc()
+    bigDoc.getText('t').insert(0, 'y'.repeat(BIG))
+    big = await connectProvider(server, room, { doc: bigDoc, waitSynced: false })
+    await waitFor(() => storageFailures(big) >= 1, {
+      timeout: 20000, message: () => `the big write to be refused with 1011 (closes: ${JSON.stringify(big.closes)})`
+    })
+    big.destroy()
+    big = null
+    assert.ok(server.alive(), 'the server is still running (SIGXFSZ did not kill it)')
+    assert.equal((await fetch(`${server.httpUrl}/healthz`)).status, 200)
+    assert.equal((await fetchDoc(server, room)).getText('t').toString(), 'small', 'nothing of the refused write is stored')
+    assert.ok(await metric(server, 'quire_store_failures_total') >= 1)
+  } finally {
+    destroyAll(a, big)
+    await server.stop({ allowFailure: true })
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
