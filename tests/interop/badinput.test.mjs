@@ -3,6 +3,8 @@
 // document is unchanged.
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import net from 'node:net'
 import { startServer } from './lib/server.mjs'
 import {
   Y, connectProvider, destroyAll, openRaw, waitFor, roomName, fetchDoc, sameState, waitStored,
@@ -196,4 +198,64 @@ describe('bad handshakes', () => {
       a.destroy()
     }
   })
+})
+
+// A frame header that declares a huge payload and sends none of it: refused
+// from the header (1009) before anything is allocated for it.
+describe('declared frame lengths past --max-message', () => {
+  let server
+  before(async () => { server = await startServer() })
+  after(async () => { await server.stop() })
+
+  const vmKB = (pid, field) => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`))[1])
+
+  // Opens a WebSocket by hand, sends `frame`, and resolves the close code the
+  // server sends (null if the socket ends without a close frame).
+  function rawFrame (frame) {
+    return withDeadline(new Promise((resolve, reject) => {
+      const sock = net.connect(server.port, server.host, () => {
+        sock.write(`GET /ws/${roomName('hugeframe')} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
+      })
+      let buf = Buffer.alloc(0)
+      let upgraded = false
+      sock.on('data', (b) => {
+        buf = Buffer.concat([buf, b])
+        if (!upgraded) {
+          const end = buf.indexOf('\r\n\r\n')
+          if (end < 0) return
+          if (!buf.subarray(0, 12).toString().includes('101')) { sock.destroy(); reject(new Error(buf.toString())); return }
+          upgraded = true
+          buf = buf.subarray(end + 4)
+          sock.write(frame)
+        }
+        // server frames are unmasked: find a close frame (0x88)
+        for (let i = 0; i + 1 < buf.length;) {
+          const op = buf[i] & 0x0f
+          let len = buf[i + 1] & 0x7f
+          let off = i + 2
+          if (len === 126) { len = buf.readUInt16BE(off); off += 2 } else if (len === 127) { len = Number(buf.readBigUInt64BE(off)); off += 8 }
+          if (off + len > buf.length) break
+          if (op === 8) { sock.destroy(); resolve(len >= 2 ? buf.readUInt16BE(off) : 1005); return }
+          i = off + len
+        }
+      })
+      sock.on('error', () => {})
+      sock.on('close', () => resolve(null))
+    }), 10000, 'the server to answer a huge frame header')
+  }
+
+  for (const [name, len] of [['2^31 - 2', 2n ** 31n - 2n], ['2^63 - 1', 2n ** 63n - 1n]]) {
+    test(`a binary frame declaring ${name} bytes → 1009, no memory taken`, { timeout: 20000 }, async () => {
+      const before = vmKB(server.pid, 'VmSize')
+      const h = Buffer.alloc(14 + 1024) // the header and the first KiB of the payload
+      h[0] = 0x82; h[1] = 0x80 | 127
+      h.writeBigUInt64BE(len, 2)
+      h.writeUInt32BE(0x01020304, 10) // mask key
+      assert.equal(await rawFrame(h), 1009)
+      const grown = vmKB(server.pid, 'VmSize') - before
+      assert.ok(grown < 1024, `address space grew by ${grown} KB`)
+      server.assertAlive()
+    })
+  }
 })
