@@ -61,6 +61,7 @@ static struct server {
 	 * store_close frees) are refused */
 	int shutting_down;
 	store_stats_t store_final; /* the store's statistics once store_close ran */
+	int store_fatal; /* the store reported a fatal error: stopping, exit status 1 */
 } srv;
 
 static volatile sig_atomic_t stop_requested;
@@ -374,6 +375,14 @@ static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_
 static void on_tick(h2o_timeout_entry_t *entry)
 {
 	(void)entry;
+	if (srv.store && !srv.store_fatal && store_fatal(srv.store)) {
+		/* nothing can be stored any more: stop (exit 1) so that a supervisor
+		 * restarts quire, which recovers LMDB's last committed state;
+		 * clients reconnect and send again what it lacks */
+		log_error("stopping: the store can no longer write (see above); restart quire");
+		srv.store_fatal = 1;
+		stop_requested = 1;
+	}
 	uint64_t now = now_ms();
 	int64_t wall = auth_now_ms();
 	static const uint8_t keepalive[] = {1, 1, 0}; /* awareness update with no entries */
@@ -1640,6 +1649,8 @@ int serve_run(const config_t *cfg)
 	 * idle keep-alive HTTP/1 connections on demand, and disposing a context that
 	 * still has them trips its assertions. Everything that matters (the store)
 	 * is closed above. */
+	if (srv.store_fatal)
+		code = 1;
 	if (code == 0)
 		log_info("stopped cleanly");
 	return code;

@@ -43,6 +43,7 @@ struct store {
 
 	pthread_mutex_t stats_mu;
 	store_stats_t stats;
+	int fatal; /* under stats_mu: LMDB reported a fatal error (store_fatal) */
 };
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -380,6 +381,25 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&s->stats_mu);
 		if (rc)
 			log_error("store: commit of %zu updates failed: %s", n, mdb_strerror(rc));
+		/* a failed write of LMDB's meta page (the commit point) marks the
+		 * environment as failed for good: every transaction then begins
+		 * with MDB_PANIC. Any other failed commit left the last committed
+		 * state as it was (copy-on-write), and a later one may succeed. */
+		MDB_txn *probe;
+		int fatal = rc == MDB_PANIC;
+		if (rc && !fatal) {
+			fatal = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &probe) == MDB_PANIC;
+			if (!fatal)
+				mdb_txn_abort(probe);
+		}
+		if (fatal) {
+			pthread_mutex_lock(&s->stats_mu);
+			if (!s->fatal)
+				log_error("store: LMDB reports a fatal error (a failed write of its commit point): no "
+					  "write can succeed until quire restarts, which recovers the last committed state");
+			s->fatal = 1;
+			pthread_mutex_unlock(&s->stats_mu);
+		}
 		while (batch) {
 			store_job_t *j = batch;
 			batch = j->next;
@@ -493,6 +513,14 @@ int store_load(store_t *s, const char *doc, size_t doc_len, uint8_t **out, size_
 		return -1;
 	}
 	return 0;
+}
+
+int store_fatal(store_t *s)
+{
+	pthread_mutex_lock(&s->stats_mu);
+	int f = s->fatal;
+	pthread_mutex_unlock(&s->stats_mu);
+	return f;
 }
 
 void store_get_stats(store_t *s, store_stats_t *out)

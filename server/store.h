@@ -57,6 +57,11 @@ int store_load(store_t *s, const char *doc, size_t doc_len, uint8_t **out, size_
 
 void store_get_stats(store_t *s, store_stats_t *out);
 
+/* 1 once LMDB reported a fatal error (a failed write of its meta page, the
+ * commit point): from then on every transaction fails with MDB_PANIC until the
+ * process restarts, and a restart recovers the last committed state. */
+int store_fatal(store_t *s);
+
 /* Stops accepting jobs, commits every queued job (calling on_committed for
  * each), joins the writer and closes the environment. *final (if given)
  * gets the statistics as they ended. */

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { spawnSync } from 'node:child_process'
+import os from 'node:os'
+import { sanitizerReport } from './lib/server.mjs'
 import { startServer, makeDataDir } from './lib/server.mjs'
 import { metric } from './lib/metrics.mjs'
 import {
@@ -132,5 +134,73 @@ test('a write past the file-size limit (RLIMIT_FSIZE) is a storage failure, not 
     destroyAll(a, big)
     await server.stop({ allowFailure: true })
     fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+// A shared object that fails LMDB's writes of its meta pages (the commit point,
+// the first two pages of data.mdb) with EIO once the file named by
+// QUIRE_TEST_FAIL_META exists: what a failing disk does to a commit.
+const FAIL_META_C = `
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+static int armed(off_t off) {
+  const char *p = getenv("QUIRE_TEST_FAIL_META");
+  return p && off < 2 * sysconf(_SC_PAGESIZE) && access(p, F_OK) == 0;
+}
+ssize_t pwrite(int fd, const void *b, size_t n, off_t off) {
+  static ssize_t (*real)(int, const void *, size_t, off_t);
+  if (armed(off)) { errno = EIO; return -1; }
+  if (!real) real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
+  return real(fd, b, n, off);
+}
+`
+
+test('a failed write of LMDB\'s commit point stops quire with exit status 1; the restart recovers what was committed', { timeout: 60000 }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-failmeta-'))
+  const so = path.join(tmp, 'failmeta.so')
+  const trigger = path.join(tmp, 'fail-now')
+  fs.writeFileSync(path.join(tmp, 'failmeta.c'), FAIL_META_C)
+  const cc = spawnSync(process.env.CC || 'cc', ['-shared', '-fPIC', '-o', so, path.join(tmp, 'failmeta.c'), '-ldl'], { encoding: 'utf8' })
+  assert.equal(cc.status, 0, `compiling the shim: ${cc.stderr}`)
+  const dir = makeDataDir()
+  const env = {
+    LD_PRELOAD: so,
+    QUIRE_TEST_FAIL_META: trigger,
+    // an ASan build wants its runtime first in the library list
+    ASAN_OPTIONS: [process.env.ASAN_OPTIONS, 'verify_asan_link_order=0'].filter(Boolean).join(':')
+  }
+  let server = await startServer({ dataDir: dir, env })
+  const room = roomName('fatal')
+  let a, b
+  try {
+    a = await connectProvider(server, room)
+    b = await connectProvider(server, room)
+    a.doc.getText('t').insert(0, 'committed')
+    // relayed only after its commit (GET could answer before it)
+    await waitFor(() => b.text() === 'committed', { message: 'the relay of the first write' })
+    b.destroy()
+    b = null
+    fs.writeFileSync(trigger, '')
+    a.doc.getText('t').insert(0, 'lost ')
+    const st = await withDeadline(server.exited, 20000, 'quire to stop after the fatal store error')
+    assert.equal(st.code, 1, `exit status (signal ${st.signal})`)
+    assert.match(server.stderr, /LMDB reports a fatal error/)
+    assert.match(server.stderr, /stopping: the store can no longer write/)
+    assert.equal(sanitizerReport(server.stderr), null, 'no sanitizer report')
+    a.destroy()
+    a = null
+    server = await startServer({ dataDir: dir })
+    assert.equal((await fetchDoc(server, room)).getText('t').toString(), 'committed', 'the last committed state, nothing of the failed commit')
+    a = await connectProvider(server, room)
+    a.doc.getText('t').insert(0, 'again ')
+    await waitStored(server, room, a.doc)
+  } finally {
+    destroyAll(a, b)
+    if (server.alive()) await server.stop({ allowFailure: true })
+    fs.rmSync(dir, { recursive: true, force: true })
+    fs.rmSync(tmp, { recursive: true, force: true })
   }
 })
