@@ -632,6 +632,8 @@ static void size_measure(room_t *r, uint64_t now_ms)
 	qc_free(r->doc, state);
 	uint64_t took_ms = (mono_ns() - t0) / 1000000;
 	stats.size_measures++;
+	log_debug("room %.*s: measured for --max-doc-size: %zu bytes (estimate %llu) in %llu ms", (int)r->name_len,
+		  r->name, len, (unsigned long long)size_estimate(r), (unsigned long long)took_ms);
 	r->size_exact = len;
 	r->size_since = 0;
 	r->size_unmeasured = 0;
