@@ -569,7 +569,6 @@ static void integrate(room_t *r, qc_doc *doc, const uint8_t *u, size_t n, const 
 	res->status = status;
 }
 
-
 /* --- --max-doc-size --------------------------------------------------------
  *
  * A document's size is what compaction would store of it: its encoded state
@@ -699,11 +698,13 @@ static int adds_structs(const qc_doc *doc, const uint8_t *u, size_t n)
  * The crdt has no call for it. qc_update_diff against a state vector that
  * claims every client of u up to the largest clock drops all of u's structs
  * and keeps its delete set whole; the clients are those of the document's
- * state vector and of u's own (Y.encodeStateVectorFromUpdate: the clients
- * whose structs in u start at clock 0). Structs of any other client (one
- * the document has never seen, starting past clock 0: they could only wait
- * for their start) stay in the diff, and then 1. */
-static int deletions_of(const qc_doc *doc, const uint8_t *u, size_t n, uint8_t **out, size_t *out_len)
+ * state vector, of u's own (Y.encodeStateVectorFromUpdate: the clients whose
+ * structs in u start at clock 0), and those the sender c (if any) started in
+ * its earlier refused updates, which are remembered here: a refused client's
+ * later edits start past clock 0. Structs of any other client (one the
+ * document has never seen, starting past clock 0: they could only wait for
+ * their start) stay in the diff, and then 1. */
+static int deletions_of(const qc_doc *doc, const uint8_t *u, size_t n, conn_t *c, uint8_t **out, size_t *out_len)
 {
 	uint8_t *dsv = NULL, *usv = NULL, *claim = NULL, *d = NULL;
 	size_t dsvn, usvn, claimn, dn, structs, ranges;
@@ -717,12 +718,25 @@ static int deletions_of(const qc_doc *doc, const uint8_t *u, size_t n, uint8_t *
 	if (rc == QC_OK)
 		rc = qc_sv_decode(usv, usvn, &b);
 	if (rc == QC_OK) {
+		unsigned nc = c ? c->n_size_clients : 0;
+		if (nc > 4)
+			nc = 4;
 		qc_enc e;
 		qc_enc_init(&e);
-		qc_write_varuint(&e, a.n + b.n); /* a client in both: the same clock */
-		for (size_t i = 0; i < a.n + b.n; i++) {
-			qc_write_varuint(&e, i < a.n ? a.entries[i].client : b.entries[i - a.n].client);
+		qc_write_varuint(&e, a.n + b.n + nc); /* a client twice: the same clock */
+		for (size_t i = 0; i < a.n + b.n + nc; i++) {
+			qc_write_varuint(&e, i < a.n	     ? a.entries[i].client
+					     : i < a.n + b.n ? b.entries[i - a.n].client
+							     : c->size_clients[i - a.n - b.n]);
 			qc_write_varuint(&e, QC_MAX_SAFE_INT);
+		}
+		/* remember the clients this update starts (the last four) */
+		for (size_t i = 0; c && i < b.n; i++) {
+			unsigned k;
+			for (k = 0; k < nc && c->size_clients[k] != b.entries[i].client; k++)
+				;
+			if (k == nc)
+				c->size_clients[c->n_size_clients++ % 4] = b.entries[i].client;
 		}
 		claim = qc_enc_ok(&e) ? qc_enc_take(&e, &claimn) : NULL;
 		qc_enc_free(&e);
@@ -762,7 +776,7 @@ static void refuse_too_large(room_t *r, qc_doc *doc, const uint8_t *u, size_t n,
 		o->conn->size_refused = 1;
 	uint8_t *dels;
 	size_t dn;
-	int rc = deletions_of(doc, u, n, &dels, &dn);
+	int rc = deletions_of(doc, u, n, o->conn, &dels, &dn);
 	log_debug("room %.*s: %s: update refused, the document is about %llu bytes (--max-doc-size %llu)%s",
 		  (int)r->name_len, r->name, who(o, wb, sizeof wb), (unsigned long long)size_estimate(r),
 		  (unsigned long long)env.cfg->max_doc_size,

@@ -167,12 +167,16 @@ test('an update that deletes and inserts: its deletions are applied, its insert 
     assert.equal(await text(server, room), 'a'.repeat(4900), 'the deletion applied, the insert not')
     await waitFor(() => a.text() === 'a'.repeat(4900), { message: 'the deletion relayed' })
 
-    // WebSocket: one transaction deleting and inserting
+    // WebSocket: one transaction deleting and inserting, from a client whose
+    // earlier insert was refused (its new structs start past clock 0, built
+    // on the refused one)
     b = await connectProvider(server, room)
     const before = await rejected(server)
-    b.doc.transact(() => { const t = b.doc.getText('t'); t.delete(0, 100); t.insert(0, 'y') })
+    b.doc.getText('t').insert(0, 'z')
+    await waitFor(async () => (await rejected(server)) === before + 1, { message: "b's first insert refused" })
+    b.doc.transact(() => { const t = b.doc.getText('t'); t.delete(1, 100); t.insert(1, 'y') })
     await waitFor(() => a.text() === 'a'.repeat(4800), { message: "b's deletion to reach a" })
-    assert.equal(await rejected(server), before + 1)
+    assert.equal(await rejected(server), before + 2)
     assert.equal(await text(server, room), 'a'.repeat(4800), 'the insert refused (the document is still over the limit)')
     assert.equal(b.provider.wsconnected, true)
   } finally {
