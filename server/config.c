@@ -36,6 +36,10 @@ void config_print_serve_help(void)
 	      "  --max-http-body BYTES   largest HTTP request body on any route, so also the largest\n"
 	      "                          update written over HTTP; a larger one gets 413 (1M)\n"
 	      "                          [QUIRE_MAX_HTTP_BODY]\n"
+	      "  --max-doc-size BYTES    a document whose encoded state (what compaction stores) reaches\n"
+	      "                          this takes deletions only: updates that add content are refused\n"
+	      "                          until deletions bring it below; a warning is logged at a quarter\n"
+	      "                          of it; 0: no limit (256M) [QUIRE_MAX_DOC_SIZE]\n"
 	      "  --max-queue BYTES       outbound backlog per connection before it is closed\n"
 	      "                          with 1008, besides the largest message queued (a\n"
 	      "                          document's sync, whatever its size) (8M) [QUIRE_MAX_QUEUE]\n"
@@ -365,6 +369,7 @@ static const opt_t opts[] = {
 	{"--dev", "QUIRE_DEV", OPT_DEV, 0},
 	{"--max-message", "QUIRE_MAX_MESSAGE", OPT_SIZE, offsetof(config_t, max_message)},
 	{"--max-http-body", "QUIRE_MAX_HTTP_BODY", OPT_SIZE, offsetof(config_t, max_http_body)},
+	{"--max-doc-size", "QUIRE_MAX_DOC_SIZE", OPT_SIZE0, offsetof(config_t, max_doc_size)},
 	{"--max-queue", "QUIRE_MAX_QUEUE", OPT_SIZE, offsetof(config_t, max_queue)},
 	{"--max-connections", "QUIRE_MAX_CONNECTIONS", OPT_COUNT, offsetof(config_t, max_connections)},
 	{"--max-connections-per-ip", "QUIRE_MAX_CONNECTIONS_PER_IP", OPT_COUNT, offsetof(config_t, max_conns_per_ip)},
@@ -493,6 +498,7 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 	cfg->data_dir = "./quire-data";
 	cfg->max_message = 16u << 20;
 	cfg->max_http_body = 1u << 20;
+	cfg->max_doc_size = 256u << 20;
 	cfg->max_queue = 8u << 20;
 	cfg->max_connections = 10000;
 	cfg->max_conns_per_ip = 500;

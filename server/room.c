@@ -39,6 +39,16 @@ struct room {
 	 * update ran out of memory half-integrated): once no write is in
 	 * flight, room_reload replaces it with the stored state */
 	int stale;
+	/* --max-doc-size, measured on what compaction would store: the
+	 * document's encoded state (qc_doc_encode_state). size_exact is its
+	 * length at the last measure, or after a load the stored log's length,
+	 * not measured (size_unmeasured); size_since the bytes of the updates
+	 * integrated since. Their sum is the estimate that decides between
+	 * measures, which come at most once a second (size_next_ms). */
+	uint64_t size_exact, size_since, size_next_ms;
+	int size_unmeasured;
+	int size_level;	   /* at the last measure: 0, 1 at a quarter of the limit (warned), 2 at the limit */
+	int size_refusing; /* an update was refused: connections wait for a resync (size_measure) */
 	awareness_t aw;
 	/* --presence-interval: presence changes marked in aw wait for this
 	 * entry, linked while a flush is due; aw_sent_ms is when the room last
@@ -124,6 +134,15 @@ static void set_doc(room_t *r, qc_doc *doc)
 	r->doc = doc;
 }
 
+/* A document was loaded from the store (stored: the log's length): its
+ * size is not known until measured. */
+static void size_reset(room_t *r, size_t stored)
+{
+	r->size_exact = stored;
+	r->size_since = 0;
+	r->size_unmeasured = 1;
+}
+
 static void room_free(room_t *r)
 {
 	room_t **pp = &table[bucket(r->name, r->name_len)];
@@ -203,6 +222,7 @@ static int room_reload(room_t *r)
 		return -1;
 	}
 	set_doc(r, doc);
+	size_reset(r, stored);
 	r->stale = 0;
 	r->changed_ms = r->used_ms = env.now_ms();
 	r->trimmed = 0;
@@ -251,6 +271,7 @@ room_t *room_open(const char *name, size_t len)
 	memcpy(r->name, name, len);
 	r->name_len = len;
 	set_doc(r, doc);
+	size_reset(r, state_len);
 	r->aw_flush.cb = on_presence_timer;
 	h2o_linklist_init_anchor(&r->conns);
 	r->idle_since_ms = r->changed_ms = r->used_ms = env.now_ms();
@@ -277,6 +298,7 @@ static qc_doc *room_doc(room_t *r)
 	if (!doc)
 		return NULL;
 	set_doc(r, doc);
+	size_reset(r, stored);
 	r->trimmed = 1; /* qc_doc_load trimmed it */
 	log_debug("room %.*s: document loaded again (%zu bytes stored)", (int)r->name_len, r->name, stored);
 	return r->doc;
@@ -457,6 +479,7 @@ static room_update_status_t submit(room_t *r, uint8_t *integrated, size_t ulen, 
 	}
 	r->inflight++;
 	total_inflight++;
+	r->size_since += ulen; /* the estimate of --max-doc-size */
 	return ROOM_UPDATE_STORING;
 }
 
@@ -470,25 +493,12 @@ static const char *who(const room_origin_t *o, char *buf, size_t cap)
 	return buf;
 }
 
-void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, room_update_result_t *res)
+/* room_update's integration of an update into the room's document (loaded),
+ * and the submission of what it newly integrated. */
+static void integrate(room_t *r, qc_doc *doc, const uint8_t *u, size_t n, const room_origin_t *o,
+		      uint64_t arrived_ns, room_update_result_t *res)
 {
-	uint64_t arrived_ns = mono_ns();
 	char wb[32];
-	memset(res, 0, sizeof *res);
-	if (r->stale) {
-		/* the reload is waiting for the room's writes in flight, which
-		 * will most likely fail too: the client sends this again after
-		 * it resyncs with the reloaded document */
-		res->status = ROOM_UPDATE_STALE;
-		return;
-	}
-	if (!r->nconns)
-		r->idle_since_ms = env.now_ms(); /* an HTTP write keeps an unjoined room as a join would */
-	qc_doc *doc = room_doc(r);
-	if (!doc) {
-		res->status = ROOM_UPDATE_UNAVAILABLE;
-		return;
-	}
 	int err = qc_doc_apply_update(doc, u, n);
 	res->err = err;
 	if (err == QC_OK || err == QC_ERR_PENDING) {
@@ -559,6 +569,258 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 	res->status = status;
 }
 
+/* --- --max-doc-size --------------------------------------------------------
+ *
+ * A document's size is what compaction would store of it: its encoded state
+ * (qc_doc_encode_state, deleted content garbage-collected), so deletions take
+ * a document below the limit again at once, whatever its log holds. Encoding
+ * costs a pass over the document and a copy of it, so a room keeps an
+ * estimate (the last measure plus the bytes integrated since, which an
+ * update's growth of the encoded state roughly is) and measures only when the
+ * estimate reaches the limit (or, for the warning, a quarter of it) and the
+ * document changed since the last measure: at most once a second, and at
+ * most a tenth of the time (the next measure waits ten times as long as the
+ * last one took). Between measures the estimate decides. */
+
+static uint64_t size_estimate(const room_t *r) { return r->size_exact + r->size_since; }
+static int size_changed(const room_t *r) { return r->size_since || r->size_unmeasured; }
+
+/* The document is below --max-doc-size again: every connection whose update
+ * was refused gets a sync step 1, which a y-websocket client answers with a
+ * sync step 2 carrying all it has that the room lacks: the refused content
+ * and what it built on it since. Returns 0, or -1 when out of memory. */
+static int resync_refused(room_t *r)
+{
+	uint8_t *sv, *msg;
+	size_t svlen, len, n = 0;
+	if (qc_doc_state_vector(r->doc, &sv, &svlen) != QC_OK)
+		return -1;
+	msg = proto_sync(SYNC_STEP1, sv, svlen, &len);
+	qc_free(r->doc, sv);
+	if (!msg)
+		return -1;
+	r->broadcasting++; /* as broadcast: deliver may close a slow consumer */
+	for (h2o_linklist_t *l = r->conns.next, *next; l != &r->conns; l = next) {
+		next = l->next;
+		conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, room_link, l);
+		if (c->size_refused) {
+			c->size_refused = 0;
+			deliver(c, msg, len, SEND_PLAIN);
+			n++;
+		}
+	}
+	r->broadcasting--;
+	free(msg);
+	if (n)
+		log_info("room %.*s: %zu connections refused for --max-doc-size asked to send their edits again",
+			 (int)r->name_len, r->name, n);
+	return 0;
+}
+
+/* Measures the room's document (loaded): its encoded size, which replaces
+ * the estimate; logs each crossing of the warning level and the limit. */
+static void size_measure(room_t *r, uint64_t now_ms)
+{
+	uint64_t limit = env.cfg->max_doc_size, t0 = mono_ns();
+	uint8_t *state;
+	size_t len;
+	if (qc_doc_encode_state(r->doc, NULL, 0, &state, &len) != QC_OK) {
+		r->size_next_ms = now_ms + 1000; /* out of memory: the estimate stands */
+		return;
+	}
+	qc_free(r->doc, state);
+	uint64_t took_ms = (mono_ns() - t0) / 1000000;
+	stats.size_measures++;
+	log_debug("room %.*s: measured for --max-doc-size: %zu bytes (estimate %llu) in %llu ms", (int)r->name_len,
+		  r->name, len, (unsigned long long)size_estimate(r), (unsigned long long)took_ms);
+	r->size_exact = len;
+	r->size_since = 0;
+	r->size_unmeasured = 0;
+	r->size_next_ms = now_ms + (took_ms > 100 ? took_ms * 10 : 1000);
+	int level = len >= limit ? 2 : len >= limit / 4 ? 1 : 0;
+	if (level == 2 && r->size_level < 2)
+		log_warn("room %.*s: the document is %zu bytes, at --max-doc-size (%llu): it takes deletions only",
+			 (int)r->name_len, r->name, len, (unsigned long long)limit);
+	else if (level == 1 && r->size_level == 0)
+		log_warn("room %.*s: the document is %zu bytes, past a quarter of --max-doc-size (%llu)",
+			 (int)r->name_len, r->name, len, (unsigned long long)limit);
+	else if (level < r->size_level)
+		log_info("room %.*s: the document is %zu bytes, below %s again%s", (int)r->name_len, r->name, len,
+			 level ? "--max-doc-size" : "a quarter of --max-doc-size",
+			 r->size_level == 2 ? ": it takes content again" : "");
+	r->size_level = level;
+	if (level < 2 && r->size_refusing && resync_refused(r) == 0)
+		r->size_refusing = 0;
+}
+
+/* Is the document at --max-doc-size? The estimate says no, or a measure
+ * (when due) or the estimate says yes. *retry_ms (yes only): how long until
+ * a measure is due, when the document changed since the last one. */
+static int size_over(room_t *r, uint64_t now_ms, uint64_t *retry_ms)
+{
+	uint64_t limit = env.cfg->max_doc_size;
+	*retry_ms = 0;
+	if (!limit || size_estimate(r) < limit)
+		return 0;
+	if (size_changed(r) && now_ms >= r->size_next_ms)
+		size_measure(r, now_ms);
+	if (size_estimate(r) < limit)
+		return 0;
+	if (size_changed(r))
+		*retry_ms = r->size_next_ms > now_ms ? r->size_next_ms - now_ms : 1;
+	return 1;
+}
+
+/* Would update u add structs to the document (content it lacks)? Its diff
+ * against the document's state vector tells: 1 or 0, or <0 on an error
+ * (malformed: the integration refuses it). */
+static int adds_structs(const qc_doc *doc, const uint8_t *u, size_t n)
+{
+	uint8_t *sv, *diff;
+	size_t svn, dn, structs = 0, ranges;
+	int rc = qc_doc_state_vector(doc, &sv, &svn);
+	if (rc != QC_OK)
+		return rc;
+	rc = qc_update_diff(u, n, sv, svn, &diff, &dn);
+	qc_free(doc, sv);
+	if (rc != QC_OK)
+		return rc;
+	rc = qc_update_counts(diff, dn, &structs, &ranges);
+	free(diff);
+	return rc != QC_OK ? rc : structs > 0;
+}
+
+/* The deletions of update u on their own: an update without structs and
+ * with u's whole delete set, in *out (free()), or NULL when u deletes
+ * nothing. Returns 0; 1 when u's structs cannot all be left out (below);
+ * <0 on an error.
+ *
+ * The crdt has no call for it. qc_update_diff against a state vector that
+ * claims every client of u up to the largest clock drops all of u's structs
+ * and keeps its delete set whole; the clients are those of the document's
+ * state vector, of u's own (Y.encodeStateVectorFromUpdate: the clients whose
+ * structs in u start at clock 0), and those the sender c (if any) started in
+ * its earlier refused updates, which are remembered here: a refused client's
+ * later edits start past clock 0. Structs of any other client (one the
+ * document has never seen, starting past clock 0: they could only wait for
+ * their start) stay in the diff, and then 1. */
+static int deletions_of(const qc_doc *doc, const uint8_t *u, size_t n, conn_t *c, uint8_t **out, size_t *out_len)
+{
+	uint8_t *dsv = NULL, *usv = NULL, *claim = NULL, *d = NULL;
+	size_t dsvn, usvn, claimn, dn, structs, ranges;
+	qc_sv a = {0}, b = {0};
+	*out = NULL;
+	int rc = qc_doc_state_vector(doc, &dsv, &dsvn);
+	if (rc == QC_OK)
+		rc = qc_update_state_vector(u, n, &usv, &usvn);
+	if (rc == QC_OK)
+		rc = qc_sv_decode(dsv, dsvn, &a);
+	if (rc == QC_OK)
+		rc = qc_sv_decode(usv, usvn, &b);
+	if (rc == QC_OK) {
+		unsigned nc = c ? c->n_size_clients : 0;
+		if (nc > 4)
+			nc = 4;
+		qc_enc e;
+		qc_enc_init(&e);
+		qc_write_varuint(&e, a.n + b.n + nc); /* a client twice: the same clock */
+		for (size_t i = 0; i < a.n + b.n + nc; i++) {
+			qc_write_varuint(&e, i < a.n	     ? a.entries[i].client
+					     : i < a.n + b.n ? b.entries[i - a.n].client
+							     : c->size_clients[i - a.n - b.n]);
+			qc_write_varuint(&e, QC_MAX_SAFE_INT);
+		}
+		/* remember the clients this update starts (the last four) */
+		for (size_t i = 0; c && i < b.n; i++) {
+			unsigned k;
+			for (k = 0; k < nc && c->size_clients[k] != b.entries[i].client; k++)
+				;
+			if (k == nc)
+				c->size_clients[c->n_size_clients++ % 4] = b.entries[i].client;
+		}
+		claim = qc_enc_ok(&e) ? qc_enc_take(&e, &claimn) : NULL;
+		qc_enc_free(&e);
+		rc = claim ? qc_update_diff(u, n, claim, claimn, &d, &dn) : QC_ERR_NOMEM;
+	}
+	if (rc == QC_OK)
+		rc = qc_update_counts(d, dn, &structs, &ranges);
+	if (rc == QC_OK && structs)
+		rc = 1;
+	else if (rc == QC_OK && ranges) {
+		*out = d;
+		*out_len = dn;
+		d = NULL;
+	}
+	if (dsv)
+		qc_free(doc, dsv);
+	free(usv);
+	free(claim);
+	free(d);
+	qc_sv_free(&a);
+	qc_sv_free(&b);
+	return rc;
+}
+
+/* The document is at --max-doc-size and update u would add structs: they
+ * are refused before anything of u is applied; its deletions are then
+ * integrated on their own, stored and relayed like any update (a deletion is
+ * how the document gets below the limit). A WebSocket sender is remembered
+ * for the resync (resync_refused). */
+static void refuse_too_large(room_t *r, qc_doc *doc, const uint8_t *u, size_t n, const room_origin_t *o,
+			     uint64_t arrived_ns, uint64_t retry_ms, room_update_result_t *res)
+{
+	char wb[32];
+	stats.rejected_too_large++;
+	r->size_refusing = 1;
+	if (o->conn)
+		o->conn->size_refused = 1;
+	uint8_t *dels;
+	size_t dn;
+	int rc = deletions_of(doc, u, n, o->conn, &dels, &dn);
+	log_debug("room %.*s: %s: update refused, the document is about %llu bytes (--max-doc-size %llu)%s",
+		  (int)r->name_len, r->name, who(o, wb, sizeof wb), (unsigned long long)size_estimate(r),
+		  (unsigned long long)env.cfg->max_doc_size,
+		  rc == 1 ? "; its deletions too (structs of a client the document has not seen)"
+		  : dels  ? "; its deletions are applied"
+			  : "");
+	if (rc == QC_OK && dels) {
+		integrate(r, doc, dels, dn, o, arrived_ns, res);
+		free(dels);
+		if (res->status != ROOM_UPDATE_STORING && res->status != ROOM_UPDATE_NOTHING &&
+		    res->status != ROOM_UPDATE_PENDING)
+			return; /* that refusal (out of memory, ...) says more */
+	}
+	res->status = ROOM_UPDATE_TOO_LARGE;
+	res->retry_ms = retry_ms;
+}
+
+void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, room_update_result_t *res)
+{
+	uint64_t arrived_ns = mono_ns(), retry_ms;
+	memset(res, 0, sizeof *res);
+	if (r->stale) {
+		/* the reload is waiting for the room's writes in flight, which
+		 * will most likely fail too: the client sends this again after
+		 * it resyncs with the reloaded document */
+		res->status = ROOM_UPDATE_STALE;
+		return;
+	}
+	if (!r->nconns)
+		r->idle_since_ms = env.now_ms(); /* an HTTP write keeps an unjoined room as a join would */
+	qc_doc *doc = room_doc(r);
+	if (!doc) {
+		res->status = ROOM_UPDATE_UNAVAILABLE;
+		return;
+	}
+	/* under the limit by the estimate, nothing is looked at */
+	if (env.cfg->max_doc_size && size_estimate(r) >= env.cfg->max_doc_size && adds_structs(doc, u, n) == 1 &&
+	    size_over(r, env.now_ms(), &retry_ms)) {
+		refuse_too_large(r, doc, u, n, o, arrived_ns, retry_ms, res);
+		return;
+	}
+	integrate(r, doc, u, n, o, arrived_ns, res);
+}
+
 /* A document update from a WebSocket connection. */
 static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 {
@@ -604,6 +866,15 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 	case ROOM_UPDATE_SHUTDOWN:
 		conn_close(c, 1001, "server shutting down");
 		break;
+	case ROOM_UPDATE_TOO_LARGE: {
+		/* as for a read-only token, the connection stays: closing would
+		 * only make the client send it again at once. It keeps the refused
+		 * content, and sends it with what it built on it when the room
+		 * asks (resync_refused) */
+		size_t len;
+		send_msg(c, proto_permission_denied(ROOM_TOO_LARGE_REASON, &len), &len, SEND_PLAIN);
+		break;
+	}
 	}
 }
 
@@ -735,6 +1006,15 @@ void rooms_tick(uint64_t now_ms)
 			next = r->hnext;
 			if (awareness_expire(&r->aw, now_ms, env.cfg->awareness_timeout_ms))
 				presence_changed(r);
+			/* --max-doc-size: measure again a document that changed,
+			 * once the estimate reaches a level (the warning only if
+			 * not given yet), or that refused an update: its refused
+			 * connections are resynced once it is below the limit */
+			uint64_t limit = env.cfg->max_doc_size, est = size_estimate(r);
+			if (r->doc && limit && now_ms >= r->size_next_ms &&
+			    ((r->size_refusing && size_changed(r)) ||
+			     (r->size_since && (est >= limit || (r->size_level == 0 && est >= limit / 4)))))
+				size_measure(r, now_ms);
 			if (r->doc && !r->trimmed && now_ms - r->changed_ms >= TRIM_QUIET_MS) {
 				qc_doc_trim(r->doc);
 				r->trimmed = 1;

@@ -5,7 +5,10 @@
  * nothing has used for --doc-idle-timeout is unloaded while its room stays
  * open, and loaded again from the store at its next use. Incoming
  * messages are validated here; document updates go to the store and are
- * relayed to the other connections only after they are durably committed. */
+ * relayed to the other connections only after they are durably committed.
+ * A document at --max-doc-size (its encoded state) takes deletions only:
+ * the room refuses updates that add structs, and asks the connections it
+ * refused for their edits again once deletions made room. */
 #ifndef QUIRE_ROOM_H
 #define QUIRE_ROOM_H
 
@@ -34,6 +37,8 @@ typedef struct room_stats {
 	uint64_t rooms, updates_received, updates_relayed, awareness_received, rejected_malformed,
 	    rejected_unknown, rejected_readonly, store_failures;
 	uint64_t reloads; /* documents loaded again from the store after a failed write */
+	uint64_t rejected_too_large; /* updates refused by --max-doc-size (their deletions went through) */
+	uint64_t size_measures;	     /* documents encoded to measure them against --max-doc-size */
 	uint64_t presence_broadcasts; /* awareness updates rooms sent their members (one per flush) */
 	uint64_t doc_bytes;	      /* what the rooms' documents hold (their allocations) */
 	uint64_t docs_loaded;	      /* rooms whose document is in memory (not unloaded) */
@@ -88,13 +93,25 @@ typedef enum room_update_status {
 	ROOM_UPDATE_STALE,	 /* the room holds a write the store refused: refused until it reloads */
 	ROOM_UPDATE_SHUTDOWN,	 /* the store is closing */
 	ROOM_UPDATE_UNAVAILABLE, /* the unloaded document could not be loaded again from the store */
+	/* the document is at --max-doc-size and the update adds structs: they
+	 * are refused; its deletions are applied and, if they changed anything
+	 * (stored > 0), being committed: the waiter is told as for STORING */
+	ROOM_UPDATE_TOO_LARGE,
 } room_update_status_t;
+
+/* What a client refused by --max-doc-size is told (WebSocket: y-protocols
+ * permission denied; HTTP: the error of the 422) */
+#define ROOM_TOO_LARGE_REASON "document too large: it takes deletions only (--max-doc-size)"
 
 typedef struct room_update_result {
 	room_update_status_t status;
 	int err;	 /* qc_doc_apply_update's result */
 	size_t stored;	 /* bytes newly integrated and submitted to the store (0: none) */
 	int pending;	 /* part of the update waits for missing dependencies (qc_doc_update_held) */
+	/* TOO_LARGE: ms until the room may measure its document again, when it
+	 * changed since the last measure (deletions may have brought it below
+	 * the limit); 0 when the last measure stands */
+	uint64_t retry_ms;
 } room_update_result_t;
 
 void rooms_init(const rooms_env_t *env); /* after the loop exists: env->loop */

@@ -33,12 +33,13 @@ export function backoffDelay (n, rnd = Math.random) {
  *   {kind: 'refused', reason, status, code, detail}   final: needs a new link/token
  */
 export class Connection {
-  constructor ({ serverUrl, apiBase, doc, ydoc, awareness, token, onChange, onDenied }) {
+  constructor ({ serverUrl, apiBase, doc, ydoc, awareness, token, onChange, onDenied, onSyncRequest }) {
     this.doc = doc
     this.apiBase = apiBase
     this.token = token
     this.onChange = onChange || (() => {})
     this.onDenied = onDenied || (() => {})
+    this.onSyncRequest = onSyncRequest || (() => {})
     this.failures = 0 // consecutive failed connections (reset when synced)
     this.neverOpened = 0 // consecutive sockets that closed before opening
     this.opened = false
@@ -61,6 +62,17 @@ export class Connection {
     // y-protocols "permission denied" (a read-only token tried to write).
     this.provider.messageHandlers[2] = (_enc, decoder, provider) => {
       authProtocol.readAuthMessage(decoder, provider.doc, (_doc, reason) => this.onDenied(reason))
+    }
+    // A sync step 1 from the server asks for everything this tab has that the
+    // server lacks (y-websocket answers it with a sync step 2). Besides the
+    // one at each connect, quire sends one to a tab whose edits it refused
+    // for --max-doc-size, once deletions have made room: the answer carries
+    // them. (The sync type is the next byte: 0 for step 1.)
+    const sync = this.provider.messageHandlers[0]
+    this.provider.messageHandlers[0] = (encoder, decoder, provider, emitSynced, type) => {
+      const step1 = decoder.arr[decoder.pos] === 0
+      sync(encoder, decoder, provider, emitSynced, type)
+      if (step1) this.onSyncRequest()
     }
     this.provider.on('status', ({ status }) => {
       if (status === 'connecting') {

@@ -185,6 +185,7 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
 
   // --- token-derived state ---------------------------------------------------------
   let denied = false
+  let tooLarge = false // the banner shows a --max-doc-size refusal
   function applyClaims () {
     const ro = (claims && claims.scope === 'ro') || denied
     roBadge.hidden = !ro
@@ -204,9 +205,22 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
     token,
     onChange: showState,
     onDenied (reason) {
+      if (/^document too large/.test(reason || '')) {
+        // --max-doc-size: deletions still go through, and what was refused
+        // stays in this tab until the server asks for it again
+        // (onSyncRequest), so the editor stays editable
+        showBanner('The server refused your last edit: this document is too large and takes deletions only. ' +
+          'What you added stays in this tab and is saved once deletions make room.')
+        tooLarge = true
+        return
+      }
       denied = true
       applyClaims()
       showBanner(`The server refused your edits: this token is read-only${reason ? ` (${reason})` : ''}. Changes you make are not saved.`)
+    },
+    onSyncRequest () {
+      // the server asked for what it lacks: the refused edits go with the answer
+      if (tooLarge) showBanner('')
     }
   })
   ydoc.on('update', (_u, origin) => {
@@ -214,6 +228,7 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
   })
 
   function showBanner (text) {
+    tooLarge = false
     banner.textContent = text
     banner.hidden = !text
   }
