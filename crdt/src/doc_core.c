@@ -129,6 +129,13 @@ size_t qc_doc_pending_bytes(const qc_doc *doc)
 	return (doc->pending ? doc->npending : 0) + (doc->pending_ds ? doc->npending_ds : 0);
 }
 
+size_t qc_doc_content_bytes(const qc_doc *doc)
+{
+	/* the blob holds every content, name and key referenced, plus garbage:
+	 * dropped deleted content and copies left by merges, counted as made */
+	return doc ? doc->nblob - doc->blob_garbage : 0;
+}
+
 void qc_doc_observe(qc_doc *doc, qc_observer cb, void *ud)
 {
 	doc->obs = cb;

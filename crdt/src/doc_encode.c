@@ -419,6 +419,29 @@ static int pending_sv(const qc_doc *d, const uint8_t *sv, size_t sv_len, qc_enc 
 	return qc_enc_ok(out) ? QC_OK : QC_ERR_NOMEM;
 }
 
+int qc_doc_encoded_size(const qc_doc *d, size_t *size)
+{
+	if (!d || !size)
+		return QC_ERR_INVALID;
+	if (d->pending || d->pending_ds) { /* the merge with the pending update needs the bytes */
+		uint8_t *u;
+		size_t n;
+		int rc = qc_doc_encode_state(d, NULL, 0, &u, &n);
+		if (rc == QC_OK) {
+			*size = n;
+			d->al.free(u, d->al.ud);
+		}
+		return rc;
+	}
+	qc_enc e;
+	qc_enc_init_sizing(&e);
+	int rc = qd_encode(d, NULL, &e);
+	if (rc == QC_OK)
+		*size = e.len;
+	qc_enc_free(&e);
+	return rc;
+}
+
 int qc_doc_encode_state(const qc_doc *d, const uint8_t *sv, size_t sv_len, uint8_t **out, size_t *out_len)
 {
 	qc_sv s = {0};

@@ -30,6 +30,13 @@ void qc_enc_init(qc_enc *e)
 	e->len = 0;
 	e->cap = 0;
 	e->oom = 0;
+	e->sizing = 0;
+}
+
+void qc_enc_init_sizing(qc_enc *e)
+{
+	qc_enc_init(e);
+	e->sizing = 1;
 }
 
 void qc_enc_free(qc_enc *e)
@@ -56,6 +63,10 @@ uint8_t *qc_enc_take(qc_enc *e, size_t *len)
 
 static int enc_reserve(qc_enc *e, size_t n)
 {
+	if (e->sizing) { /* counted, not stored (len stays far below SIZE_MAX) */
+		e->len += n;
+		return 0;
+	}
 	if (e->oom)
 		return 0;
 	if (n <= e->cap - e->len)
@@ -95,7 +106,8 @@ void qc_write_bytes(qc_enc *e, const void *p, size_t n)
 
 void qc_write_varuint(qc_enc *e, uint64_t v)
 {
-	if (e->cap - e->len >= 10 && !e->oom) { /* room for any varuint: write in place */
+	if (e->len + 10 <= e->cap && !e->oom) { /* room for any varuint: write in place
+						  * (never when sizing: cap is 0) */
 		uint8_t *p = e->data + e->len;
 		while (v > 0x7f) {
 			*p++ = (uint8_t)(0x80 | (v & 0x7f));

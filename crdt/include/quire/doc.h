@@ -102,6 +102,13 @@ uint8_t *qc_doc_take_last_update(qc_doc *doc, size_t *len);
  * until the next mutating call, so this may be called again). */
 int qc_doc_take_event(qc_doc *doc, uint8_t **out, size_t *len);
 size_t qc_doc_pending_bytes(const qc_doc *doc); /* 0 when nothing is pending */
+/* Bytes of content the document holds, O(1): the text (UTF-8), values,
+ * embeds and format attributes of its items that are not deleted, plus root
+ * names and map keys. With gc on (the default) deleted content is dropped at
+ * the end of each transaction, so every deletion lowers it; what it leaves
+ * out is the ids of deleted items (tombstones), which qc_doc_encode_state
+ * still writes. */
+size_t qc_doc_content_bytes(const qc_doc *doc);
 /* 1 when part of the update that the last qc_doc_apply_update (or
  * qc_doc_load) took, structs or deletions, waits in the pending set for
  * updates not received yet, also when it was already waiting there from an
@@ -116,6 +123,10 @@ int qc_doc_state_vector(const qc_doc *doc, uint8_t **out, size_t *out_len);
 /* Y.encodeStateAsUpdate(doc, sv): sv NULL means everything. Pending structs
  * and deletes are included, as Yjs does. */
 int qc_doc_encode_state(const qc_doc *doc, const uint8_t *sv, size_t sv_len, uint8_t **out, size_t *out_len);
+/* The length qc_doc_encode_state(doc, NULL, 0, ...) would return, measured
+ * without building it (with pending structs or deletions, which it merges
+ * in, it is built and freed). */
+int qc_doc_encoded_size(const qc_doc *doc, size_t *size);
 
 /* --- reading --------------------------------------------------------------- */
 

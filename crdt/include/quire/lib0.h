@@ -43,9 +43,13 @@ typedef struct qc_enc {
 	size_t len;
 	size_t cap;
 	int oom;
+	int sizing; /* set by qc_enc_init_sizing: len counts, nothing is stored */
 } qc_enc;
 
 void qc_enc_init(qc_enc *e);
+/* An encoder that only measures: every write adds to len, data stays NULL
+ * and nothing is allocated. */
+void qc_enc_init_sizing(qc_enc *e);
 void qc_enc_free(qc_enc *e);
 /* Takes ownership of the bytes (caller free()s them); resets the encoder. */
 uint8_t *qc_enc_take(qc_enc *e, size_t *len);

@@ -30,8 +30,11 @@ static int apply_hex(qc_doc *d, const char *hex)
 	do {                                                                                       \
 		uint8_t *o_;                                                                       \
 		size_t on_;                                                                        \
+		size_t sz_ = 0;                                                                    \
 		CHECK_EQ_INT(qc_doc_encode_state((d), NULL, 0, &o_, &on_), 0);                     \
 		CHECK_HEX(o_, on_, hex);                                                           \
+		CHECK_EQ_INT(qc_doc_encoded_size((d), &sz_), 0); /* measured without building */ \
+		CHECK_EQ_INT((long long)sz_, (long long)on_);                                      \
 		qc_free((d), o_);                                                                  \
 	} while (0)
 
@@ -78,6 +81,35 @@ static int apply_hex(qc_doc *d, const char *hex)
 		const uint8_t *p_ = qc_doc_last_update((d), &n_);                                  \
 		CHECK_HEX(p_, n_, hex);                                                            \
 	} while (0)
+
+/* qc_doc_content_bytes: what inserts add, deletions take away at once (gc
+ * on), and a trim (blob compaction) leaves unchanged. */
+static void test_content_bytes(void)
+{
+	qc_doc *d = mkdoc(1, 1);
+	CHECK_EQ_INT(qc_doc_content_bytes(d), 0);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "hello world", 11, NULL), 0);
+	size_t base = qc_doc_content_bytes(d); /* the text and the root's name */
+	CHECK_EQ_INT(base, 11 + 1);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 5, ",", 1, NULL), 0); /* splits an item: a copy, not more content */
+	CHECK_EQ_INT(qc_doc_content_bytes(d), base + 1);
+	CHECK_EQ_INT(qc_text_delete(d, "t", 0, 6), 0);
+	CHECK_EQ_INT(qc_doc_content_bytes(d), base + 1 - 6);
+	CHECK_EQ_INT(qc_map_set(d, "m", "key", "\"value\""), 0);
+	size_t with_map = qc_doc_content_bytes(d);
+	CHECK_EQ_INT(with_map > base + 1 - 6 + 3, 1); /* the key, the value, the root name */
+	CHECK_EQ_INT(qc_text_delete(d, "t", 0, 6), 0); /* all the text */
+	CHECK_EQ_INT(qc_doc_content_bytes(d), with_map - 6);
+	qc_doc_trim(d);
+	CHECK_EQ_INT(qc_doc_content_bytes(d), with_map - 6);
+	qc_doc_free(d);
+	/* gc off: deleted content stays */
+	d = mkdoc(1, 0);
+	CHECK_EQ_INT(qc_text_insert(d, "t", 0, "abc", 3, NULL), 0);
+	CHECK_EQ_INT(qc_text_delete(d, "t", 0, 3), 0);
+	CHECK_EQ_INT(qc_doc_content_bytes(d), 3 + 1);
+	qc_doc_free(d);
+}
 
 static void test_empty(void)
 {
@@ -1313,6 +1345,7 @@ static void test_trim(void)
 
 int main(void)
 {
+	test_content_bytes();
 	test_empty();
 	test_abc_delete();
 	test_local_text();
