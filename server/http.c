@@ -966,8 +966,6 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    "quire_messages_rejected_total{reason=\"unknown_type\"} %llu\n"
 	    "quire_messages_rejected_total{reason=\"readonly\"} %llu\n"
 	    "quire_messages_rejected_total{reason=\"too_large\"} %llu\n"
-	    "# HELP quire_doc_size_measures_total Documents encoded to measure them against --max-doc-size.\n"
-	    "# TYPE quire_doc_size_measures_total counter\nquire_doc_size_measures_total %llu\n"
 	    "# HELP quire_slow_consumers_closed_total Connections closed for an outbound backlog.\n"
 	    "# TYPE quire_slow_consumers_closed_total counter\nquire_slow_consumers_closed_total %llu\n"
 	    "# HELP quire_rate_limited_closes_total Connections closed for sending over --message-rate.\n"
@@ -1002,7 +1000,7 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 	    (unsigned long long)rs.updates_relayed, (unsigned long long)rs.presence_broadcasts,
 	    (unsigned long long)rs.rejected_malformed,
 	    (unsigned long long)rs.rejected_unknown, (unsigned long long)rs.rejected_readonly,
-	    (unsigned long long)rs.rejected_too_large, (unsigned long long)rs.size_measures,
+	    (unsigned long long)rs.rejected_too_large,
 	    (unsigned long long)srv.closed_slow, (unsigned long long)srv.rate_limited_closes,
 	    (unsigned long long)srv.byte_rate_closes,
 	    (unsigned long long)srv.ip_refused_conns, (unsigned long long)srv.ip_refused_connects,
@@ -1057,7 +1055,6 @@ typedef struct http_write {
 	h2o_req_t *req;
 	int pending; /* part of the update waits for missing dependencies */
 	int too_large; /* --max-doc-size refused its structs; its deletions are being stored */
-	uint64_t retry_ms; /* with too_large: room_update_result_t.retry_ms */
 } http_write_t;
 
 /* 200 {"stored":N} (N bytes newly integrated and stored), with
@@ -1081,20 +1078,14 @@ static void on_http_write_disposed(void *p)
 
 /* 422 for an update --max-doc-size refused: {"error":..., "limit":BYTES,
  * "stored":N} (N: the bytes of its deletions stored, 0 when it deleted
- * nothing new), "pending":true as for 200, and Retry-After when the document
- * changed since it was last measured (deletions may have taken it below). */
-static void send_too_large(h2o_req_t *req, size_t stored, int pending, uint64_t retry_ms)
+ * nothing new), "pending":true as for 200. No Retry-After: only deletions
+ * make room, and they count at once. */
+static void send_too_large(h2o_req_t *req, size_t stored, int pending)
 {
 	char body[256];
 	srv.http_refused++;
 	int n = snprintf(body, sizeof body, "{\"error\":\"%s\",\"limit\":%llu,\"stored\":%zu%s}", ROOM_TOO_LARGE_REASON,
 			 (unsigned long long)srv.cfg->max_doc_size, stored, pending ? ",\"pending\":true" : "");
-	if (retry_ms) {
-		char secs[24];
-		int sn = snprintf(secs, sizeof secs, "%llu", (unsigned long long)((retry_ms + 999) / 1000));
-		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
-			       h2o_strdup(&req->pool, secs, (size_t)sn).base, (size_t)sn);
-	}
 	send_text(req, 422, "Unprocessable Entity", "application/json", body, (size_t)n);
 }
 
@@ -1105,7 +1096,7 @@ static void on_http_write_done(room_waiter_t *w, int failed, size_t stored)
 	if (failed)
 		refuse(hw->req, 503, "Service Unavailable", "storage failure");
 	else if (hw->too_large)
-		send_too_large(hw->req, stored, hw->pending, hw->retry_ms);
+		send_too_large(hw->req, stored, hw->pending);
 	else
 		send_stored(hw->req, stored, hw->pending);
 }
@@ -1178,10 +1169,9 @@ static int on_api_write(h2o_req_t *req, const char *name, int nlen, const auth_c
 		if (res.stored) { /* its deletions: answered after their commit */
 			hw->too_large = 1;
 			hw->pending = res.pending;
-			hw->retry_ms = res.retry_ms;
 			return 0;
 		}
-		send_too_large(req, 0, res.pending, res.retry_ms);
+		send_too_large(req, 0, res.pending);
 		return 0;
 	}
 	return refuse(req, 500, "Internal Server Error", "internal error");

@@ -39,16 +39,9 @@ struct room {
 	 * update ran out of memory half-integrated): once no write is in
 	 * flight, room_reload replaces it with the stored state */
 	int stale;
-	/* --max-doc-size, measured on what compaction would store: the
-	 * document's encoded state (qc_doc_encode_state). size_exact is its
-	 * length at the last measure, or after a load the stored log's length,
-	 * not measured (size_unmeasured); size_since the bytes of the updates
-	 * integrated since. Their sum is the estimate that decides between
-	 * measures, which come at most once a second (size_next_ms). */
-	uint64_t size_exact, size_since, size_next_ms;
-	int size_unmeasured;
-	int size_level;	   /* at the last measure: 0, 1 at a quarter of the limit (warned), 2 at the limit */
-	int size_refusing; /* an update was refused: connections wait for a resync (size_measure) */
+	/* --max-doc-size (size_check) */
+	int size_level;	   /* at the last check: 0, 1 at a quarter of the limit (warned), 2 at the limit */
+	int size_refusing; /* an update was refused: connections wait for a resync (size_check) */
 	awareness_t aw;
 	/* --presence-interval: presence changes marked in aw wait for this
 	 * entry, linked while a flush is due; aw_sent_ms is when the room last
@@ -134,14 +127,7 @@ static void set_doc(room_t *r, qc_doc *doc)
 	r->doc = doc;
 }
 
-/* A document was loaded from the store (stored: the log's length): its
- * size is not known until measured. */
-static void size_reset(room_t *r, size_t stored)
-{
-	r->size_exact = stored;
-	r->size_since = 0;
-	r->size_unmeasured = 1;
-}
+static void size_check(room_t *r);
 
 static void room_free(room_t *r)
 {
@@ -222,7 +208,7 @@ static int room_reload(room_t *r)
 		return -1;
 	}
 	set_doc(r, doc);
-	size_reset(r, stored);
+	size_check(r);
 	r->stale = 0;
 	r->changed_ms = r->used_ms = env.now_ms();
 	r->trimmed = 0;
@@ -271,9 +257,9 @@ room_t *room_open(const char *name, size_t len)
 	memcpy(r->name, name, len);
 	r->name_len = len;
 	set_doc(r, doc);
-	size_reset(r, state_len);
 	r->aw_flush.cb = on_presence_timer;
 	h2o_linklist_init_anchor(&r->conns);
+	size_check(r);
 	r->idle_since_ms = r->changed_ms = r->used_ms = env.now_ms();
 	size_t b = bucket(name, len);
 	r->hnext = table[b];
@@ -298,7 +284,7 @@ static qc_doc *room_doc(room_t *r)
 	if (!doc)
 		return NULL;
 	set_doc(r, doc);
-	size_reset(r, stored);
+	size_check(r);
 	r->trimmed = 1; /* qc_doc_load trimmed it */
 	log_debug("room %.*s: document loaded again (%zu bytes stored)", (int)r->name_len, r->name, stored);
 	return r->doc;
@@ -479,7 +465,6 @@ static room_update_status_t submit(room_t *r, uint8_t *integrated, size_t ulen, 
 	}
 	r->inflight++;
 	total_inflight++;
-	r->size_since += ulen; /* the estimate of --max-doc-size */
 	return ROOM_UPDATE_STORING;
 }
 
@@ -571,19 +556,18 @@ static void integrate(room_t *r, qc_doc *doc, const uint8_t *u, size_t n, const 
 
 /* --- --max-doc-size --------------------------------------------------------
  *
- * A document's size is what compaction would store of it: its encoded state
- * (qc_doc_encode_state, deleted content garbage-collected), so deletions take
- * a document below the limit again at once, whatever its log holds. Encoding
- * costs a pass over the document and a copy of it, so a room keeps an
- * estimate (the last measure plus the bytes integrated since, which an
- * update's growth of the encoded state roughly is) and measures only when the
- * estimate reaches the limit (or, for the warning, a quarter of it) and the
- * document changed since the last measure: at most once a second, and at
- * most a tenth of the time (the next measure waits ten times as long as the
- * last one took). Between measures the estimate decides. */
+ * A document's size is its content (qc_doc_content_bytes): the text, values,
+ * keys and names of what is not deleted. Deleted content is dropped at the end
+ * of the transaction that deletes it, so every deletion makes room at once,
+ * with or without compaction, and a document at the limit can always be
+ * brought below it. Not counted: the ids that deleted items leave behind
+ * (tombstones), which the encoded state still holds; they grow with edits
+ * alone, which --message-rate and --byte-rate bound. (Measuring the encoded
+ * state instead locked documents: deleting everything left their tombstones
+ * over the limit, so no insert was ever taken again.) The crdt keeps the
+ * count, so it is looked at on every update. */
 
-static uint64_t size_estimate(const room_t *r) { return r->size_exact + r->size_since; }
-static int size_changed(const room_t *r) { return r->size_since || r->size_unmeasured; }
+static uint64_t doc_size(const room_t *r) { return r->doc ? qc_doc_content_bytes(r->doc) : 0; }
 
 /* The document is below --max-doc-size again: every connection whose update
  * was refused gets a sync step 1, which a y-websocket client answers with a
@@ -617,58 +601,32 @@ static int resync_refused(room_t *r)
 	return 0;
 }
 
-/* Measures the room's document (loaded): its encoded size, which replaces
- * the estimate; logs each crossing of the warning level and the limit. */
-static void size_measure(room_t *r, uint64_t now_ms)
+/* After the document changed or was loaded: logs each crossing of the
+ * warning level (a quarter of the limit) and of the limit, and once the
+ * document is below the limit, asks the connections it refused for their
+ * edits again. */
+static void size_check(room_t *r)
 {
-	uint64_t limit = env.cfg->max_doc_size, t0 = mono_ns();
-	uint8_t *state;
-	size_t len;
-	if (qc_doc_encode_state(r->doc, NULL, 0, &state, &len) != QC_OK) {
-		r->size_next_ms = now_ms + 1000; /* out of memory: the estimate stands */
+	uint64_t limit = env.cfg->max_doc_size, size = doc_size(r);
+	if (!limit || !r->doc)
 		return;
-	}
-	qc_free(r->doc, state);
-	uint64_t took_ms = (mono_ns() - t0) / 1000000;
-	stats.size_measures++;
-	log_debug("room %.*s: measured for --max-doc-size: %zu bytes (estimate %llu) in %llu ms", (int)r->name_len,
-		  r->name, len, (unsigned long long)size_estimate(r), (unsigned long long)took_ms);
-	r->size_exact = len;
-	r->size_since = 0;
-	r->size_unmeasured = 0;
-	r->size_next_ms = now_ms + (took_ms > 100 ? took_ms * 10 : 1000);
-	int level = len >= limit ? 2 : len >= limit / 4 ? 1 : 0;
+	int level = size >= limit ? 2 : size >= limit / 4 ? 1 : 0;
+	if (level == r->size_level && !(level < 2 && r->size_refusing))
+		return;
 	if (level == 2 && r->size_level < 2)
-		log_warn("room %.*s: the document is %zu bytes, at --max-doc-size (%llu): it takes deletions only",
-			 (int)r->name_len, r->name, len, (unsigned long long)limit);
+		log_warn("room %.*s: the document holds %llu bytes of content, at --max-doc-size (%llu): it takes "
+			 "deletions only",
+			 (int)r->name_len, r->name, (unsigned long long)size, (unsigned long long)limit);
 	else if (level == 1 && r->size_level == 0)
-		log_warn("room %.*s: the document is %zu bytes, past a quarter of --max-doc-size (%llu)",
-			 (int)r->name_len, r->name, len, (unsigned long long)limit);
+		log_warn("room %.*s: the document holds %llu bytes of content, past a quarter of --max-doc-size (%llu)",
+			 (int)r->name_len, r->name, (unsigned long long)size, (unsigned long long)limit);
 	else if (level < r->size_level)
-		log_info("room %.*s: the document is %zu bytes, below %s again%s", (int)r->name_len, r->name, len,
-			 level ? "--max-doc-size" : "a quarter of --max-doc-size",
+		log_info("room %.*s: the document holds %llu bytes of content, below %s again%s", (int)r->name_len,
+			 r->name, (unsigned long long)size, level ? "--max-doc-size" : "a quarter of --max-doc-size",
 			 r->size_level == 2 ? ": it takes content again" : "");
 	r->size_level = level;
 	if (level < 2 && r->size_refusing && resync_refused(r) == 0)
 		r->size_refusing = 0;
-}
-
-/* Is the document at --max-doc-size? The estimate says no, or a measure
- * (when due) or the estimate says yes. *retry_ms (yes only): how long until
- * a measure is due, when the document changed since the last one. */
-static int size_over(room_t *r, uint64_t now_ms, uint64_t *retry_ms)
-{
-	uint64_t limit = env.cfg->max_doc_size;
-	*retry_ms = 0;
-	if (!limit || size_estimate(r) < limit)
-		return 0;
-	if (size_changed(r) && now_ms >= r->size_next_ms)
-		size_measure(r, now_ms);
-	if (size_estimate(r) < limit)
-		return 0;
-	if (size_changed(r))
-		*retry_ms = r->size_next_ms > now_ms ? r->size_next_ms - now_ms : 1;
-	return 1;
 }
 
 /* Would update u add structs to the document (content it lacks)? Its diff
@@ -767,7 +725,7 @@ static int deletions_of(const qc_doc *doc, const uint8_t *u, size_t n, conn_t *c
  * how the document gets below the limit). A WebSocket sender is remembered
  * for the resync (resync_refused). */
 static void refuse_too_large(room_t *r, qc_doc *doc, const uint8_t *u, size_t n, const room_origin_t *o,
-			     uint64_t arrived_ns, uint64_t retry_ms, room_update_result_t *res)
+			     uint64_t arrived_ns, room_update_result_t *res)
 {
 	char wb[32];
 	stats.rejected_too_large++;
@@ -777,8 +735,8 @@ static void refuse_too_large(room_t *r, qc_doc *doc, const uint8_t *u, size_t n,
 	uint8_t *dels;
 	size_t dn;
 	int rc = deletions_of(doc, u, n, o->conn, &dels, &dn);
-	log_debug("room %.*s: %s: update refused, the document is about %llu bytes (--max-doc-size %llu)%s",
-		  (int)r->name_len, r->name, who(o, wb, sizeof wb), (unsigned long long)size_estimate(r),
+	log_debug("room %.*s: %s: update refused, the document holds %llu bytes of content (--max-doc-size %llu)%s",
+		  (int)r->name_len, r->name, who(o, wb, sizeof wb), (unsigned long long)doc_size(r),
 		  (unsigned long long)env.cfg->max_doc_size,
 		  rc == 1 ? "; its deletions too (structs of a client the document has not seen)"
 		  : dels  ? "; its deletions are applied"
@@ -791,12 +749,11 @@ static void refuse_too_large(room_t *r, qc_doc *doc, const uint8_t *u, size_t n,
 			return; /* that refusal (out of memory, ...) says more */
 	}
 	res->status = ROOM_UPDATE_TOO_LARGE;
-	res->retry_ms = retry_ms;
 }
 
 void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, room_update_result_t *res)
 {
-	uint64_t arrived_ns = mono_ns(), retry_ms;
+	uint64_t arrived_ns = mono_ns();
 	memset(res, 0, sizeof *res);
 	if (r->stale) {
 		/* the reload is waiting for the room's writes in flight, which
@@ -812,13 +769,13 @@ void room_update(room_t *r, const uint8_t *u, size_t n, const room_origin_t *o, 
 		res->status = ROOM_UPDATE_UNAVAILABLE;
 		return;
 	}
-	/* under the limit by the estimate, nothing is looked at */
-	if (env.cfg->max_doc_size && size_estimate(r) >= env.cfg->max_doc_size && adds_structs(doc, u, n) == 1 &&
-	    size_over(r, env.now_ms(), &retry_ms)) {
-		refuse_too_large(r, doc, u, n, o, arrived_ns, retry_ms, res);
-		return;
+	if (env.cfg->max_doc_size && doc_size(r) >= env.cfg->max_doc_size && adds_structs(doc, u, n) == 1) {
+		refuse_too_large(r, doc, u, n, o, arrived_ns, res);
+	} else {
+		integrate(r, doc, u, n, o, arrived_ns, res);
 	}
-	integrate(r, doc, u, n, o, arrived_ns, res);
+	if (!r->stale)
+		size_check(r);
 }
 
 /* A document update from a WebSocket connection. */
@@ -1006,15 +963,6 @@ void rooms_tick(uint64_t now_ms)
 			next = r->hnext;
 			if (awareness_expire(&r->aw, now_ms, env.cfg->awareness_timeout_ms))
 				presence_changed(r);
-			/* --max-doc-size: measure again a document that changed,
-			 * once the estimate reaches a level (the warning only if
-			 * not given yet), or that refused an update: its refused
-			 * connections are resynced once it is below the limit */
-			uint64_t limit = env.cfg->max_doc_size, est = size_estimate(r);
-			if (r->doc && limit && now_ms >= r->size_next_ms &&
-			    ((r->size_refusing && size_changed(r)) ||
-			     (r->size_since && (est >= limit || (r->size_level == 0 && est >= limit / 4)))))
-				size_measure(r, now_ms);
 			if (r->doc && !r->trimmed && now_ms - r->changed_ms >= TRIM_QUIET_MS) {
 				qc_doc_trim(r->doc);
 				r->trimmed = 1;

@@ -38,7 +38,6 @@ typedef struct room_stats {
 	    rejected_unknown, rejected_readonly, store_failures;
 	uint64_t reloads; /* documents loaded again from the store after a failed write */
 	uint64_t rejected_too_large; /* updates refused by --max-doc-size (their deletions went through) */
-	uint64_t size_measures;	     /* documents encoded to measure them against --max-doc-size */
 	uint64_t presence_broadcasts; /* awareness updates rooms sent their members (one per flush) */
 	uint64_t doc_bytes;	      /* what the rooms' documents hold (their allocations) */
 	uint64_t docs_loaded;	      /* rooms whose document is in memory (not unloaded) */
@@ -108,10 +107,6 @@ typedef struct room_update_result {
 	int err;	 /* qc_doc_apply_update's result */
 	size_t stored;	 /* bytes newly integrated and submitted to the store (0: none) */
 	int pending;	 /* part of the update waits for missing dependencies (qc_doc_update_held) */
-	/* TOO_LARGE: ms until the room may measure its document again, when it
-	 * changed since the last measure (deletions may have brought it below
-	 * the limit); 0 when the last measure stands */
-	uint64_t retry_ms;
 } room_update_result_t;
 
 void rooms_init(const rooms_env_t *env); /* after the loop exists: env->loop */

@@ -385,11 +385,12 @@ static void *writer_main(void *arg)
 		 * environment as failed for good: every transaction then begins
 		 * with MDB_PANIC. Any other failed commit left the last committed
 		 * state as it was (copy-on-write), and a later one may succeed. */
-		MDB_txn *probe;
 		int fatal = rc == MDB_PANIC;
 		if (rc && !fatal) {
-			fatal = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &probe) == MDB_PANIC;
-			if (!fatal)
+			MDB_txn *probe = NULL;
+			int b = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &probe);
+			fatal = b == MDB_PANIC;
+			if (b == 0)
 				mdb_txn_abort(probe);
 		}
 		if (fatal) {

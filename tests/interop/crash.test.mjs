@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import { startServer, makeDataDir, sleep } from './lib/server.mjs'
 import {
-  Y, decodeMessage, encUpdate, fetchDoc, openRaw, roomName, MSG_SYNC, SYNC_UPDATE
+  Y, decodeMessage, encUpdate, fetchDoc, openRaw, roomName, waitFor, MSG_SYNC, SYNC_UPDATE
 } from './lib/yclient.mjs'
 
 test('every update relayed before a SIGKILL is stored after the restart (5 cycles)', { timeout: 120000 }, async () => {
@@ -40,7 +40,10 @@ test('every update relayed before a SIGKILL is stored after the restart (5 cycle
           if (i % 10 === 9) await sleep(1)
         }
       })()
-      await sleep(150 + 100 * cycle)
+      // the kill comes some time after the first relay, not at a fixed time
+      // after the start (a loaded machine could relay nothing by then)
+      await waitFor(() => relayed > 0, { timeout: 20000, message: `cycle ${cycle}: a first relay` })
+      await sleep(50 + 100 * cycle)
       await server.kill()
       stop = true
       await stream
