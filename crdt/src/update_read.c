@@ -938,6 +938,38 @@ static int scan(const uint8_t *u, size_t n, size_t *structs, size_t *ranges)
 	return rc;
 }
 
+int qc_update_deletions(const uint8_t *u, size_t n, uint8_t **out, size_t *out_len)
+{
+	static const uint8_t empty = 0;
+	if (!out || !out_len || (u == NULL && n != 0))
+		return QC_ERR_INVALID;
+	*out = NULL;
+	*out_len = 0;
+	qc_rd r;
+	int rc = qc_rd_init(&r, u ? u : &empty, u ? n : 0, 0);
+	if (rc)
+		return rc;
+	r.track_clients = 1;
+	while ((rc = qc_rd_next(&r)) == 1)
+		;
+	const uint8_t *ds = r.d.p, *end = r.d.end; /* the delete set, up to the end */
+	size_t ranges = 0;
+	if (rc == 0)
+		rc = qc_rd_end(&r, NULL, &ranges);
+	qc_rd_free(&r);
+	if (rc || !ranges)
+		return rc;
+	size_t dn = (size_t)(end - ds);
+	uint8_t *p = malloc(1 + dn);
+	if (!p)
+		return QC_ERR_NOMEM;
+	p[0] = 0; /* no struct sections */
+	memcpy(p + 1, ds, dn);
+	*out = p;
+	*out_len = 1 + dn;
+	return QC_OK;
+}
+
 int qc_update_validate(const uint8_t *u, size_t n)
 {
 	if (u == NULL && n != 0)

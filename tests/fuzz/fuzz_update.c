@@ -53,6 +53,13 @@ static void check_update(const uint8_t *u, size_t n)
 	size_t s, r;
 	MUST(qc_update_counts(u, n, &s, &r) == QC_OK);
 	MUST(qc_update_is_empty(u, n) == (s == 0 && r == 0));
+	uint8_t *dl = NULL;
+	size_t dln = 0, ds = 0, dr = 0;
+	MUST(qc_update_deletions(u, n, &dl, &dln) == QC_OK && (dl == NULL) == (r == 0));
+	if (dl) {
+		MUST(qc_update_counts(dl, dln, &ds, &dr) == QC_OK && ds == 0 && dr == r);
+		free(dl);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

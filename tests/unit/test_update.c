@@ -95,6 +95,18 @@ static void test_vectors(void)
 		CHECK_EQ_INT(qc_update_counts(u, n, &s, &r), QC_OK);
 		CHECK_EQ_INT(s, v->structs);
 		CHECK_EQ_INT(r, v->ranges);
+		{ /* its deletions alone: no structs, the same ranges */
+			uint8_t *dl = NULL;
+			size_t dln = 0, ds_ = 99, dr_ = 99;
+			CHECK_EQ_INT(qc_update_deletions(u, n, &dl, &dln), QC_OK);
+			CHECK_EQ_INT(dl == NULL, v->ranges == 0);
+			if (dl) {
+				CHECK_EQ_INT(qc_update_counts(dl, dln, &ds_, &dr_), QC_OK);
+				CHECK_EQ_INT(ds_, 0);
+				CHECK_EQ_INT(dr_, v->ranges);
+				free(dl);
+			}
+		}
 		uint8_t *sv = NULL;
 		size_t svn = 0;
 		CHECK_EQ_INT(qc_update_state_vector(u, n, &sv, &svn), QC_OK);
@@ -134,6 +146,9 @@ static void test_vectors(void)
 		for (size_t k = 0; k < n; k++) {
 			CHECK(qc_update_validate(u, k) < 0);
 			CHECK(qc_update_counts(u, k, &s, &r) < 0);
+			uint8_t *dl = (uint8_t *)1;
+			size_t dln;
+			CHECK(qc_update_deletions(u, k, &dl, &dln) < 0 && dl == NULL);
 			CHECK(qc_update_state_vector(u, k, &sv, &svn) < 0);
 			CHECK(qc_update_diff(u, k, &zero, 1, &m, &mn) < 0);
 			size_t l2[2] = {k, n};

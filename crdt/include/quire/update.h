@@ -47,6 +47,13 @@ int qc_update_validate(const uint8_t *u, size_t n);
  * Handy for tests and metrics. */
 int qc_update_counts(const uint8_t *u, size_t n, size_t *structs, size_t *ds_ranges);
 
+/* The update's delete set alone, as an update without structs: what applying
+ * u deletes, without what it adds (Y.diffUpdate cannot leave out structs whose
+ * clients a state vector does not name). u is checked as by
+ * qc_update_validate. QC_OK with *out NULL when u deletes nothing; else *out
+ * is malloc'd (the caller free()s it). */
+int qc_update_deletions(const uint8_t *u, size_t n, uint8_t **out, size_t *out_len);
+
 /* Y.encodeStateVectorFromUpdate: encoded state vector. */
 int qc_update_state_vector(const uint8_t *u, size_t n, uint8_t **sv, size_t *sv_len);
 
