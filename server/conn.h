@@ -33,10 +33,6 @@ typedef struct conn {
 	/* --max-doc-size refused an update of it: once the document is below
 	 * the limit again its room sends it a sync step 1 (room.c) */
 	int size_refused;
-	/* the Yjs clients whose first structs (clock 0) were in its refused
-	 * updates: its later updates build on them (room.c deletions_of) */
-	uint64_t size_clients[4];
-	unsigned n_size_clients;
 	int64_t token_exp_ms; /* the token's exp (Unix ms); 0 for an anonymous connection */
 	rl_client_t *client;  /* its address's per-IP counters; NULL when none are kept */
 	rl_bucket_t msg_budget; /* --message-rate */

@@ -648,77 +648,6 @@ static int adds_structs(const qc_doc *doc, const uint8_t *u, size_t n)
 	return rc != QC_OK ? rc : structs > 0;
 }
 
-/* The deletions of update u on their own: an update without structs and
- * with u's whole delete set, in *out (free()), or NULL when u deletes
- * nothing. Returns 0; 1 when u's structs cannot all be left out (below);
- * <0 on an error.
- *
- * The crdt has no call for it. qc_update_diff against a state vector that
- * claims every client of u up to the largest clock drops all of u's structs
- * and keeps its delete set whole; the clients are those of the document's
- * state vector, of u's own (Y.encodeStateVectorFromUpdate: the clients whose
- * structs in u start at clock 0), and those the sender c (if any) started in
- * its earlier refused updates, which are remembered here: a refused client's
- * later edits start past clock 0. Structs of any other client (one the
- * document has never seen, starting past clock 0: they could only wait for
- * their start) stay in the diff, and then 1. */
-static int deletions_of(const qc_doc *doc, const uint8_t *u, size_t n, conn_t *c, uint8_t **out, size_t *out_len)
-{
-	uint8_t *dsv = NULL, *usv = NULL, *claim = NULL, *d = NULL;
-	size_t dsvn, usvn, claimn, dn, structs, ranges;
-	qc_sv a = {0}, b = {0};
-	*out = NULL;
-	int rc = qc_doc_state_vector(doc, &dsv, &dsvn);
-	if (rc == QC_OK)
-		rc = qc_update_state_vector(u, n, &usv, &usvn);
-	if (rc == QC_OK)
-		rc = qc_sv_decode(dsv, dsvn, &a);
-	if (rc == QC_OK)
-		rc = qc_sv_decode(usv, usvn, &b);
-	if (rc == QC_OK) {
-		unsigned nc = c ? c->n_size_clients : 0;
-		if (nc > 4)
-			nc = 4;
-		qc_enc e;
-		qc_enc_init(&e);
-		qc_write_varuint(&e, a.n + b.n + nc); /* a client twice: the same clock */
-		for (size_t i = 0; i < a.n + b.n + nc; i++) {
-			qc_write_varuint(&e, i < a.n	     ? a.entries[i].client
-					     : i < a.n + b.n ? b.entries[i - a.n].client
-							     : c->size_clients[i - a.n - b.n]);
-			qc_write_varuint(&e, QC_MAX_SAFE_INT);
-		}
-		/* remember the clients this update starts (the last four) */
-		for (size_t i = 0; c && i < b.n; i++) {
-			unsigned k;
-			for (k = 0; k < nc && c->size_clients[k] != b.entries[i].client; k++)
-				;
-			if (k == nc)
-				c->size_clients[c->n_size_clients++ % 4] = b.entries[i].client;
-		}
-		claim = qc_enc_ok(&e) ? qc_enc_take(&e, &claimn) : NULL;
-		qc_enc_free(&e);
-		rc = claim ? qc_update_diff(u, n, claim, claimn, &d, &dn) : QC_ERR_NOMEM;
-	}
-	if (rc == QC_OK)
-		rc = qc_update_counts(d, dn, &structs, &ranges);
-	if (rc == QC_OK && structs)
-		rc = 1;
-	else if (rc == QC_OK && ranges) {
-		*out = d;
-		*out_len = dn;
-		d = NULL;
-	}
-	if (dsv)
-		qc_free(doc, dsv);
-	free(usv);
-	free(claim);
-	free(d);
-	qc_sv_free(&a);
-	qc_sv_free(&b);
-	return rc;
-}
-
 /* The document is at --max-doc-size and update u would add structs: they
  * are refused before anything of u is applied; its deletions are then
  * integrated on their own, stored and relayed like any update (a deletion is
@@ -734,13 +663,11 @@ static void refuse_too_large(room_t *r, qc_doc *doc, const uint8_t *u, size_t n,
 		o->conn->size_refused = 1;
 	uint8_t *dels;
 	size_t dn;
-	int rc = deletions_of(doc, u, n, o->conn, &dels, &dn);
+	int rc = qc_update_deletions(u, n, &dels, &dn);
 	log_debug("room %.*s: %s: update refused, the document holds %llu bytes of content (--max-doc-size %llu)%s",
 		  (int)r->name_len, r->name, who(o, wb, sizeof wb), (unsigned long long)doc_size(r),
 		  (unsigned long long)env.cfg->max_doc_size,
-		  rc == 1 ? "; its deletions too (structs of a client the document has not seen)"
-		  : dels  ? "; its deletions are applied"
-			  : "");
+		  rc == QC_OK && dels ? "; its deletions are applied" : "");
 	if (rc == QC_OK && dels) {
 		integrate(r, doc, dels, dn, o, arrived_ns, res);
 		free(dels);
