@@ -149,4 +149,26 @@ describe('awareness', () => {
       destroyAll(b, late)
     }
   })
+
+  test('a null state with JSON whitespace around it removes the client, as JSON.parse reads it', { timeout: 30000 }, async () => {
+    const room = roomName('aw-wsnull')
+    const raw = await openRaw(server, room)
+    let q
+    try {
+      raw.send(rawAwareness(9200, 1, '{"a":1}'))
+      raw.send(rawAwareness(9201, 1, '{"b":2}'))
+      raw.send(rawAwareness(9200, 2, ' null\n'))
+      await sleep(300)
+      q = await openRaw(server, room)
+      await q.drain(300)
+      q.send(new Uint8Array([3]))
+      const reply = await q.nextMatching((m) => typeof m !== 'string' && m[0] === MSG_AWARENESS, 5000, 'awareness reply to 03')
+      const ids = decodeMessage(reply).awareness.map((e) => e.client)
+      assert.ok(ids.includes(9201), `the other client is still there: ${ids}`)
+      assert.ok(!ids.includes(9200), `9200 was removed: ${hex(reply)}`)
+    } finally {
+      raw.close()
+      if (q) q.close()
+    }
+  })
 })
