@@ -3,6 +3,8 @@
  * vectors, the strict claims JSON parser, RFC 3339, claims and doc patterns,
  * and malformed tokens of every kind. */
 #include "auth.h"
+
+#include <sodium.h>
 #include "t.h"
 
 #include <stdint.h>
@@ -505,6 +507,37 @@ static void test_tokens(void)
 	dot[-3] = dot[-3] == 'A' ? 'B' : 'A'; /* inside the signature */
 	CHECK_EQ_INT(auth_check_token(t2, tl, &key, 1, now, &c, &why), AUTH_ERR_SIGNATURE);
 	free(t2);
+
+	t_current = "signature with S + L (non-canonical)";
+	{
+		/* the same signature with its scalar S replaced by S + L (the group
+		 * order): it verifies under the bare equation, and RFC 8032 says to
+		 * refuse it (malleability) */
+		static const uint8_t L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+					      0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					      0, 0, 0, 0, 0, 0x10};
+		const char *body = tok + strlen("v4.public.");
+		const char *fdot = strchr(body, '.');
+		size_t bl = fdot ? (size_t)(fdot - body) : strlen(body), pn = 0;
+		uint8_t pay[1024];
+		CHECK(sodium_base642bin(pay, sizeof pay, body, bl, NULL, &pn, NULL,
+					sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 && pn > 64);
+		char enc[1500], t3[2048];
+		sodium_bin2base64(enc, sizeof enc, pay, pn, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		snprintf(t3, sizeof t3, "v4.public.%s%s", enc, fdot ? fdot : "");
+		CHECK_EQ_INT(auth_check_token(t3, strlen(t3), &key, 1, now, &c, &why), AUTH_OK); /* re-encoded as is */
+		uint8_t *S = pay + pn - 32;
+		unsigned carry = 0;
+		for (int k = 0; k < 32; k++) {
+			unsigned v = S[k] + L[k] + carry;
+			S[k] = (uint8_t)v;
+			carry = v >> 8;
+		}
+		CHECK(carry == 0); /* S < L < 2^253: no overflow */
+		sodium_bin2base64(enc, sizeof enc, pay, pn, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		snprintf(t3, sizeof t3, "v4.public.%s%s", enc, fdot ? fdot : "");
+		CHECK_EQ_INT(auth_check_token(t3, strlen(t3), &key, 1, now, &c, &why), AUTH_ERR_SIGNATURE);
+	}
 
 	t_current = "no kid: every key is tried";
 	char *nokid = sign_claims(sk, "{\"doc\":\"x\",\"scope\":\"rw\",\"exp\":\"2030-01-01T00:00:00Z\"}", NULL);
