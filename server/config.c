@@ -36,7 +36,7 @@ void config_print_serve_help(void)
 	      "  --max-http-body BYTES   largest HTTP request body on any route, so also the largest\n"
 	      "                          update written over HTTP; a larger one gets 413 (1M)\n"
 	      "                          [QUIRE_MAX_HTTP_BODY]\n"
-	      "  --max-doc-size BYTES    a document whose content (text, values and keys of what is not\n"
+	      "  --max-doc-size BYTES    a document whose content (text, values and names of what is not\n"
 	      "                          deleted) reaches this takes deletions only: updates that add\n"
 	      "                          content are refused until deletions bring it below; a warning\n"
 	      "                          is logged at a quarter; 0: no limit (256M) [QUIRE_MAX_DOC_SIZE]\n"

@@ -659,8 +659,16 @@ static void refuse_too_large(room_t *r, qc_doc *doc, const uint8_t *u, size_t n,
 	char wb[32];
 	stats.rejected_too_large++;
 	r->size_refusing = 1;
-	if (o->conn)
+	if (o->conn) {
+		/* as for a read-only token, the connection stays: closing would
+		 * only make the client send it again at once. It keeps the refused
+		 * content, and sends it with what it built on it when the room
+		 * asks (resync_refused). The denial goes first: the deletions below
+		 * may make room, and the resync that follows must come after it */
+		size_t len;
 		o->conn->size_refused = 1;
+		send_msg(o->conn, proto_permission_denied(ROOM_TOO_LARGE_REASON, &len), &len, SEND_PLAIN);
+	}
 	uint8_t *dels;
 	size_t dn;
 	int rc = qc_update_deletions(u, n, &dels, &dn);
@@ -750,15 +758,8 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 	case ROOM_UPDATE_SHUTDOWN:
 		conn_close(c, 1001, "server shutting down");
 		break;
-	case ROOM_UPDATE_TOO_LARGE: {
-		/* as for a read-only token, the connection stays: closing would
-		 * only make the client send it again at once. It keeps the refused
-		 * content, and sends it with what it built on it when the room
-		 * asks (resync_refused) */
-		size_t len;
-		send_msg(c, proto_permission_denied(ROOM_TOO_LARGE_REASON, &len), &len, SEND_PLAIN);
-		break;
-	}
+	case ROOM_UPDATE_TOO_LARGE:
+		break; /* denied in refuse_too_large */
 	}
 }
 

@@ -132,8 +132,10 @@ size_t qc_doc_pending_bytes(const qc_doc *doc)
 size_t qc_doc_content_bytes(const qc_doc *doc)
 {
 	/* the blob holds every content, name and key referenced, plus garbage:
-	 * dropped deleted content and copies left by merges, counted as made */
-	return doc ? doc->nblob - doc->blob_garbage : 0;
+	 * dropped deleted content and copies left by merges, counted as made.
+	 * Interned strings (map keys, root names) stay for good, as the ids
+	 * of deleted items do: they are not content */
+	return doc ? doc->nblob - doc->blob_garbage - doc->str_bytes : 0;
 }
 
 void qc_doc_observe(qc_doc *doc, qc_observer cb, void *ud)
@@ -332,10 +334,14 @@ static void gc_convert(qc_doc *d, uint32_t it, int parent_gcd, u32vec *types)
 	qd_item *I = &d->items[it];
 	if (I->ref == REF_GC)
 		return;
-	if (I->ref == REF_TYPE)
+	if (I->ref == REF_TYPE) {
 		vpush(d, types, I->coff); /* on OOM the children stay as deleted items */
-	else
+		/* an XmlElement's / XmlHook's name goes with its content */
+		d->blob_garbage += d->types[I->coff].name_len;
+		d->types[I->coff].name_len = 0;
+	} else {
 		d->blob_garbage += I->cbytes;
+	}
 	if (parent_gcd) {
 		I->ref = REF_GC;
 		I->flags = IF_DELETED;

@@ -205,6 +205,7 @@ struct qc_doc {
 	/* interned strings (keys and root names) */
 	qd_str *strs;
 	uint32_t nstrs, capstrs;
+	size_t str_bytes; /* their bytes in the blob (kept for good: not content) */
 	uint32_t *shash;
 	uint32_t shcap;
 

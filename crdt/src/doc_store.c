@@ -477,6 +477,7 @@ int qd_intern(qc_doc *d, const char *s, size_t n, uint32_t *id)
 	while (d->shash[x] != QN)
 		x = (x + 1) & (d->shcap - 1);
 	d->shash[x] = d->nstrs;
+	d->str_bytes += n;
 	*id = d->nstrs++;
 	return QC_OK;
 }

@@ -156,6 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	MUST(qc_doc_encode_state(a, NULL, 0, &state, &state_len) == QC_OK);
 	size_t measured = 0; /* qc_doc_encoded_size counts what the encoder would write */
 	MUST(qc_doc_encoded_size(a, &measured) == QC_OK && measured == state_len);
+	MUST(qc_doc_content_bytes(a) <= measured + (size_t)size); /* no underflow: content is in the state or pending */
 	MUST(qc_update_validate(state, state_len) == QC_OK);
 	MUST(qc_doc_encode_state(a, sa.sv, sa.sv_len, &diff, &diff_len) == QC_OK);
 	MUST(qc_update_validate(diff, diff_len) == QC_OK);

@@ -122,6 +122,39 @@ test('a document of many small edits, all deleted, takes content again: tombston
   }
 })
 
+test('map keys and element names of deleted entries do not count: a document of them, all deleted, takes content again', { timeout: 60000 }, async () => {
+  const server = await startServer({ args: ['--max-doc-size', '4K'] })
+  try {
+    // (a) an id-keyed map: 150 values of 30 characters under 40-character keys
+    const mroom = roomName('docsize-map')
+    const m = new Y.Doc()
+    m.transact(() => { for (let i = 0; i < 150; i++) m.getMap('store').set(`an-entry-of-an-id-keyed-store-${String(i).padStart(9, '0')}`, 'v'.repeat(30)) })
+    assert.equal((await post(server, mroom, Y.encodeStateAsUpdate(m))).status, 200)
+    assert.equal((await post(server, mroom, insertUpdate('b'))).status, 422)
+    const md = await fetchDoc(server, mroom)
+    const mu = []
+    md.on('update', (u) => mu.push(u))
+    md.transact(() => { for (const k of [...md.getMap('store').keys()]) md.getMap('store').delete(k) })
+    assert.equal((await post(server, mroom, mu[0])).status, 200)
+    assert.equal((await post(server, mroom, insertUpdate('c'))).status, 200, 'the keys left behind (6 KB) are not content')
+
+    // (b) a ProseMirror-like fragment of 500 empty paragraphs: 4,500 bytes of element names
+    const xroom = roomName('docsize-xml')
+    const x = new Y.Doc()
+    x.getXmlFragment('prosemirror').insert(0, Array.from({ length: 500 }, () => new Y.XmlElement('paragraph')))
+    assert.equal((await post(server, xroom, Y.encodeStateAsUpdate(x))).status, 200)
+    assert.equal((await post(server, xroom, insertUpdate('b'))).status, 422, 'the names are content while the elements live')
+    const xd = await fetchDoc(server, xroom)
+    const xu = []
+    xd.on('update', (u) => xu.push(u))
+    xd.getXmlFragment('prosemirror').delete(0, 500)
+    assert.equal((await post(server, xroom, xu[0])).status, 200)
+    assert.equal((await post(server, xroom, insertUpdate('c'))).status, 200, 'deleted elements take their names with them')
+  } finally {
+    await server.stop()
+  }
+})
+
 test('a refused WebSocket client keeps its connection, and its edits reach the room once a deletion makes room', { timeout: 60000 }, async () => {
   const server = await startServer({ args: ['--max-doc-size', '4K'] })
   const room = roomName('docsize-resync')

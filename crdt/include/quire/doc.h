@@ -103,11 +103,12 @@ uint8_t *qc_doc_take_last_update(qc_doc *doc, size_t *len);
 int qc_doc_take_event(qc_doc *doc, uint8_t **out, size_t *len);
 size_t qc_doc_pending_bytes(const qc_doc *doc); /* 0 when nothing is pending */
 /* Bytes of content the document holds, O(1): the text (UTF-8), values,
- * embeds and format attributes of its items that are not deleted, plus root
- * names and map keys. With gc on (the default) deleted content is dropped at
- * the end of each transaction, so every deletion lowers it; what it leaves
- * out is the ids of deleted items (tombstones), which qc_doc_encode_state
- * still writes. */
+ * embeds, format attributes and element names of its items that are not
+ * deleted. With gc on (the default) deleted content is dropped at the end of
+ * each transaction, so every deletion lowers it. Left out: what a document
+ * keeps for good once written, the ids of deleted items (tombstones) and
+ * interned strings (map keys, root names), which qc_doc_encode_state still
+ * writes. */
 size_t qc_doc_content_bytes(const qc_doc *doc);
 /* 1 when part of the update that the last qc_doc_apply_update (or
  * qc_doc_load) took, structs or deletions, waits in the pending set for
