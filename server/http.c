@@ -191,6 +191,12 @@ static void ws_frame_start_cb(wslay_event_context_ptr ctx, const struct wslay_ev
 {
 	h2o_websocket_conn_t *ws = user_data;
 	conn_t *c = ws->data;
+	if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1) {
+		/* RFC 6455 5.5.1: a close body is empty or starts with a 2-byte
+		 * code; wslay would answer a 1-byte one with an empty close */
+		conn_close(c, 1002, "protocol error");
+		return;
+	}
 	if (arg->opcode & 0x8)
 		return; /* close, ping, pong */
 	c->recv_frames = arg->opcode == WSLAY_CONTINUATION_FRAME ? c->recv_frames + 1 : 1;

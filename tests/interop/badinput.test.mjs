@@ -245,6 +245,12 @@ describe('declared frame lengths past --max-message', () => {
     }), 10000, 'the server to answer a huge frame header')
   }
 
+  test('a close frame with a 1-byte body → 1002 (RFC 6455 5.5.1)', { timeout: 20000 }, async () => {
+    const f = Buffer.from([0x88, 0x81, 1, 2, 3, 4, 0x03 ^ 1]) // masked, one byte of body
+    assert.equal(await rawFrame(f), 1002)
+    server.assertAlive()
+  })
+
   for (const [name, len] of [['2^31 - 2', 2n ** 31n - 2n], ['2^63 - 1', 2n ** 63n - 1n]]) {
     test(`a binary frame declaring ${name} bytes → 1009, no memory taken`, { timeout: 20000 }, async () => {
       const before = vmKB(server.pid, 'VmSize')
