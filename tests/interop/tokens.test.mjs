@@ -98,11 +98,13 @@ describe('handshake: every refusal gets its status and the server carries on', (
   before(async () => {
     server = await startServer({
       anonymous: false,
-      args: ['--token-pubkey', A.pubPath, '--token-pubkey', B.pubPath, '--allow-origin', GOOD_ORIGIN]
+      // at the most verbose level: what is checked below holds for every log line
+      args: ['--token-pubkey', A.pubPath, '--token-pubkey', B.pubPath, '--allow-origin', GOOD_ORIGIN, '--log-level', 'debug']
     })
   })
   after(async () => {
     await server.stop()
+    assert.match(server.stderr, / debug: /, 'debug lines were written')
     // A token never appears in a log line.
     let checked = 0
     for (const t of usedTokens) {
