@@ -437,6 +437,17 @@ store_t *store_open(const char *dir, const store_opts_t *opts, char *err, size_t
 	what = "mdb_env_open";
 	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)))
 		goto fail;
+	/* the flags LMDB runs with, as it reports them: none of those that
+	 * weaken durability (a test checks the line) */
+	unsigned fl = 0;
+	mdb_env_get_flags(s->env, &fl);
+	int weak = (fl & (MDB_NOSYNC | MDB_NOMETASYNC | MDB_MAPASYNC)) != 0;
+	log_msg(weak ? LOG_WARN : LOG_INFO, "store: LMDB flags%s%s%s%s%s%s: %s", fl & MDB_NOTLS ? " NOTLS" : "",
+				     fl & MDB_NOSYNC ? " NOSYNC" : "", fl & MDB_NOMETASYNC ? " NOMETASYNC" : "",
+				     fl & MDB_MAPASYNC ? " MAPASYNC" : "", fl & MDB_WRITEMAP ? " WRITEMAP" : "",
+				     fl & MDB_RDONLY ? " RDONLY" : "",
+				     weak ? "commits are NOT synced before they are acknowledged"
+					  : "every commit is synced (fdatasync) before it is acknowledged");
 	int dead = 0;
 	mdb_reader_check(s->env, &dead);
 	what = "opening databases";

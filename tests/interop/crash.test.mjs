@@ -67,3 +67,19 @@ test('every update relayed before a SIGKILL is stored after the restart (5 cycle
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+// SIGKILL keeps the page cache, so the test above cannot tell a synced commit
+// from one LMDB only wrote (MDB_NOSYNC and friends lose those in a power
+// failure); the flags quire opens LMDB with are checked from its log instead
+// (reliability.md C2).
+test('LMDB runs without the flags that weaken durability', { timeout: 30000 }, async () => {
+  const server = await startServer()
+  try {
+    const line = server.stderr.split('\n').find((l) => l.includes('store: LMDB flags'))
+    assert.ok(line, 'the flags are logged at start-up')
+    assert.doesNotMatch(line, /NOSYNC|NOMETASYNC|MAPASYNC/)
+    assert.match(line, /every commit is synced \(fdatasync\) before it is acknowledged/)
+  } finally {
+    await server.stop()
+  }
+})
