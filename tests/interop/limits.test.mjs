@@ -1,11 +1,12 @@
-// Configured limits: environment twins, the slow-consumer cap (1008) and
-// WebSocket pings.
+// Configured limits: environment twins, the slow-consumer cap (1008),
+// WebSocket pings, --idle-timeout and --max-connections.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startServer } from './lib/server.mjs'
 import { metric } from './lib/metrics.mjs'
 import {
-  Y, connectProvider, destroyAll, encUpdate, fetchDoc, openRaw, waitFor, waitStored, roomName, withDeadline, sleep
+  Y, connectProvider, destroyAll, encUpdate, fetchDoc, openRaw, rawClient, waitFor, waitStored, roomName, withDeadline,
+  sleep
 } from './lib/yclient.mjs'
 
 test('environment twin QUIRE_MAX_MESSAGE applies (70000 bytes → 1009)', { timeout: 30000 }, async () => {
@@ -203,6 +204,51 @@ test('an update past a crdt limit (a value nested 65 deep) closes 1008 "update e
     assert.deepEqual(a.closes, [], 'the bystander was never disconnected')
   } finally {
     destroyAll(a, b)
+    await server.stop()
+  }
+})
+
+test('--idle-timeout 2: a peer silent for 2 s is closed with 1001 "idle timeout"; one that talks stays', { timeout: 30000 }, async () => {
+  const server = await startServer({ args: ['--idle-timeout', '2'] })
+  try {
+    const silent = await openRaw(server, roomName('idle'))
+    const talker = await openRaw(server, roomName('idle'))
+    const t0 = Date.now()
+    const keep = setInterval(() => talker.send(new Uint8Array([3])), 500) // query awareness
+    try {
+      const info = await withDeadline(silent.closed, 10000, 'the silent peer to be closed')
+      assert.deepEqual(info, { code: 1001, reason: 'idle timeout' })
+      assert.ok(Date.now() - t0 >= 1500, `closed after ${Date.now() - t0} ms`)
+      await sleep(1000)
+      assert.equal(talker.closeInfo, null, 'the talking peer stays')
+    } finally {
+      clearInterval(keep)
+      talker.close()
+    }
+  } finally {
+    await server.stop()
+  }
+})
+
+test('--max-connections 3: a fourth handshake gets 503, and once one closes a new one is taken', { timeout: 30000 }, async () => {
+  const server = await startServer({ args: ['--max-connections', '3'] })
+  const room = roomName('maxconn')
+  const open = []
+  try {
+    for (let i = 0; i < 3; i++) open.push(await openRaw(server, room))
+    const fourth = rawClient(server, room)
+    const err = await fourth.opened.then(() => null, (e) => e)
+    assert.ok(err && err.status === 503, `the fourth handshake: ${err ? err.message : 'opened'}`)
+    open.shift().close()
+    await waitFor(async () => {
+      const c = rawClient(server, room)
+      const ok = await c.opened.then(() => true, () => false)
+      if (ok) open.push(c)
+      return ok
+    }, { timeout: 10000, message: 'a handshake to be taken after one closed' })
+    for (const c of open) assert.equal(c.closeInfo, null)
+  } finally {
+    for (const c of open) c.close()
     await server.stop()
   }
 })
