@@ -556,16 +556,17 @@ static void integrate(room_t *r, qc_doc *doc, const uint8_t *u, size_t n, const 
 
 /* --- --max-doc-size --------------------------------------------------------
  *
- * A document's size is its content (qc_doc_content_bytes): the text, values,
- * keys and names of what is not deleted. Deleted content is dropped at the end
- * of the transaction that deletes it, so every deletion makes room at once,
- * with or without compaction, and a document at the limit can always be
- * brought below it. Not counted: the ids that deleted items leave behind
- * (tombstones), which the encoded state still holds; they grow with edits
- * alone, which --message-rate and --byte-rate bound. (Measuring the encoded
- * state instead locked documents: deleting everything left their tombstones
- * over the limit, so no insert was ever taken again.) The crdt keeps the
- * count, so it is looked at on every update. */
+ * A document's size is its content (qc_doc_content_bytes): the text, values
+ * and element names of what is not deleted. Deleted content is dropped at the
+ * end of the transaction that deletes it, so every deletion makes room at
+ * once, with or without compaction, and a document at the limit can always be
+ * brought below it. Not counted: what a document keeps for good once written,
+ * the ids that deleted items leave behind (tombstones) and map keys, which the
+ * encoded state still holds; they grow with edits alone, which --message-rate
+ * and --byte-rate bound. (Measuring the encoded state instead locked
+ * documents: deleting everything left their tombstones over the limit, so no
+ * insert was ever taken again.) The crdt keeps the count, so it is looked at
+ * on every update. */
 
 static uint64_t doc_size(const room_t *r) { return r->doc ? qc_doc_content_bytes(r->doc) : 0; }
 
