@@ -310,3 +310,18 @@ test('--byte-rate: a connection sending updates past its byte budget is closed w
     assert.deepEqual(bystander.closes, [])
   })
 })
+
+test('--message-rate counts pings: a ping flood is closed with 1008 "rate limit"; the room carries on', { timeout: 60000 }, () =>
+  withServer(['--message-rate', '5'], async ({ server, open, provider }) => {
+    const room = roomName('pingflood')
+    const bystander = await provider(room)
+    const flooder = await join(server, room)
+    open.push(flooder)
+    for (let i = 0; i < 500; i++) flooder.ws.ping()
+    const info = await withDeadline(flooder.closed, 15000, 'the ping flooder to be closed')
+    assert.deepEqual(info, { code: 1008, reason: 'rate limit' })
+    assert.equal(await metric(server, 'quire_rate_limited_closes_total'), 1)
+    bystander.doc.getText('t').insert(0, 'still here')
+    await waitStored(server, room, bystander.doc)
+    assert.deepEqual(bystander.closes, [])
+  }))
