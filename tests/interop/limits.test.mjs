@@ -252,3 +252,26 @@ test('--max-connections 3: a fourth handshake gets 503, and once one closes a ne
     await server.stop()
   }
 })
+
+test('a handshake trickled a byte a second (slowloris) is dropped by the request timeout; the server carries on', { timeout: 60000 }, async () => {
+  const server = await startServer()
+  const net = await import('node:net')
+  const sock = net.connect(server.port, server.host)
+  let closed = false
+  let timer = null
+  try {
+    await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject) })
+    sock.on('error', () => {})
+    const done = new Promise((resolve) => sock.once('close', () => { closed = true; resolve() }))
+    sock.write('GET /ws/slow HTTP/1.1\r\nHost: x\r\n')
+    let i = 0
+    timer = setInterval(() => { if (!closed) sock.write(`X-Slow-${i++}: a\r\n`) }, 1000)
+    await withDeadline(done, 40000, 'the trickling connection to be dropped')
+    const a = await connectProvider(server, roomName('afterslow'))
+    a.destroy()
+  } finally {
+    clearInterval(timer)
+    sock.destroy()
+    await server.stop()
+  }
+})
