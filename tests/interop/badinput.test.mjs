@@ -8,7 +8,7 @@ import net from 'node:net'
 import { startServer } from './lib/server.mjs'
 import {
   Y, connectProvider, destroyAll, openRaw, waitFor, roomName, fetchDoc, sameState, waitStored,
-  encUpdate, withDeadline, rawGet, wsHeaders
+  encUpdate, withDeadline, rawGet, wsHeaders, WebSocket
 } from './lib/yclient.mjs'
 
 const MAX_MESSAGE = 65536
@@ -179,6 +179,21 @@ describe('bad handshakes', () => {
     for (const key of ['not-base64-at-all!!!!!!!', 'c2hvcnQ=', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']) {
       const res = await rawGet(server, '/ws/handshake', wsHeaders({ 'Sec-WebSocket-Key': key }))
       assert.equal(res.status, 400, `key ${JSON.stringify(key)}`)
+    }
+  })
+
+  test('permessage-deflate offered → 101 without Sec-WebSocket-Extensions, and a client that offered it still syncs uncompressed', { timeout: 15000 }, async () => {
+    const res = await rawGet(server, '/ws/deflate', wsHeaders({ 'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits' }))
+    assert.equal(res.status, 101)
+    assert.equal(res.headers['sec-websocket-extensions'], undefined, 'no extension negotiated')
+    const room = roomName('deflate')
+    const a = await connectProvider(server, room, { WebSocketPolyfill: class extends WebSocket { constructor (u, p) { super(u, p, { perMessageDeflate: true }) } } })
+    try {
+      assert.equal(a.provider.ws._extensions['permessage-deflate'], undefined, 'the ws client runs without it')
+      a.doc.getText('t').insert(0, 'not compressed')
+      await waitFor(async () => (await fetchDoc(server, room)).getText('t').toString() === 'not compressed', { message: 'stored' })
+    } finally {
+      a.destroy()
     }
   })
 
