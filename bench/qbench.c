@@ -167,9 +167,9 @@ static qc_doc *replay(const trace *t, int gc, ubuf *out)
 /* The load the peers time (peer.mjs): free the previous doc, decode the
  * snapshot into a fresh one (qc_doc_load, as the server opens a stored
  * document: no update event kept, as a peer without an update listener
- * keeps none), read the text. *before: live bytes before the
- * new doc. */
-static qc_doc *load(qc_doc *prev, const uint8_t *snap, size_t n, size_t *before)
+ * keeps none), apply update upd if given (load+update), read the text.
+ * *before: live bytes before the new doc. */
+static qc_doc *load(qc_doc *prev, const uint8_t *snap, size_t n, const uint8_t *upd, size_t un, size_t *before)
 {
 	if (prev)
 		qc_doc_free(prev);
@@ -177,11 +177,32 @@ static qc_doc *load(qc_doc *prev, const uint8_t *snap, size_t n, size_t *before)
 	qc_doc *l = new_doc(0, 1);
 	char *s = NULL;
 	size_t sn = 0;
-	if (qc_doc_load(l, snap, n) != QC_OK || qc_doc_text(l, ROOT, &s, &sn) != QC_OK)
-		add_error("load failed");
+	if (qc_doc_load(l, snap, n) != QC_OK || (upd && qc_doc_apply_update(l, upd, un) != QC_OK) ||
+	    qc_doc_text(l, ROOT, &s, &sn) != QC_OK)
+		add_error(upd ? "load+update failed" : "load failed");
 	qc_free(l, s);
 	return l;
 }
+
+/* Runs up to max times (stops once budget ms are spent); median ms. */
+#define TIMED(result, max, budget, setup, body, teardown)                   \
+	do {                                                                \
+		double xs_[64];                                             \
+		int n_ = 0;                                                 \
+		double spent_ = 0;                                          \
+		while (n_ < (max) && n_ < 64) {                             \
+			setup;                                              \
+			double a_ = now_ms();                               \
+			body;                                               \
+			double d_ = now_ms() - a_;                          \
+			teardown;                                           \
+			xs_[n_++] = d_;                                     \
+			spent_ += d_;                                       \
+			if (spent_ > (budget))                              \
+				break;                                      \
+		}                                                           \
+		(result) = median(xs_, n_);                                 \
+	} while (0)
 
 /* Load and then one remote update, as a server opens a stored document and
  * integrates the next edit: another peer (client 2) loads the same snapshot
@@ -212,25 +233,11 @@ static void load_update(const trace *t, const uint8_t *snap, size_t n)
 		qc_doc_free(p);
 		return;
 	}
-	double xs[21];
-	int runs = 0;
-	double spent = 0;
 	qc_doc *l = NULL;
-	while (runs < 21 && spent <= 1000) {
-		if (l)
-			qc_doc_free(l);
-		double a = now_ms();
-		l = new_doc(0, 1);
-		char *s = NULL;
-		size_t sn = 0;
-		if (qc_doc_load(l, snap, n) != QC_OK || qc_doc_apply_update(l, u, un) != QC_OK ||
-		    qc_doc_text(l, ROOT, &s, &sn) != QC_OK)
-			add_error("load+update failed");
-		qc_free(l, s);
-		xs[runs] = now_ms() - a;
-		spent += xs[runs++];
-	}
-	printf(",\"loadUpdMs\":%.4f", median(xs, runs));
+	size_t before;
+	double ms;
+	TIMED(ms, 21, 1000, , l = load(l, snap, n, u, un, &before), );
+	printf(",\"loadUpdMs\":%.4f", ms);
 	char *s = NULL;
 	size_t sn = 0;
 	if (qc_doc_text(l, ROOT, &s, &sn) != QC_OK || sn != t->end_len + 1 || memcmp(s, t->end, b) != 0 ||
@@ -240,26 +247,6 @@ static void load_update(const trace *t, const uint8_t *snap, size_t n)
 	qc_doc_free(l);
 	qc_doc_free(p);
 }
-
-/* Runs up to max times (stops once budget ms are spent); median ms. */
-#define TIMED(result, max, budget, setup, body, teardown)                   \
-	do {                                                                \
-		double xs_[64];                                             \
-		int n_ = 0;                                                 \
-		double spent_ = 0;                                          \
-		while (n_ < (max) && n_ < 64) {                             \
-			setup;                                              \
-			double a_ = now_ms();                               \
-			body;                                               \
-			double d_ = now_ms() - a_;                          \
-			teardown;                                           \
-			xs_[n_++] = d_;                                     \
-			spent_ += d_;                                       \
-			if (spent_ > (budget))                              \
-				break;                                      \
-		}                                                           \
-		(result) = median(xs_, n_);                                 \
-	} while (0)
 
 static void hexstr(const uint8_t *p, size_t n, char *out, size_t cap)
 {
@@ -315,7 +302,7 @@ static void bench_sequential(const trace *t, const char *name, const char *dump)
 	}
 	size_t before = mem.live;
 	qc_doc *l = NULL;
-	TIMED(ms, 21, 1000, , l = load(l, snap, snap_len, &before), );
+	TIMED(ms, 21, 1000, , l = load(l, snap, snap_len, NULL, 0, &before), );
 	printf(",\"loadMs\":%.4f,\"memAfterLoad\":%zu", ms, mem.live - before);
 	text_ok(l, t, "load");
 	qc_doc_free(l);
@@ -447,7 +434,7 @@ static void bench_concurrent(const trace *t, const char *name, const char *dump)
 	}
 	size_t before = mem.live;
 	qc_doc *l = NULL;
-	TIMED(ms, 21, 1000, , l = load(l, snap, snap_len, &before), );
+	TIMED(ms, 21, 1000, , l = load(l, snap, snap_len, NULL, 0, &before), );
 	printf(",\"loadMs\":%.4f,\"memAfterLoad\":%zu", ms, mem.live - before);
 	text_ok(l, t, "load");
 	qc_doc_free(l);

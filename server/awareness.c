@@ -13,18 +13,6 @@ static aw_entry_t *find(const awareness_t *a, uint64_t client)
 	return NULL;
 }
 
-static size_t j_ws(const char *s, size_t n, size_t i);
-
-/* Is the state JSON null (a removal), JSON whitespace around it included, as
- * JSON.parse reads it? */
-static int is_null(const char *s, size_t n)
-{
-	size_t i = j_ws(s, n, 0);
-	if (n - i < 4 || memcmp(s + i, "null", 4) != 0)
-		return 0;
-	return j_ws(s, n, i + 4) == n;
-}
-
 /* --- JSON texts, as JSON.parse reads them ----------------------------------
  * y-protocols parses every state it receives with JSON.parse and throws on a
  * bad one, and a room sends all its states to every newcomer, so one bad state
@@ -166,6 +154,16 @@ static int json_text_ok(const char *s, size_t n)
 			break;
 		}
 	}
+}
+
+/* Is the state JSON null (a removal), JSON whitespace around it included, as
+ * JSON.parse reads it? */
+static int is_null(const char *s, size_t n)
+{
+	size_t i = j_ws(s, n, 0);
+	if (n - i < 4 || memcmp(s + i, "null", 4) != 0)
+		return 0;
+	return j_ws(s, n, i + 4) == n;
 }
 
 void awareness_free(awareness_t *a)

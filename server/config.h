@@ -28,8 +28,9 @@ typedef struct config {
 	int dev;
 	uint64_t max_message;     /* bytes of one WebSocket message */
 	uint64_t max_http_body;   /* bytes of one HTTP request body (any route) */
-	/* encoded size (what compaction would store) at which a document takes
-	 * deletions only; a quarter of it is the warning level; 0: no limit */
+	/* content (qc_doc_content_bytes: what is not deleted) at which a
+	 * document takes deletions only; a quarter of it is the warning level;
+	 * 0: no limit */
 	uint64_t max_doc_size;
 	uint64_t max_queue;       /* bytes queued to one connection */
 	uint64_t max_connections; /* WebSocket connections in total */

@@ -6,7 +6,7 @@
  * open, and loaded again from the store at its next use. Incoming
  * messages are validated here; document updates go to the store and are
  * relayed to the other connections only after they are durably committed.
- * A document at --max-doc-size (its encoded state) takes deletions only:
+ * A document at --max-doc-size (its content) takes deletions only:
  * the room refuses updates that add structs, and asks the connections it
  * refused for their edits again once deletions made room. */
 #ifndef QUIRE_ROOM_H

@@ -918,8 +918,9 @@ int qc_rd_end(qc_rd *r, qc_ds *ds, size_t *ranges)
 	return rc;
 }
 
-/* Full strict pass; optionally counts structs and delete-set ranges. */
-static int scan(const uint8_t *u, size_t n, size_t *structs, size_t *ranges)
+/* Full strict pass; optionally counts structs and delete-set ranges, and
+ * points at where the delete set starts (it runs to the end). */
+static int scan(const uint8_t *u, size_t n, size_t *structs, size_t *ranges, const uint8_t **ds)
 {
 	static const uint8_t empty = 0;
 	qc_rd r;
@@ -930,6 +931,8 @@ static int scan(const uint8_t *u, size_t n, size_t *structs, size_t *ranges)
 	r.track_clients = 1;
 	while ((rc = qc_rd_next(&r)) == 1)
 		ns++;
+	if (ds)
+		*ds = r.d.p;
 	if (rc == 0)
 		rc = qc_rd_end(&r, NULL, ranges);
 	qc_rd_free(&r);
@@ -940,26 +943,16 @@ static int scan(const uint8_t *u, size_t n, size_t *structs, size_t *ranges)
 
 int qc_update_deletions(const uint8_t *u, size_t n, uint8_t **out, size_t *out_len)
 {
-	static const uint8_t empty = 0;
 	if (!out || !out_len || (u == NULL && n != 0))
 		return QC_ERR_INVALID;
 	*out = NULL;
 	*out_len = 0;
-	qc_rd r;
-	int rc = qc_rd_init(&r, u ? u : &empty, u ? n : 0, 0);
-	if (rc)
-		return rc;
-	r.track_clients = 1;
-	while ((rc = qc_rd_next(&r)) == 1)
-		;
-	const uint8_t *ds = r.d.p, *end = r.d.end; /* the delete set, up to the end */
+	const uint8_t *ds = NULL;
 	size_t ranges = 0;
-	if (rc == 0)
-		rc = qc_rd_end(&r, NULL, &ranges);
-	qc_rd_free(&r);
+	int rc = scan(u, n, NULL, &ranges, &ds);
 	if (rc || !ranges)
 		return rc;
-	size_t dn = (size_t)(end - ds);
+	size_t dn = (size_t)(u + n - ds);
 	uint8_t *p = malloc(1 + dn);
 	if (!p)
 		return QC_ERR_NOMEM;
@@ -974,7 +967,7 @@ int qc_update_validate(const uint8_t *u, size_t n)
 {
 	if (u == NULL && n != 0)
 		return QC_ERR_INVALID;
-	return scan(u, n, NULL, NULL);
+	return scan(u, n, NULL, NULL, NULL);
 }
 
 int qc_update_counts(const uint8_t *u, size_t n, size_t *structs, size_t *ds_ranges)
@@ -982,7 +975,7 @@ int qc_update_counts(const uint8_t *u, size_t n, size_t *structs, size_t *ds_ran
 	size_t s = 0, r = 0;
 	if (u == NULL && n != 0)
 		return QC_ERR_INVALID;
-	int rc = scan(u, n, &s, &r);
+	int rc = scan(u, n, &s, &r, NULL);
 	if (rc)
 		return rc;
 	if (structs)
