@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #define CLOSE_GRACE_MS 3000
+/* a stored value of the document fails its checksum (store.h) */
+#define DAMAGED_MSG "the stored document is damaged (checksum mismatch); see the server log"
 /* outbound buffer capacity a connection keeps between writes (see
  * on_conn_written); an idle connection keeps none (on_tick) */
 #define CONN_BUF_KEEP 4096
@@ -783,8 +785,11 @@ static room_t *open_room(h2o_req_t *req, const char *what, rl_client_t *cl, cons
 			  "too many documents opened from this address; retry later (--room-opens-per-ip)");
 		return NULL;
 	}
-	room_t *room = room_open(name, (size_t)nlen);
-	if (!room)
+	int damaged;
+	room_t *room = room_open(name, (size_t)nlen, &damaged);
+	if (!room && damaged)
+		refuse(req, 500, "Internal Server Error", DAMAGED_MSG);
+	else if (!room)
 		refuse(req, 503, "Service Unavailable", "document unavailable");
 	return room;
 }
@@ -987,6 +992,11 @@ static int on_metrics(h2o_handler_t *self, h2o_req_t *req)
 			      "# HELP quire_fragment_closes_total Connections closed (1009) for a message in more than %d "
 			      "frames.\n# TYPE quire_fragment_closes_total counter\nquire_fragment_closes_total %llu\n",
 			      MAX_FRAGMENTS, (unsigned long long)srv.fragment_closes);
+	if (n > 0 && (size_t)n < sizeof body)
+		n += snprintf(body + n, sizeof body - (size_t)n,
+			      "# HELP quire_store_damaged_total Reads of a stored document that found a value failing "
+			      "its checksum.\n# TYPE quire_store_damaged_total counter\nquire_store_damaged_total %llu\n",
+			      (unsigned long long)ss.damaged);
 	/* the update latency histogram (cumulative buckets, as Prometheus has them) */
 	if (n > 0 && (size_t)n < sizeof body)
 		n += snprintf(body + n, sizeof body - (size_t)n,
@@ -1219,7 +1229,8 @@ static int on_api(h2o_handler_t *self, h2o_req_t *req)
 	else
 		failed = room_snapshot(name, (size_t)nlen, &state, &len, &found);
 	if (failed)
-		return refuse(req, 500, "Internal Server Error", "cannot read the document");
+		return refuse(req, 500, "Internal Server Error",
+			      failed == ROOM_DAMAGED ? DAMAGED_MSG : "cannot read the document");
 	if (!found) {
 		free(state);
 		free(shown);

@@ -151,6 +151,13 @@ void rooms_shutdown(void)
 			room_free(table[b]);
 }
 
+/* 1 when the last load_doc failed because a stored value of the document
+ * is damaged (store_load's STORE_DAMAGED): it stays refused, see
+ * unavailable(). */
+static int load_damaged;
+#define DAMAGED_REASON "document damaged"
+static const char *unavailable(void) { return load_damaged ? DAMAGED_REASON : "document unavailable"; }
+
 /* The stored document, loaded into a new qc_doc; NULL (logged) if the store
  * cannot be read or what it holds does not load. */
 static qc_doc *load_doc(const char *name, size_t len, size_t *stored, int *found)
@@ -158,15 +165,18 @@ static qc_doc *load_doc(const char *name, size_t len, size_t *stored, int *found
 	uint8_t *state;
 	size_t state_len;
 	char err[256];
-	if (store_load(env.store, name, len, &state, &state_len, found, err, sizeof err)) {
-		log_error("room %.*s: cannot load: %s", (int)len, name, err);
+	int rc = store_load(env.store, name, len, &state, &state_len, found, err, sizeof err);
+	load_damaged = rc == STORE_DAMAGED;
+	if (rc) {
+		log_error("room %.*s: cannot load: %s%s", (int)len, name, err,
+			  load_damaged ? "; the document is refused until it is restored (docs/operations.md)" : "");
 		return NULL;
 	}
 	qc_doc_opts o;
 	qc_doc_opts_default(&o);
 	o.alloc = &doc_alloc;
 	qc_doc *doc = qc_doc_new(&o);
-	int rc = doc ? qc_doc_load(doc, state, state_len) : QC_ERR_NOMEM;
+	rc = doc ? qc_doc_load(doc, state, state_len) : QC_ERR_NOMEM;
 	free(state);
 	if (rc == QC_ERR_PENDING) {
 		/* The log holds more than 1 MiB of structs whose dependencies it
@@ -230,7 +240,7 @@ static void mark_stale(room_t *r)
 
 void rooms_store_closing(void) { store_closing = 1; }
 
-room_t *room_open(const char *name, size_t len)
+static room_t *room_open_(const char *name, size_t len)
 {
 	room_t *r = find(name, len);
 	if (r) {
@@ -266,6 +276,14 @@ room_t *room_open(const char *name, size_t len)
 	table[b] = r;
 	stats.rooms++;
 	log_debug("room %.*s: opened (%zu bytes stored, found %d)", (int)len, name, state_len, found);
+	return r;
+}
+
+room_t *room_open(const char *name, size_t len, int *damaged)
+{
+	load_damaged = 0;
+	room_t *r = room_open_(name, len);
+	*damaged = !r && load_damaged;
 	return r;
 }
 
@@ -383,7 +401,7 @@ void room_join(room_t *r, conn_t *c)
 	size_t svlen, len;
 	qc_doc *doc = room_doc(r);
 	if (!doc || qc_doc_state_vector(doc, &sv, &svlen) != QC_OK) {
-		conn_close(c, 1011, "document unavailable");
+		conn_close(c, 1011, unavailable());
 		return;
 	}
 	send_msg(c, proto_sync(SYNC_STEP1, sv, svlen, &len), &len, SEND_PLAIN);
@@ -416,7 +434,7 @@ static void on_step1(room_t *r, conn_t *c, const uint8_t *sv, size_t svlen)
 	size_t dlen, len;
 	qc_doc *doc = room_doc(r);
 	if (!doc) {
-		conn_close(c, 1011, "document unavailable");
+		conn_close(c, 1011, unavailable());
 		return;
 	}
 	int err = qc_doc_encode_state(doc, sv, svlen, &diff, &dlen);
@@ -754,7 +772,7 @@ static void on_update(room_t *r, conn_t *c, const uint8_t *u, size_t n)
 		conn_close(c, 1011, "storage failure");
 		break;
 	case ROOM_UPDATE_UNAVAILABLE:
-		conn_close(c, 1011, "document unavailable");
+		conn_close(c, 1011, unavailable());
 		break;
 	case ROOM_UPDATE_SHUTDOWN:
 		conn_close(c, 1001, "server shutting down");
@@ -937,9 +955,10 @@ int room_snapshot(const char *name, size_t len, uint8_t **out, size_t *out_len, 
 		return 0;
 	}
 	char err[256];
-	if (store_load(env.store, name, len, out, out_len, found, err, sizeof err)) {
+	int rc = store_load(env.store, name, len, out, out_len, found, err, sizeof err);
+	if (rc) {
 		log_error("document %.*s: %s", (int)len, name, err);
-		return -1;
+		return rc == STORE_DAMAGED ? ROOM_DAMAGED : -1;
 	}
 	return 0;
 }
@@ -961,7 +980,7 @@ int room_render(const char *name, size_t len, int json, const char *root, char *
 	} else {
 		size_t stored;
 		if (!(doc = loaded = load_doc(name, len, &stored, found)))
-			return -1;
+			return load_damaged ? ROOM_DAMAGED : -1;
 	}
 	char *s = NULL;
 	size_t n = 0;

@@ -113,8 +113,9 @@ void rooms_init(const rooms_env_t *env); /* after the loop exists: env->loop */
 void rooms_shutdown(void); /* frees every room; no connections may remain */
 
 /* Finds or loads the room for a document, with its document in memory
- * (loaded again if it was unloaded). NULL on a storage error. */
-room_t *room_open(const char *name, size_t len);
+ * (loaded again if it was unloaded). NULL on a storage error; *damaged = 1
+ * when that error is a stored value failing its checksum (store.h). */
+room_t *room_open(const char *name, size_t len, int *damaged);
 /* open with its document in memory: room_open loads nothing (a room whose
  * document was unloaded has to load it again) */
 int room_is_loaded(const char *name, size_t len);
@@ -137,13 +138,19 @@ void room_committed(room_job_t *j);
 void rooms_store_closing(void);        /* before store_close: no more reloads */
 void rooms_tick(uint64_t now_ms);      /* presence expiry, idle room eviction */
 
+/* Returned by room_snapshot and room_render when a stored value of the
+ * document fails its checksum (store.h); clients of a room are closed with
+ * 1011 "document damaged" then. */
+#define ROOM_DAMAGED (-2)
+
 /* The stored state of a document for the HTTP API: from its open room if
- * any, else from the store. *found = 0 if it was never written. */
+ * any, else from the store. *found = 0 if it was never written. Returns 0,
+ * ROOM_DAMAGED or -1 (logged). */
 int room_snapshot(const char *name, size_t len, uint8_t **out, size_t *out_len, int *found);
 /* The same document rendered: the text of root (json 0), the JSON of root,
  * or of every root when root is NULL (quire/doc.h), read from the open room's
  * document itself or else loaded from the store. *out (NUL-terminated) is
- * released with free(). Returns 0, or -1 (logged). */
+ * released with free(). Returns 0, ROOM_DAMAGED or -1 (logged). */
 int room_render(const char *name, size_t len, int json, const char *root, char **out, size_t *out_len, int *found);
 
 void rooms_get_stats(room_stats_t *out);

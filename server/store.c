@@ -3,6 +3,7 @@
 
 #include "hash.h"
 #include "log.h"
+#include "record.h"
 #include "quire/doc.h"
 #include "quire/update.h"
 
@@ -18,10 +19,15 @@
 #define BATCH_MAX_JOBS 1024
 #define BATCH_MAX_BYTES (8u << 20)
 
+/* A damaged value (record.h): its checksum differs or its form is wrong.
+ * Outside LMDB's error codes (-30799..-30780) and errno's (positive). */
+#define E_DAMAGED (-1000)
+
 /* Writer-thread cache of a document's log position. */
 typedef struct doc_info {
 	struct doc_info *next;
 	uint64_t id, next_seq, entries;
+	uint64_t sealed_from; /* first sealed sequence (record.h) */
 	size_t name_len;
 	char name[];
 } doc_info_t;
@@ -69,21 +75,27 @@ static uint64_t now_ms(void)
 
 static size_t hash_name(const char *s, size_t n) { return (size_t)(hash_fnv1a(s, n, 0) % 1024); }
 
-/* Looks a document up by name: its id, or 0 when it was never written. */
-static int lookup_doc_id(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t len, uint64_t *id)
+/* Looks a document up by name: d->id = 0 when it was never written;
+ * E_DAMAGED when its docs value is damaged. */
+static int lookup_doc(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t len, record_doc_t *d)
 {
 	MDB_val k = {len, (void *)name}, v;
 	int rc = mdb_get(txn, dbi, &k, &v);
 	if (rc == MDB_NOTFOUND) {
-		*id = 0;
+		memset(d, 0, sizeof *d);
 		return 0;
 	}
 	if (rc)
 		return rc;
-	if (v.mv_size < 8)
-		return MDB_CORRUPTED;
-	*id = get_be64(v.mv_data);
-	return 0;
+	return record_doc_decode(v.mv_data, v.mv_size, name, len, d) ? E_DAMAGED : 0;
+}
+
+static int put_doc(MDB_txn *txn, MDB_dbi dbi, const char *name, size_t len, const record_doc_t *d)
+{
+	uint8_t val[RECORD_DOC_LEN];
+	record_doc_encode(val, d, name, len);
+	MDB_val k = {len, (void *)name}, v = {sizeof val, val};
+	return mdb_put(txn, dbi, &k, &v, 0);
 }
 
 /* Finds (or creates, inside the write txn) the writer's record of a doc. */
@@ -95,10 +107,11 @@ static int writer_doc(store_t *s, MDB_txn *txn, const char *name, size_t len, do
 			*out = d;
 			return 0;
 		}
-	uint64_t id;
-	int rc = lookup_doc_id(txn, s->dbi_docs, name, len, &id);
+	record_doc_t rec;
+	int rc = lookup_doc(txn, s->dbi_docs, name, len, &rec);
 	if (rc)
 		return rc;
+	uint64_t id = rec.id;
 	doc_info_t *d = calloc(1, sizeof *d + len);
 	if (!d)
 		return ENOMEM;
@@ -106,11 +119,9 @@ static int writer_doc(store_t *s, MDB_txn *txn, const char *name, size_t len, do
 	d->name_len = len;
 	if (id == 0) {
 		id = s->next_doc_id++;
-		uint8_t meta[16], idb[8];
-		put_be64(meta, id);
-		put_be64(meta + 8, now_ms());
-		MDB_val k = {len, (void *)name}, v = {sizeof meta, meta};
-		if ((rc = mdb_put(txn, s->dbi_docs, &k, &v, 0)))
+		uint8_t idb[8];
+		rec = (record_doc_t){.id = id, .created_ms = now_ms(), .sealed_from = 1};
+		if ((rc = put_doc(txn, s->dbi_docs, name, len, &rec)))
 			goto fail;
 		put_be64(idb, s->next_doc_id);
 		MDB_val mk = {11, "next_doc_id"}, mv = {8, idb};
@@ -138,8 +149,15 @@ static int writer_doc(store_t *s, MDB_txn *txn, const char *name, size_t len, do
 		if (rc && rc != MDB_NOTFOUND)
 			goto fail;
 		rc = 0;
+		if (rec.sealed_from == RECORD_NOT_SEALED) {
+			/* written before checksums: seal from this append on */
+			rec.sealed_from = d->next_seq;
+			if ((rc = put_doc(txn, s->dbi_docs, name, len, &rec)))
+				goto fail;
+		}
 	}
 	d->id = id;
+	d->sealed_from = rec.sealed_from;
 	d->next = s->docs[b];
 	s->docs[b] = d;
 	*out = d;
@@ -149,9 +167,11 @@ fail:
 	return rc;
 }
 
-/* Collects the log of doc id as (pointer, length) arrays valid within txn. */
-static int collect_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, const uint8_t ***ptrs, size_t **lens,
-		       size_t *count, uint64_t *last_seq)
+/* Collects the log of doc id as (pointer, length) arrays of its updates,
+ * valid within txn, checking the checksum of every value from sequence
+ * sealed_from on: E_DAMAGED (*bad_seq = its sequence) when one fails. */
+static int collect_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t sealed_from, const uint8_t ***ptrs,
+		       size_t **lens, size_t *count, uint64_t *last_seq, uint64_t *bad_seq)
 {
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(txn, dbi, &c);
@@ -172,19 +192,24 @@ static int collect_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, const uint8_t ***
 			const uint8_t **np = realloc(p, cap * sizeof *np);
 			size_t *nl = np ? realloc(l, cap * sizeof *nl) : NULL;
 			if (!np || !nl) {
-				free(np ? (void *)np : (void *)p);
-				free(l);
-				mdb_cursor_close(c);
-				return ENOMEM;
+				rc = ENOMEM;
+				p = np ? np : p;
+				break;
 			}
 			p = np;
 			l = nl;
 		}
+		uint64_t seq = get_be64((uint8_t *)k.mv_data + 8);
 		p[n] = v.mv_data;
 		l[n] = v.mv_size;
+		if (seq >= sealed_from && record_log_open(v.mv_data, v.mv_size, id, seq, &p[n], &l[n])) {
+			*bad_seq = seq;
+			rc = E_DAMAGED;
+			break;
+		}
 		n++;
 		if (last_seq)
-			*last_seq = get_be64((uint8_t *)k.mv_data + 8);
+			*last_seq = seq;
 	}
 	mdb_cursor_close(c);
 	if (rc && rc != MDB_NOTFOUND) {
@@ -198,13 +223,42 @@ static int collect_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, const uint8_t ***
 	return 0;
 }
 
+/* Appends (or replaces) the log value of (id, seq), sealed. Only documents
+ * sealed from their first sequence or from a sequence before seq reach
+ * here: writer_doc seals a document at its first append. */
+static int put_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t seq, const uint8_t *upd, size_t n)
+{
+	uint8_t kb[16];
+	put_be64(kb, id);
+	put_be64(kb + 8, seq);
+	MDB_val k = {16, kb}, v = {RECORD_LOG_HDR + n, NULL};
+	int rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
+	if (rc)
+		return rc;
+	record_log_seal(v.mv_data, id, seq, upd, n);
+	if (n)
+		memcpy((uint8_t *)v.mv_data + RECORD_LOG_HDR, upd, n);
+	return 0;
+}
+
 /* Replaces the whole log of d by one merged snapshot at its last sequence. */
 static int compact(store_t *s, MDB_txn *txn, doc_info_t *d)
 {
 	const uint8_t **ptrs;
 	size_t *lens, n;
-	uint64_t last = 0;
-	int rc = collect_log(txn, s->dbi_log, d->id, &ptrs, &lens, &n, &last);
+	uint64_t last = 0, bad = 0;
+	int rc = collect_log(txn, s->dbi_log, d->id, d->sealed_from, &ptrs, &lens, &n, &last, &bad);
+	if (rc == E_DAMAGED) {
+		/* merging would seal the damage into the snapshot: leave the log
+		 * as it is (store_load refuses the document) */
+		log_error("store: compaction of document %.*s skipped: log record %llu is damaged (checksum "
+			  "mismatch)",
+			  (int)d->name_len, d->name, (unsigned long long)bad);
+		pthread_mutex_lock(&s->stats_mu);
+		s->stats.damaged++;
+		pthread_mutex_unlock(&s->stats_mu);
+		return 0;
+	}
 	if (rc)
 		return rc;
 	uint8_t *merged = NULL;
@@ -256,9 +310,7 @@ static int compact(store_t *s, MDB_txn *txn, doc_info_t *d)
 		free(merged);
 		return rc;
 	}
-	put_be64(kb + 8, last);
-	MDB_val pk = {16, kb}, pv = {mlen, merged};
-	rc = mdb_put(txn, s->dbi_log, &pk, &pv, 0);
+	rc = put_log(txn, s->dbi_log, d->id, last, merged, mlen);
 	free(merged);
 	if (rc)
 		return rc;
@@ -311,11 +363,7 @@ static int write_batch(store_t *s, store_job_t *batch, size_t *nbytes)
 		doc_info_t *d;
 		if ((rc = writer_doc(s, txn, j->doc, j->doc_len, &d)))
 			goto abort;
-		uint8_t kb[16];
-		put_be64(kb, d->id);
-		put_be64(kb + 8, d->next_seq);
-		MDB_val k = {16, kb}, v = {j->len, j->data};
-		if ((rc = mdb_put(txn, s->dbi_log, &k, &v, 0)))
+		if ((rc = put_log(txn, s->dbi_log, d->id, d->next_seq, j->data, j->len)))
 			goto abort;
 		d->next_seq++;
 		d->entries++;
@@ -506,16 +554,33 @@ int store_load(store_t *s, const char *doc, size_t doc_len, uint8_t **out, size_
 		snprintf(err, errlen, "read transaction: %s", mdb_strerror(rc));
 		return -1;
 	}
-	uint64_t id;
+	record_doc_t rec;
+	uint64_t bad = 0;
 	const uint8_t **ptrs = NULL;
 	size_t *lens = NULL, n = 0;
-	if ((rc = lookup_doc_id(txn, s->dbi_docs, doc, doc_len, &id)) ||
-	    (id && (rc = collect_log(txn, s->dbi_log, id, &ptrs, &lens, &n, NULL)))) {
-		mdb_txn_abort(txn);
-		snprintf(err, errlen, "reading document: %s", mdb_strerror(rc));
-		return -1;
+	int in_log = 0;
+	rc = lookup_doc(txn, s->dbi_docs, doc, doc_len, &rec);
+	if (!rc && rec.id) {
+		in_log = 1;
+		rc = collect_log(txn, s->dbi_log, rec.id, rec.sealed_from, &ptrs, &lens, &n, NULL, &bad);
 	}
-	*found = id != 0;
+	if (rc) {
+		mdb_txn_abort(txn);
+		if (rc != E_DAMAGED) {
+			snprintf(err, errlen, "reading document: %s", mdb_strerror(rc));
+			return -1;
+		}
+		if (in_log)
+			snprintf(err, errlen, "stored document is damaged: log record %llu fails its checksum",
+				 (unsigned long long)bad);
+		else
+			snprintf(err, errlen, "stored document is damaged: its docs record fails its checksum");
+		pthread_mutex_lock(&s->stats_mu);
+		s->stats.damaged++;
+		pthread_mutex_unlock(&s->stats_mu);
+		return STORE_DAMAGED;
+	}
+	*found = rec.id != 0;
 	int e = qc_update_merge(ptrs, lens, n, out, out_len);
 	free(ptrs);
 	free(lens);

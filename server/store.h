@@ -10,6 +10,9 @@
  * Compaction: when a document's log holds more than compact_after entries
  * the writer merges the whole log into one snapshot update and replaces the
  * entries in the same transaction that appended the last one.
+ *
+ * Every value carries a checksum (record.h), checked whenever it is read: a
+ * damaged document is refused (STORE_DAMAGED) and never compacted.
  */
 #ifndef QUIRE_STORE_H
 #define QUIRE_STORE_H
@@ -39,6 +42,7 @@ typedef struct store_opts {
 
 typedef struct store_stats {
 	uint64_t commits, updates, bytes, compactions, failures;
+	uint64_t damaged; /* reads that found a damaged value (record.h) */
 } store_stats_t;
 
 /* Opens (creating if needed) the environment in dir. On failure returns NULL
@@ -50,8 +54,11 @@ store_t *store_open(const char *dir, const store_opts_t *opts, char *err, size_t
 int store_submit(store_t *s, store_job_t *job);
 
 /* Loads a document: the merged update of its whole log. *found = 0 and an
- * empty update (00 00) when the document was never written. Returns 0 or a
- * negative error (message in err). The caller free()s *out. */
+ * empty update (00 00) when the document was never written. Returns 0, or
+ * STORE_DAMAGED when a stored value of the document fails its checksum
+ * (record.h: nothing of it is returned), or -1 on another error; the message
+ * is in err. The caller free()s *out. */
+#define STORE_DAMAGED (-2)
 int store_load(store_t *s, const char *doc, size_t doc_len, uint8_t **out, size_t *out_len,
 	       int *found, char *err, size_t errlen);
 

@@ -1,0 +1,238 @@
+// Damaged stored records (reliability.md C6): every LMDB value quire writes
+// carries a CRC-32C over its key and bytes (server/record.h). A byte flipped
+// on disk, here with LMDB's own tools (mdb_dump / mdb_load) while quire is
+// stopped or running, is found when the document is read: that document is
+// refused with a clear error (HTTP 500, WebSocket handshake 500, 1011
+// "document damaged" to members), nothing is written to it, and every other
+// document carries on. A store written before checksums still opens and is
+// sealed from its next append on.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import { startServer, makeDataDir } from './lib/server.mjs'
+import { metric } from './lib/metrics.mjs'
+import { Y, connectProvider, destroyAll, fetchDoc, openRaw, rawClient, roomName, waitFor, waitStored, encUpdate } from './lib/yclient.mjs'
+
+/** The records of one named database of an LMDB env: [{ key, value }] (Buffers). */
+function dump (dir, db) {
+  const r = spawnSync('mdb_dump', ['-s', db, dir], { encoding: 'utf8', timeout: 30000 })
+  assert.equal(r.status, 0, `mdb_dump -s ${db}: ${r.stderr}`)
+  const lines = r.stdout.split('\n')
+  const start = lines.indexOf('HEADER=END') + 1
+  const out = []
+  for (let i = start; i < lines.length && lines[i] !== 'DATA=END'; i += 2) {
+    out.push({ key: Buffer.from(lines[i].trim(), 'hex'), value: Buffer.from(lines[i + 1].trim(), 'hex') })
+  }
+  return out
+}
+
+/** Writes records into a named database with mdb_load (existing keys are replaced; the env is created if need be). */
+function load (dir, db, records) {
+  const text = ['VERSION=3', 'format=bytevalue', 'type=btree', 'HEADER=END',
+    ...records.flatMap(({ key, value }) => [' ' + key.toString('hex'), ' ' + value.toString('hex')]), 'DATA=END', ''].join('\n')
+  const r = spawnSync('mdb_load', ['-s', db, dir], { input: text, encoding: 'utf8', timeout: 30000 })
+  assert.equal(r.status, 0, `mdb_load -s ${db}: ${r.stderr}`)
+}
+
+const be64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b }
+
+/** The log records of the document whose docs key is name. */
+function logOf (dir, name) {
+  const doc = dump(dir, 'docs').find((r) => r.key.toString() === name)
+  assert.ok(doc, `${name} has a docs record`)
+  const id = doc.value.subarray(0, 8)
+  return { doc, records: dump(dir, 'log').filter((r) => r.key.subarray(0, 8).equals(id)) }
+}
+
+async function getText (server, doc) {
+  const res = await fetch(`${server.httpUrl}/api/docs/${doc}/text?root=t`, { signal: AbortSignal.timeout(10000) })
+  return { status: res.status, text: await res.text() }
+}
+
+async function handshake (server, doc) {
+  const c = rawClient(server, doc)
+  try {
+    await c.opened
+    return { status: 101, client: c }
+  } catch (e) {
+    return { status: e.status ?? e.message }
+  }
+}
+
+async function writeText (server, doc, text) {
+  const p = await connectProvider(server, doc)
+  p.doc.getText('t').insert(0, text)
+  await waitStored(server, doc, p.doc)
+  destroyAll(p)
+}
+
+test('a byte flipped in a stored update or docs record is detected: that document is refused with a clear error, nothing is written to it, others carry on', { timeout: 60000 }, async () => {
+  const dir = makeDataDir()
+  const [a, b, c] = [roomName('damaged-log'), roomName('intact'), roomName('damaged-docs')]
+  let server = await startServer({ dataDir: dir })
+  try {
+    await writeText(server, a, 'the quick brown fox jumps over the lazy dog')
+    await writeText(server, b, 'an intact document')
+    await writeText(server, c, 'a document whose docs record is damaged')
+    await server.stop()
+
+    // flip one bit of the letter q in a's stored update
+    const { records } = logOf(dir, a)
+    const rec = records.find((r) => r.value.includes('quick'))
+    assert.ok(rec, 'a stored update holds the text')
+    const at = rec.value.indexOf('quick')
+    const flipped = Buffer.from(rec.value)
+    flipped[at] ^= 0x01 // 'q' -> 'p'
+    load(dir, 'log', [{ key: rec.key, value: flipped }])
+    // and one bit of c's document id
+    const cdoc = logOf(dir, c).doc
+    const cflipped = Buffer.from(cdoc.value)
+    cflipped[7] ^= 0x04
+    load(dir, 'docs', [{ key: cdoc.key, value: cflipped }])
+    const logBefore = dump(dir, 'log')
+
+    server = await startServer({ dataDir: dir })
+    for (const doc of [a, c]) {
+      const t = await getText(server, doc)
+      assert.equal(t.status, 500, `${doc}: GET text is refused, got ${t.status} ${t.text}`)
+      assert.match(t.text, /damaged \(checksum mismatch\)/)
+      const u = await fetch(`${server.httpUrl}/api/docs/${doc}/update`, { signal: AbortSignal.timeout(10000) })
+      assert.equal(u.status, 500, `${doc}: GET update is refused`)
+      await u.arrayBuffer()
+      const h = await handshake(server, doc)
+      assert.equal(h.status, 500, `${doc}: the WebSocket handshake is refused`)
+      const w = await fetch(`${server.httpUrl}/api/docs/${doc}/update`, {
+        method: 'POST', body: Y.encodeStateAsUpdate((() => { const d = new Y.Doc(); d.getText('t').insert(0, 'more'); return d })()),
+        headers: { 'Content-Type': 'application/octet-stream' }, signal: AbortSignal.timeout(10000)
+      })
+      assert.equal(w.status, 500, `${doc}: an HTTP write is refused`)
+      await w.arrayBuffer()
+    }
+    assert.match(server.stderr, new RegExp(`room ${a}: cannot load: stored document is damaged: log record \\d+ fails its checksum`))
+    assert.match(server.stderr, new RegExp(`${c}: .*stored document is damaged: its docs record fails its checksum`))
+    assert.ok((await metric(server, 'quire_store_damaged_total')) >= 6, 'quire_store_damaged_total counts the reads')
+    // the intact document is served and takes writes
+    assert.deepEqual(await getText(server, b), { status: 200, text: 'an intact document' })
+    await writeText(server, b, 'still ')
+    assert.equal((await getText(server, b)).text, 'still an intact document')
+    await server.stop()
+    // nothing was written to the damaged documents: their records are as they were
+    const logAfter = dump(dir, 'log')
+    const ofDoc = (recs, id) => recs.filter((r) => r.key.subarray(0, 8).equals(id)).map((r) => r.key.toString('hex') + r.value.toString('hex'))
+    for (const id of [rec.key.subarray(0, 8), cflipped.subarray(0, 8), cdoc.value.subarray(0, 8)]) {
+      assert.deepEqual(ofDoc(logAfter, id), ofDoc(logBefore, id))
+    }
+    server = null
+  } finally {
+    if (server && server.alive()) await server.stop({ allowFailure: true })
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('damage found while quire runs: a member of the room is closed with 1011 "document damaged" when the document is loaded again', { timeout: 60000 }, async () => {
+  const dir = makeDataDir()
+  const doc = roomName('damaged-live')
+  const server = await startServer({ dataDir: dir, args: ['--doc-idle-timeout', '1'] })
+  let member
+  try {
+    await writeText(server, doc, 'the quick brown fox')
+    member = await openRaw(server, doc)
+    // flip the byte with the server running (LMDB takes writes from other processes)
+    const rec = logOf(dir, doc).records.find((r) => r.value.includes('quick'))
+    const v = Buffer.from(rec.value)
+    v[v.indexOf('quick')] ^= 0x01
+    load(dir, 'log', [{ key: rec.key, value: v }])
+    // the idle document is unloaded (its member stays); the member's next update loads it again
+    await waitFor(async () => (await metric(server, 'quire_doc_unloads_total')) >= 1, { timeout: 10000, message: 'the document to be unloaded' })
+    const d = new Y.Doc()
+    d.getText('t').insert(0, 'x')
+    member.send(encUpdate(Y.encodeStateAsUpdate(d)))
+    const closed = await member.closed
+    assert.deepEqual(closed, { code: 1011, reason: 'document damaged' })
+    assert.equal((await getText(server, doc)).status, 500)
+  } finally {
+    if (member) member.terminate()
+    if (server.alive()) await server.stop({ allowFailure: true })
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a store written before checksums (16-byte docs values, bare updates) opens, serves, and is sealed from its next append on', { timeout: 60000 }, async () => {
+  const dir = makeDataDir()
+  const doc = roomName('legacy')
+  // the layout of quire before checksums: docs name -> id | created, log (id, seq) -> update
+  const old = new Y.Doc()
+  old.clientID = 4242
+  const updates = []
+  old.on('update', (u) => updates.push(Buffer.from(u)))
+  old.getText('t').insert(0, 'written before checksums')
+  old.getText('t').insert(0, 'two updates, ')
+  load(dir, 'docs', [{ key: Buffer.from(doc), value: Buffer.concat([be64(1), be64(Date.now())]) }])
+  load(dir, 'meta', [{ key: Buffer.from('next_doc_id'), value: be64(2) }])
+  load(dir, 'log', updates.map((u, i) => ({ key: Buffer.concat([be64(1), be64(i + 1)]), value: u })))
+  let server = await startServer({ dataDir: dir })
+  try {
+    assert.deepEqual(await getText(server, doc), { status: 200, text: 'two updates, written before checksums' })
+    await writeText(server, doc, 'sealed: ')
+    await server.stop()
+    const { doc: rec, records } = logOf(dir, doc)
+    assert.equal(rec.value.length, 28, 'the docs value is rewritten with sealed_from and its checksum')
+    assert.equal(rec.value.readBigUInt64BE(16), 3n, 'sealed from the first new sequence')
+    assert.equal(records.length, 3)
+    assert.ok(records[0].value.equals(updates[0]) && records[1].value.equals(updates[1]), 'old records are kept as they were')
+    const check = new Y.Doc()
+    for (const u of [updates[0], updates[1], records[2].value.subarray(4)]) Y.applyUpdate(check, u)
+    assert.equal(check.getText('t').toString(), 'sealed: two updates, written before checksums', 'the new record is a 4-byte checksum and the update')
+    // the new record is sealed: flipping a byte of it is found
+    server = await startServer({ dataDir: dir })
+    assert.equal((await getText(server, doc)).text, 'sealed: two updates, written before checksums')
+    await server.stop()
+    const v = Buffer.from(records[2].value)
+    v[v.length - 1] ^= 0x10
+    load(dir, 'log', [{ key: records[2].key, value: v }])
+    server = await startServer({ dataDir: dir })
+    assert.equal((await getText(server, doc)).status, 500, 'a damaged sealed record of a once-legacy document is found')
+    await server.stop()
+    server = null
+  } finally {
+    if (server && server.alive()) await server.stop({ allowFailure: true })
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('compaction seals the snapshot of a legacy document; the compacted log reads back', { timeout: 60000 }, async () => {
+  const dir = makeDataDir()
+  const doc = roomName('legacy-compact')
+  const old = new Y.Doc()
+  old.clientID = 77
+  const updates = []
+  old.on('update', (u) => updates.push(Buffer.from(u)))
+  for (let i = 0; i < 5; i++) old.getText('t').insert(old.getText('t').length, `line ${i}\n`)
+  load(dir, 'docs', [{ key: Buffer.from(doc), value: Buffer.concat([be64(1), be64(Date.now())]) }])
+  load(dir, 'meta', [{ key: Buffer.from('next_doc_id'), value: be64(2) }])
+  load(dir, 'log', updates.map((u, i) => ({ key: Buffer.concat([be64(1), be64(i + 1)]), value: u })))
+  let server = await startServer({ dataDir: dir, args: ['--compact-after', '4'] })
+  try {
+    await writeText(server, doc, '> ')
+    assert.ok((await metric(server, 'quire_store_compactions_total')) >= 1, 'the log was compacted')
+    await server.stop()
+    const { records } = logOf(dir, doc)
+    assert.equal(records.length, 1, 'one snapshot')
+    server = await startServer({ dataDir: dir })
+    const want = '> ' + old.getText('t').toString()
+    assert.equal((await getText(server, doc)).text, want)
+    await server.stop()
+    // the snapshot is sealed
+    const v = Buffer.from(records[0].value)
+    v[v.length - 2] ^= 0x01
+    load(dir, 'log', [{ key: records[0].key, value: v }])
+    server = await startServer({ dataDir: dir })
+    assert.equal((await getText(server, doc)).status, 500)
+    await server.stop()
+    server = null
+  } finally {
+    if (server && server.alive()) await server.stop({ allowFailure: true })
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
