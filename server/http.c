@@ -1077,7 +1077,9 @@ static void send_too_large(h2o_req_t *req, size_t stored, int pending)
 static void on_http_write_done(room_waiter_t *w, int failed, size_t stored)
 {
 	http_write_t *hw = (http_write_t *)w;
-	if (failed)
+	if (failed == ROOM_WRITE_DAMAGED)
+		refuse(hw->req, 500, "Internal Server Error", DAMAGED_MSG);
+	else if (failed)
 		refuse(hw->req, 503, "Service Unavailable", "storage failure");
 	else if (hw->too_large)
 		send_too_large(hw->req, stored, hw->pending);

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "doc_cmd.h"
 #include "http.h"
+#include "store_cmd.h"
 #include "token_cmd.h"
 
 #include <stdio.h>
@@ -14,6 +15,7 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  serve    run the sync server (quire serve --help)\n"
 	      "  doc      inspect and transform Yjs update files (quire doc --help)\n"
+	      "  store    check the data directory, drop a document (quire store --help)\n"
 	      "  keygen   create an Ed25519 key pair for tokens (quire keygen --help)\n"
 	      "  token    mint a session token (quire token --help)\n"
 	      "\n"
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "doc"))
 		return doc_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "store"))
+		return store_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "keygen"))
 		return keygen_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "token"))

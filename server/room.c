@@ -205,13 +205,14 @@ static int room_reload(room_t *r)
 {
 	size_t closed = 0, stored;
 	int found;
+	qc_doc *doc = load_doc(r->name, r->name_len, &stored, &found);
+	const char *why = doc ? "storage failure" : unavailable();
 	r->broadcasting++; /* presence removals wait for the next loop turn */
 	while (!h2o_linklist_is_empty(&r->conns)) {
-		conn_close(H2O_STRUCT_FROM_MEMBER(conn_t, room_link, r->conns.next), 1011, "storage failure");
+		conn_close(H2O_STRUCT_FROM_MEMBER(conn_t, room_link, r->conns.next), 1011, why);
 		closed++;
 	}
 	r->broadcasting--;
-	qc_doc *doc = load_doc(r->name, r->name_len, &stored, &found);
 	if (!doc) {
 		log_error("room %.*s: document not reloaded after a failed write; %zu connections closed",
 			  (int)r->name_len, r->name, closed);
@@ -400,8 +401,12 @@ void room_join(room_t *r, conn_t *c)
 	uint8_t *sv;
 	size_t svlen, len;
 	qc_doc *doc = room_doc(r);
-	if (!doc || qc_doc_state_vector(doc, &sv, &svlen) != QC_OK) {
+	if (!doc) {
 		conn_close(c, 1011, unavailable());
+		return;
+	}
+	if (qc_doc_state_vector(doc, &sv, &svlen) != QC_OK) {
+		conn_close(c, 1011, "out of memory");
 		return;
 	}
 	send_msg(c, proto_sync(SYNC_STEP1, sv, svlen, &len), &len, SEND_PLAIN);
@@ -805,13 +810,14 @@ void room_committed(room_job_t *j)
 	if (j->job.status != 0) {
 		stats.store_failures++;
 		/* nothing was stored or relayed: the sender is closed */
+		int damaged = j->job.status == STORE_DAMAGED;
 		conn_t *origin = j->origin ? find_conn(r, j->origin) : NULL;
 		if (origin)
-			conn_close(origin, 1011, "storage failure");
+			conn_close(origin, 1011, damaged ? DAMAGED_REASON : "storage failure");
 		qc_free(r->doc, j->job.data);
 		free(j);
 		if (w)
-			w->done(w, 1, 0);
+			w->done(w, damaged ? ROOM_WRITE_DAMAGED : 1, 0);
 		/* the document took the update the store refused: without a
 		 * reload, the sender would find it in the room's state vector
 		 * when it reconnects, never send it again, and it would be lost

@@ -55,10 +55,12 @@ typedef struct room_job room_job_t;
  * until one side goes: room_committed clears both before calling done; the
  * request's disposal (its client left) clears the job's, and the write goes
  * on without it. */
+#define ROOM_WRITE_DAMAGED 2
 typedef struct room_waiter {
 	room_job_t *job;
 	/* after the commit and the relay: failed 0 with the stored bytes, or 1
-	 * when the commit failed (nothing stored) */
+	 * when the commit failed (nothing stored), ROOM_WRITE_DAMAGED when the
+	 * store refused it for a damaged value of the document */
 	void (*done)(struct room_waiter *w, int failed, size_t stored);
 } room_waiter_t;
 

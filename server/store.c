@@ -8,13 +8,16 @@
 #include "quire/update.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BATCH_MAX_JOBS 1024
 #define BATCH_MAX_BYTES (8u << 20)
@@ -34,6 +37,7 @@ typedef struct doc_info {
 
 struct store {
 	MDB_env *env;
+	int lock_fd; /* DATA_DIR/quire.lock, held (flock) while open; -1 read-only */
 	MDB_dbi dbi_docs, dbi_log, dbi_meta;
 	store_opts_t opts;
 
@@ -249,15 +253,11 @@ static int compact(store_t *s, MDB_txn *txn, doc_info_t *d)
 	uint64_t last = 0, bad = 0;
 	int rc = collect_log(txn, s->dbi_log, d->id, d->sealed_from, &ptrs, &lens, &n, &last, &bad);
 	if (rc == E_DAMAGED) {
-		/* merging would seal the damage into the snapshot: leave the log
-		 * as it is (store_load refuses the document) */
-		log_error("store: compaction of document %.*s skipped: log record %llu is damaged (checksum "
-			  "mismatch)",
-			  (int)d->name_len, d->name, (unsigned long long)bad);
-		pthread_mutex_lock(&s->stats_mu);
-		s->stats.damaged++;
-		pthread_mutex_unlock(&s->stats_mu);
-		return 0;
+		/* merging would seal the damage into the snapshot: the batch is
+		 * written again without this document's updates (write_batch) */
+		log_error("store: compaction of document %.*s: log record %llu fails its checksum", (int)d->name_len,
+			  d->name, (unsigned long long)bad);
+		return rc;
 	}
 	if (rc)
 		return rc;
@@ -349,7 +349,11 @@ static int load_next_doc_id(store_t *s, MDB_txn *txn)
 	return 0;
 }
 
-static int write_batch(store_t *s, store_job_t *batch, size_t *nbytes)
+/* One attempt at a batch's transaction, leaving out the jobs already marked
+ * STORE_DAMAGED. E_DAMAGED: a document of the batch has a damaged value (its
+ * docs record, read here the first time the writer meets it, or a log record,
+ * read by compaction); *damaged points at one of its jobs. */
+static int write_batch_once(store_t *s, store_job_t *batch, size_t *nbytes, store_job_t **damaged)
 {
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
@@ -357,12 +361,17 @@ static int write_batch(store_t *s, store_job_t *batch, size_t *nbytes)
 		return rc;
 	uint64_t saved_next_id = s->next_doc_id;
 	doc_info_t *touched[BATCH_MAX_JOBS];
+	store_job_t *first_job[BATCH_MAX_JOBS];
 	size_t ntouched = 0;
 	*nbytes = 0;
 	for (store_job_t *j = batch; j; j = j->next) {
+		if (j->status == STORE_DAMAGED)
+			continue;
 		doc_info_t *d;
-		if ((rc = writer_doc(s, txn, j->doc, j->doc_len, &d)))
+		if ((rc = writer_doc(s, txn, j->doc, j->doc_len, &d))) {
+			*damaged = j;
 			goto abort;
+		}
 		if ((rc = put_log(txn, s->dbi_log, d->id, d->next_seq, j->data, j->len)))
 			goto abort;
 		d->next_seq++;
@@ -371,13 +380,17 @@ static int write_batch(store_t *s, store_job_t *batch, size_t *nbytes)
 		size_t t;
 		for (t = 0; t < ntouched && touched[t] != d; t++)
 			;
-		if (t == ntouched && ntouched < BATCH_MAX_JOBS)
+		if (t == ntouched && ntouched < BATCH_MAX_JOBS) {
+			first_job[ntouched] = j;
 			touched[ntouched++] = d;
+		}
 	}
 	for (size_t t = 0; t < ntouched; t++)
 		if (s->opts.compact_after && touched[t]->entries > s->opts.compact_after)
-			if ((rc = compact(s, txn, touched[t])))
+			if ((rc = compact(s, txn, touched[t]))) {
+				*damaged = first_job[t];
 				goto abort;
+			}
 	if ((rc = mdb_txn_commit(txn))) {
 		txn = NULL;
 		goto abort;
@@ -389,6 +402,34 @@ abort:
 	s->next_doc_id = saved_next_id;
 	forget_docs(s);
 	return rc;
+}
+
+/* Writes a batch in one transaction. A document found damaged has its jobs
+ * marked STORE_DAMAGED and the rest of the batch is written without them
+ * (each retry leaves out one more document, so this ends). */
+static int write_batch(store_t *s, store_job_t *batch, size_t *nbytes)
+{
+	for (store_job_t *j = batch; j; j = j->next)
+		j->status = 0;
+	for (;;) {
+		store_job_t *bad = NULL;
+		int rc = write_batch_once(s, batch, nbytes, &bad);
+		if (rc != E_DAMAGED || !bad)
+			return rc;
+		size_t n = 0;
+		for (store_job_t *j = batch; j; j = j->next)
+			if (j->status == 0 && j->doc_len == bad->doc_len && !memcmp(j->doc, bad->doc, j->doc_len)) {
+				j->status = STORE_DAMAGED;
+				n++;
+			}
+		log_error("store: document %.*s is damaged (a stored value fails its checksum): %zu updates to it "
+			  "refused",
+			  (int)bad->doc_len, bad->doc, n);
+		pthread_mutex_lock(&s->stats_mu);
+		s->stats.damaged++;
+		s->stats.failures += n;
+		pthread_mutex_unlock(&s->stats_mu);
+	}
 }
 
 static void *writer_main(void *arg)
@@ -418,6 +459,8 @@ static void *writer_main(void *arg)
 
 		size_t nbytes;
 		int rc = write_batch(s, batch, &nbytes);
+		for (store_job_t *j = batch; j; j = j->next)
+			n -= j->status == STORE_DAMAGED; /* counted by write_batch */
 		pthread_mutex_lock(&s->stats_mu);
 		if (rc == 0) {
 			s->stats.commits++;
@@ -453,16 +496,45 @@ static void *writer_main(void *arg)
 			store_job_t *j = batch;
 			batch = j->next;
 			j->next = NULL;
-			j->status = rc ? -1 : 0;
+			if (j->status != STORE_DAMAGED)
+				j->status = rc ? -1 : 0;
 			s->opts.on_committed(s->opts.ctx, j);
 		}
 	}
 	return NULL;
 }
 
+/* One process at a time may write a data directory: the writer caches each
+ * document's next sequence, so two would overwrite each other's records. */
+static int take_lock(store_t *s, const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof path, "%s/quire.lock", dir) >= sizeof path) {
+		snprintf(err, errlen, "data directory path too long");
+		return -1;
+	}
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		close(s->lock_fd);
+		s->lock_fd = -1;
+		if (e == EWOULDBLOCK)
+			snprintf(err, errlen, "another quire process is using the data directory %s (%s is locked)", dir,
+				 path);
+		else
+			snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
 store_t *store_open(const char *dir, const store_opts_t *opts, char *err, size_t errlen)
 {
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	if (!opts->read_only && mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create data directory %s: %s", dir, strerror(errno));
 		return NULL;
 	}
@@ -472,6 +544,11 @@ store_t *store_open(const char *dir, const store_opts_t *opts, char *err, size_t
 		return NULL;
 	}
 	s->opts = *opts;
+	s->lock_fd = -1;
+	if (!opts->read_only && take_lock(s, dir, err, errlen)) {
+		free(s);
+		return NULL;
+	}
 	MDB_txn *txn = NULL;
 	int rc;
 	const char *what = "mdb_env_create";
@@ -483,8 +560,10 @@ store_t *store_open(const char *dir, const store_opts_t *opts, char *err, size_t
 	mdb_env_set_maxdbs(s->env, 4);
 	mdb_env_set_maxreaders(s->env, 1024);
 	what = "mdb_env_open";
-	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)))
+	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS | (opts->read_only ? MDB_RDONLY : 0), 0600)))
 		goto fail;
+	if (opts->read_only || opts->offline)
+		goto databases;
 	/* the flags LMDB runs with, as it reports them: none of those that
 	 * weaken durability (a test checks the line) */
 	unsigned fl = 0;
@@ -498,12 +577,14 @@ store_t *store_open(const char *dir, const store_opts_t *opts, char *err, size_t
 					  : "every commit is synced (fdatasync) before it is acknowledged");
 	int dead = 0;
 	mdb_reader_check(s->env, &dead);
+databases:
 	what = "opening databases";
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)))
+	if ((rc = mdb_txn_begin(s->env, NULL, opts->read_only ? MDB_RDONLY : 0, &txn)))
 		goto fail;
-	if ((rc = mdb_dbi_open(txn, "docs", MDB_CREATE, &s->dbi_docs)) ||
-	    (rc = mdb_dbi_open(txn, "log", MDB_CREATE, &s->dbi_log)) ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->dbi_meta)) || (rc = load_next_doc_id(s, txn)))
+	unsigned create = opts->read_only ? 0 : MDB_CREATE;
+	if ((rc = mdb_dbi_open(txn, "docs", create, &s->dbi_docs)) ||
+	    (rc = mdb_dbi_open(txn, "log", create, &s->dbi_log)) ||
+	    (rc = mdb_dbi_open(txn, "meta", create, &s->dbi_meta)) || (rc = load_next_doc_id(s, txn)))
 		goto fail;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
@@ -512,6 +593,8 @@ store_t *store_open(const char *dir, const store_opts_t *opts, char *err, size_t
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->stats_mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	if (opts->read_only || opts->offline)
+		return s;
 	if ((rc = pthread_create(&s->writer, NULL, writer_main, s))) {
 		what = "starting the writer thread";
 		goto fail;
@@ -523,6 +606,8 @@ fail:
 		mdb_txn_abort(txn);
 	if (s->env)
 		mdb_env_close(s->env);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	free(s);
 	return NULL;
 }
@@ -615,13 +700,192 @@ void store_close(store_t *s, store_stats_t *final)
 	s->stopping = 1;
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	pthread_join(s->writer, NULL);
+	if (!s->opts.read_only && !s->opts.offline)
+		pthread_join(s->writer, NULL);
 	if (final)
 		store_get_stats(s, final);
 	forget_docs(s);
 	mdb_env_close(s->env);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd); /* and with it the lock */
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->stats_mu);
 	pthread_cond_destroy(&s->cv);
 	free(s);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int store_check(store_t *s, void (*on_doc)(void *ctx, const store_doc_report_t *r), void *ctx, store_check_totals_t *t,
+		char *err, size_t errlen)
+{
+	memset(t, 0, sizeof *t);
+	MDB_txn *txn;
+	MDB_cursor *c = NULL;
+	uint64_t *ids = NULL;
+	size_t nids = 0, capids = 0;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc) {
+		snprintf(err, errlen, "read transaction: %s", mdb_strerror(rc));
+		return -1;
+	}
+	if ((rc = mdb_cursor_open(txn, s->dbi_docs, &c)))
+		goto fail;
+	MDB_val k, v;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		store_doc_report_t r = {.name = k.mv_data, .name_len = k.mv_size};
+		record_doc_t rec;
+		t->docs++;
+		if (record_doc_decode(v.mv_data, v.mv_size, k.mv_data, k.mv_size, &rec)) {
+			r.problem = "its docs record fails its checksum";
+			t->damaged++;
+			on_doc(ctx, &r);
+			continue;
+		}
+		if (nids == capids) {
+			capids = capids ? 2 * capids : 64;
+			uint64_t *n = realloc(ids, capids * sizeof *n);
+			if (!n) {
+				rc = ENOMEM;
+				goto fail;
+			}
+			ids = n;
+		}
+		ids[nids++] = rec.id;
+		const uint8_t **ptrs = NULL;
+		size_t *lens = NULL, n = 0;
+		uint64_t bad = 0;
+		char problem[128];
+		int lrc = collect_log(txn, s->dbi_log, rec.id, rec.sealed_from, &ptrs, &lens, &n, NULL, &bad);
+		if (lrc == E_DAMAGED) {
+			snprintf(problem, sizeof problem, "log record %llu fails its checksum", (unsigned long long)bad);
+			r.problem = problem;
+		} else if (lrc) {
+			rc = lrc;
+			goto fail;
+		} else {
+			/* the records and what the server would load from them */
+			uint8_t *merged = NULL;
+			size_t mlen = 0;
+			int e = qc_update_merge(ptrs, lens, n, &merged, &mlen);
+			if (e != QC_OK) {
+				snprintf(problem, sizeof problem, "its log does not merge: %s", qc_strerror(e));
+				r.problem = problem;
+			}
+			free(merged);
+			for (size_t i = 0; i < n; i++)
+				r.bytes += lens[i];
+			r.records = n;
+			/* sequences start at 1, so before sealed_from are the first
+			 * sealed_from - 1 at most */
+			MDB_cursor *lc;
+			if (rec.sealed_from > 1 && n && mdb_cursor_open(txn, s->dbi_log, &lc) == 0) {
+				uint8_t kb[16];
+				put_be64(kb, rec.id);
+				put_be64(kb + 8, 0);
+				MDB_val lk = {16, kb}, lv;
+				for (int g = mdb_cursor_get(lc, &lk, &lv, MDB_SET_RANGE); g == 0;
+				     g = mdb_cursor_get(lc, &lk, &lv, MDB_NEXT)) {
+					if (lk.mv_size != 16 || get_be64(lk.mv_data) != rec.id ||
+					    get_be64((uint8_t *)lk.mv_data + 8) >= rec.sealed_from)
+						break;
+					r.unsealed++;
+				}
+				mdb_cursor_close(lc);
+			}
+		}
+		free(ptrs);
+		free(lens);
+		t->records += r.records;
+		t->bytes += r.bytes;
+		t->unsealed += r.unsealed;
+		if (r.problem)
+			t->damaged++;
+		on_doc(ctx, &r);
+	}
+	if (rc != MDB_NOTFOUND)
+		goto fail;
+	mdb_cursor_close(c);
+	c = NULL;
+	/* log records of no document: left by a drop of a document whose docs
+	 * record was damaged, or under a damaged docs record's real id */
+	qsort(ids, nids, sizeof *ids, cmp_u64);
+	if ((rc = mdb_cursor_open(txn, s->dbi_log, &c)))
+		goto fail;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		uint64_t id = k.mv_size == 16 ? get_be64(k.mv_data) : 0;
+		if (!nids || !bsearch(&id, ids, nids, sizeof *ids, cmp_u64))
+			t->orphans++;
+	}
+	if (rc != MDB_NOTFOUND)
+		goto fail;
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	free(ids);
+	return 0;
+fail:
+	snprintf(err, errlen, "reading the store: %s", rc == ENOMEM ? "out of memory" : mdb_strerror(rc));
+	if (c)
+		mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	free(ids);
+	return -1;
+}
+
+int store_drop(store_t *s, const char *name, size_t len, int *found, uint64_t *records, char *err, size_t errlen)
+{
+	*found = 0;
+	*records = 0;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc) {
+		snprintf(err, errlen, "write transaction: %s", mdb_strerror(rc));
+		return -1;
+	}
+	record_doc_t rec;
+	MDB_val k = {len, (void *)name}, v;
+	if ((rc = mdb_get(txn, s->dbi_docs, &k, &v)) == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	if (rc)
+		goto fail;
+	*found = 1;
+	/* a damaged docs record's id cannot be trusted: its log stays (counted
+	 * as orphans by store_check) rather than another document's going */
+	if (record_doc_decode(v.mv_data, v.mv_size, name, len, &rec) == 0) {
+		MDB_cursor *c;
+		if ((rc = mdb_cursor_open(txn, s->dbi_log, &c)))
+			goto fail;
+		uint8_t kb[16];
+		put_be64(kb, rec.id);
+		put_be64(kb + 8, 0);
+		MDB_val lk = {16, kb}, lv;
+		for (rc = mdb_cursor_get(c, &lk, &lv, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &lk, &lv, MDB_NEXT)) {
+			if (lk.mv_size != 16 || get_be64(lk.mv_data) != rec.id)
+				break;
+			if ((rc = mdb_cursor_del(c, 0)))
+				break;
+			(*records)++;
+		}
+		mdb_cursor_close(c);
+		if (rc && rc != MDB_NOTFOUND)
+			goto fail;
+	} else {
+		*found = 2;
+	}
+	if ((rc = mdb_del(txn, s->dbi_docs, &k, NULL)) || (rc = mdb_txn_commit(txn))) {
+		txn = NULL;
+		goto fail;
+	}
+	return 0;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	snprintf(err, errlen, "deleting the document: %s", mdb_strerror(rc));
+	return -1;
 }

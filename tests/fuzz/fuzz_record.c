@@ -6,7 +6,8 @@
  *  - as an update to seal, then damaged: 1 to 3 bit flips, or a burst of up
  *    to 32 bits, anywhere in the value, or the value read under another
  *    sequence. CRC-32C finds every such error (Hamming distance 4 and more
- *    below 2^31 bits, every burst up to 32 bits), so each must be refused. */
+ *    below 2^31 bits, every burst up to 32 bits of the code word), so each
+ *    must be refused. */
 #include "record.h"
 
 #include "must.h"
@@ -76,14 +77,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		MUST(record_log_open(v, vn, id, seq, &u, &un) == -1);
 		break;
 	}
-	case 1: { /* a nonzero burst of up to 32 bits */
+	case 1: { /* a nonzero burst of up to 32 bits, within the checksum or
+		   * within the update: the checksum leads the value but follows
+		   * the bytes it sums, so a burst across the two is not one burst
+		   * of the code word */
 		uint32_t pat = (uint32_t)(pick >> 8) | 1u;
 		size_t start = (size_t)(pick >> 40) % bits;
-		for (size_t i = 0; i < 32 && start + i < bits; i++)
+		size_t end = start < 8 * RECORD_LOG_HDR ? 8 * RECORD_LOG_HDR : bits;
+		for (size_t i = 0; i < 32 && start + i < end; i++)
 			if (pat >> i & 1)
 				v[(start + i) / 8] ^= (uint8_t)(1u << ((start + i) % 8));
 		int changed = 0;
-		for (size_t i = 0; i < 32 && start + i < bits; i++)
+		for (size_t i = 0; i < 32 && start + i < end; i++)
 			changed |= (int)(pat >> i & 1);
 		if (changed)
 			MUST(record_log_open(v, vn, id, seq, &u, &un) == -1);

@@ -5,14 +5,16 @@
 // refused with a clear error (HTTP 500, WebSocket handshake 500, 1011
 // "document damaged" to members), nothing is written to it, and every other
 // document carries on. A store written before checksums still opens and is
-// sealed from its next append on.
+// sealed from its next append on. `quire store check` finds the damage
+// offline, `quire store drop` clears a document for a restore, and one data
+// directory serves one process at a time.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import { startServer, makeDataDir } from './lib/server.mjs'
+import { startServer, makeDataDir, QUIRE_BIN } from './lib/server.mjs'
 import { metric } from './lib/metrics.mjs'
-import { Y, connectProvider, destroyAll, fetchDoc, openRaw, rawClient, roomName, waitFor, waitStored, encUpdate } from './lib/yclient.mjs'
+import { Y, connectProvider, destroyAll, fetchDoc, fetchDocUpdate, openRaw, rawClient, roomName, waitFor, waitStored, encUpdate } from './lib/yclient.mjs'
 
 /** The records of one named database of an LMDB env: [{ key, value }] (Buffers). */
 function dump (dir, db) {
@@ -192,7 +194,9 @@ test('a store written before checksums (16-byte docs values, bare updates) opens
     v[v.length - 1] ^= 0x10
     load(dir, 'log', [{ key: records[2].key, value: v }])
     server = await startServer({ dataDir: dir })
-    assert.equal((await getText(server, doc)).status, 500, 'a damaged sealed record of a once-legacy document is found')
+    const t = await getText(server, doc)
+    assert.equal(t.status, 500, 'a damaged sealed record of a once-legacy document is found')
+    assert.match(t.text, /damaged \(checksum mismatch\)/)
     await server.stop()
     server = null
   } finally {
@@ -228,9 +232,174 @@ test('compaction seals the snapshot of a legacy document; the compacted log read
     v[v.length - 2] ^= 0x01
     load(dir, 'log', [{ key: records[0].key, value: v }])
     server = await startServer({ dataDir: dir })
-    assert.equal((await getText(server, doc)).status, 500)
+    const t = await getText(server, doc)
+    assert.equal(t.status, 500)
+    assert.match(t.text, /damaged \(checksum mismatch\)/)
     await server.stop()
     server = null
+  } finally {
+    if (server && server.alive()) await server.stop({ allowFailure: true })
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+function store (...args) {
+  return spawnSync(QUIRE_BIN, ['store', ...args], { encoding: 'utf8', timeout: 30000 })
+}
+
+test('quire store check finds a damaged document while quire serves; store drop (refused while it serves) clears it; the backup state is written back', { timeout: 60000 }, async () => {
+  const dir = makeDataDir()
+  const [a, b] = [roomName('repair'), roomName('repair-other')]
+  let server = await startServer({ dataDir: dir })
+  try {
+    await writeText(server, a, 'the quick brown fox')
+    await writeText(server, b, 'left alone')
+    const backup = Buffer.from(await (await fetch(`${server.httpUrl}/api/docs/${a}/update`)).arrayBuffer())
+    let r = store('check', '--data', dir)
+    assert.equal(r.status, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /^2 documents, 2 log records, \d+ bytes: 0 damaged\n$/)
+    r = store('check', '--data', dir, '--all')
+    assert.match(r.stdout, new RegExp(`^ok ${a}: 1 records, \\d+ bytes$`, 'm'))
+
+    const rec = logOf(dir, a).records[0]
+    const v = Buffer.from(rec.value)
+    v[v.indexOf('quick')] ^= 0x01
+    load(dir, 'log', [{ key: rec.key, value: v }])
+    r = store('check', '--data', dir) // read-only: runs beside the server
+    assert.equal(r.status, 1, r.stdout + r.stderr)
+    assert.equal(r.stdout.split('\n')[0], `damaged ${a}: log record 1 fails its checksum`)
+    assert.match(r.stdout, /2 documents, 1 log records, \d+ bytes: 1 damaged/)
+    r = store('drop', '--data', dir, a)
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /another quire process is using the data directory .* is locked/)
+    await server.stop()
+
+    r = store('drop', '--data', dir, a, 'never-written')
+    assert.equal(r.status, 1, 'a name that is not stored is an error')
+    assert.match(r.stdout, new RegExp(`^dropped ${a}: 1 log records$`, 'm'))
+    assert.match(r.stderr, /never-written: no such document/)
+    r = store('check', '--data', dir)
+    assert.equal(r.status, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /^1 documents, 1 log records/)
+
+    server = await startServer({ dataDir: dir })
+    assert.equal((await getText(server, a)).status, 404)
+    const w = await fetch(`${server.httpUrl}/api/docs/${a}/update`, { method: 'POST', body: backup, headers: { 'Content-Type': 'application/octet-stream' } })
+    assert.equal(w.status, 200, await w.text())
+    assert.deepEqual(await getText(server, a), { status: 200, text: 'the quick brown fox' })
+    assert.deepEqual(await getText(server, b), { status: 200, text: 'left alone' })
+  } finally {
+    if (server && server.alive()) await server.stop({ allowFailure: true })
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('quire store: a damaged docs record is dropped alone (its log counted as records of no document); bad usage exits 2', { timeout: 60000 }, async () => {
+  const dir = makeDataDir()
+  const a = roomName('docs-damaged')
+  const server = await startServer({ dataDir: dir })
+  try {
+    await writeText(server, a, 'text')
+  } finally {
+    await server.stop()
+  }
+  try {
+    const d = logOf(dir, a).doc
+    const v = Buffer.from(d.value)
+    v[3] ^= 0x80
+    load(dir, 'docs', [{ key: d.key, value: v }])
+    let r = store('check', '--data', dir)
+    assert.equal(r.status, 1)
+    assert.match(r.stdout, new RegExp(`^damaged ${a}: its docs record fails its checksum$`, 'm'))
+    assert.match(r.stdout, /1 documents, 0 log records, 0 bytes: 1 damaged; 1 log records of no document/)
+    r = store('drop', '--data', dir, a)
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /its damaged record only/)
+    r = store('check', '--data', dir)
+    assert.equal(r.status, 0)
+    assert.match(r.stdout, /^0 documents, 0 log records, 0 bytes: 0 damaged; 1 log records of no document$/m)
+    for (const args of [[], ['nope'], ['check', '--bogus'], ['check', '--data'], ['drop', '--data', dir], ['drop', '--data', dir, '--all']]) {
+      r = store(...args)
+      assert.equal(r.status, 2, `quire store ${args.join(' ')} exits 2: ${r.stderr}`)
+      assert.match(r.stderr, /usage: quire store/)
+    }
+    r = store('check', '--data', dir + '-missing')
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /No such file or directory/)
+    assert.equal(fs.existsSync(dir + '-missing'), false, 'check creates nothing')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('one data directory serves one process: a second quire serve on it exits 1 and the first carries on', { timeout: 60000 }, async () => {
+  const dir = makeDataDir()
+  const doc = roomName('one-writer')
+  const server = await startServer({ dataDir: dir })
+  try {
+    const r = spawnSync(QUIRE_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', dir, '--allow-anonymous'], { encoding: 'utf8', timeout: 20000 })
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, /another quire process is using the data directory/)
+    await writeText(server, doc, 'still served')
+    assert.deepEqual(await getText(server, doc), { status: 200, text: 'still served' })
+  } finally {
+    await server.stop()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('damage the writer meets (a docs record on its first write since start, a log record at compaction) refuses that document\'s updates only; the others in the batch are stored', { timeout: 60000 }, async () => {
+  const dir = makeDataDir()
+  const [a, b, c] = [roomName('w-healthy'), roomName('w-docs'), roomName('w-log')]
+  let server = await startServer({ dataDir: dir })
+  try {
+    for (const d of [a, b, c]) await writeText(server, d, 'the quick brown fox')
+    const initial = await fetchDocUpdate(server, a)
+    await server.stop()
+    server = await startServer({ dataDir: dir, args: ['--compact-after', '3'] })
+    const members = {}
+    for (const d of [a, b, c]) members[d] = await openRaw(server, d)
+    // b: its docs record, which the writer has not read since start
+    const bd = logOf(dir, b).doc
+    const bv = Buffer.from(bd.value)
+    bv[12] ^= 0x01
+    load(dir, 'docs', [{ key: bd.key, value: bv }])
+    // c: its one log record, read again when the log is compacted
+    const cr = logOf(dir, c).records[0]
+    const cv = Buffer.from(cr.value)
+    cv[cv.indexOf('quick')] ^= 0x01
+    load(dir, 'log', [{ key: cr.key, value: cv }])
+    // interleaved writes, so that batches hold several documents
+    const docs = Object.fromEntries([a, b, c].map((d) => { const y = new Y.Doc(); y.clientID = 900 + [a, b, c].indexOf(d); return [d, y] }))
+    for (let k = 0; k < 30; k++) {
+      for (const d of [a, b, c]) {
+        if (members[d].closeInfo) continue
+        const before = Y.encodeStateVector(docs[d])
+        docs[d].getText('t').insert(0, String(k % 10))
+        members[d].send(encUpdate(Y.encodeStateAsUpdate(docs[d], before)))
+      }
+    }
+    assert.deepEqual(await members[b].closed, { code: 1011, reason: 'document damaged' })
+    assert.deepEqual(await members[c].closed, { code: 1011, reason: 'document damaged' })
+    const oracle = new Y.Doc()
+    Y.applyUpdate(oracle, initial)
+    Y.applyUpdate(oracle, Y.encodeStateAsUpdate(docs[a]))
+    await waitStored(server, a, oracle)
+    assert.equal((await fetchDoc(server, a)).getText('t').toString(), oracle.getText('t').toString(), 'every update of the healthy document is stored')
+    assert.equal(members[a].closeInfo, null, 'its member stays')
+    for (const d of [b, c]) {
+      const t = await getText(server, d)
+      assert.equal(t.status, 500)
+      assert.match(t.text, /damaged/)
+    }
+    assert.match(server.stderr, new RegExp(`store: document ${b} is damaged \\(a stored value fails its checksum\\): \\d+ updates to it refused`))
+    assert.match(server.stderr, new RegExp(`store: compaction of document ${c}: log record 1 fails its checksum`))
+    assert.doesNotMatch(server.stderr, /commit of \d+ updates failed/)
+    members[a].close()
+    await server.stop()
+    server = null
+    // c's damaged record was not compacted away
+    assert.ok(logOf(dir, c).records[0].value.equals(cv))
   } finally {
     if (server && server.alive()) await server.stop({ allowFailure: true })
     fs.rmSync(dir, { recursive: true, force: true })
