@@ -227,7 +227,7 @@ static int collect_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t sealed_f
 	return 0;
 }
 
-/* Appends (or replaces) the log value of (id, seq), sealed. Only documents
+/* Appends the log value of (id, seq), sealed. Only documents
  * sealed from their first sequence or from a sequence before seq reach
  * here: writer_doc seals a document at its first append. */
 static int put_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t seq, const uint8_t *upd, size_t n)
@@ -236,7 +236,10 @@ static int put_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t seq, const u
 	put_be64(kb, id);
 	put_be64(kb + 8, seq);
 	MDB_val k = {16, kb}, v = {RECORD_LOG_HDR + n, NULL};
-	int rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
+	/* never over a record: appends take a new sequence, and compaction
+	 * deleted the log before it puts the snapshot (MDB_KEYEXIST fails the
+	 * batch rather than lose a record) */
+	int rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE);
 	if (rc)
 		return rc;
 	record_log_seal(v.mv_data, id, seq, upd, n);
@@ -333,20 +336,37 @@ static void forget_docs(store_t *s)
 	}
 }
 
+/* The next document id: the stored counter, but never at or below an id
+ * the log holds (a counter gone back, by damage or a restore of the meta
+ * database alone, would give a new document an old one's records). Every
+ * document has a log record from the transaction that created it on. */
 static int load_next_doc_id(store_t *s, MDB_txn *txn)
 {
 	MDB_val k = {11, "next_doc_id"}, v;
 	int rc = mdb_get(txn, s->dbi_meta, &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		s->next_doc_id = 1;
-		return 0;
-	}
-	if (rc)
+	s->next_doc_id = 1;
+	if (rc && rc != MDB_NOTFOUND)
 		return rc;
-	if (v.mv_size != 8)
-		return MDB_CORRUPTED;
-	s->next_doc_id = get_be64(v.mv_data);
-	return 0;
+	if (rc == 0) {
+		if (v.mv_size != 8)
+			return MDB_CORRUPTED;
+		s->next_doc_id = get_be64(v.mv_data);
+	}
+	MDB_cursor *c;
+	if ((rc = mdb_cursor_open(txn, s->dbi_log, &c)))
+		return rc;
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	mdb_cursor_close(c);
+	if (rc == 0 && k.mv_size == 16 && get_be64(k.mv_data) >= s->next_doc_id) {
+		uint64_t was = s->next_doc_id;
+		s->next_doc_id = get_be64(k.mv_data) + 1;
+		if (!s->opts.read_only)
+			log_warn("store: the stored next document id (%llu) is not above the log's last (%llu): "
+				 "using %llu",
+				 (unsigned long long)was, (unsigned long long)(s->next_doc_id - 1),
+				 (unsigned long long)s->next_doc_id);
+	}
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* One attempt at a batch's transaction, leaving out the jobs already marked

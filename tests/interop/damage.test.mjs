@@ -405,3 +405,28 @@ test('damage the writer meets (a docs record on its first write since start, a l
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('a next-document-id counter gone back (damaged or restored alone) does not give a new document an old one\'s records', { timeout: 60000 }, async () => {
+  const dir = makeDataDir()
+  const [a, b, c] = [roomName('id-old-a'), roomName('id-old-b'), roomName('id-new')]
+  let server = await startServer({ dataDir: dir })
+  try {
+    await writeText(server, a, 'first document')
+    await writeText(server, b, 'second document')
+    await server.stop()
+    load(dir, 'meta', [{ key: Buffer.from('next_doc_id'), value: be64(1) }])
+    server = await startServer({ dataDir: dir })
+    assert.match(server.stderr, /store: the stored next document id \(1\) is not above the log's last \(2\): using 3/)
+    await writeText(server, c, 'a new document')
+    for (const [d, text] of [[a, 'first document'], [b, 'second document'], [c, 'a new document']]) {
+      assert.deepEqual(await getText(server, d), { status: 200, text })
+    }
+    await server.stop()
+    server = null
+    const ids = dump(dir, 'docs').map((r) => r.value.readBigUInt64BE(0))
+    assert.equal(new Set(ids).size, 3, 'three documents, three ids')
+  } finally {
+    if (server && server.alive()) await server.stop({ allowFailure: true })
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
