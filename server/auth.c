@@ -975,6 +975,15 @@ auth_status_t auth_parse_claims(const uint8_t *msg, size_t n, auth_claims_t *c, 
 		}
 		memcpy(c->sub, sub->str, sub->str_len);
 	}
+	const json_member_t *jti = json_get(&o, "jti");
+	if (jti) {
+		if (jti->type != JSON_STRING || !jti->str_len || jti->str_len > AUTH_JTI_MAX ||
+		    memchr(jti->str, 0, jti->str_len)) {
+			*why = "claim jti not a string of 1 to 255 bytes";
+			goto out;
+		}
+		memcpy(c->jti, jti->str, jti->str_len);
+	}
 	if (time_claim(&o, "nbf", &c->nbf_ms, why, "claim nbf not an RFC 3339 date-time") ||
 	    time_claim(&o, "iat", &c->iat_ms, why, "claim iat not an RFC 3339 date-time") ||
 	    time_claim(&o, "exp", &c->exp_ms, why, "claim exp not an RFC 3339 date-time"))
@@ -1042,7 +1051,7 @@ char *auth_mint(const uint8_t sk[AUTH_SK_BYTES], const char *doc, int readonly, 
 {
 	char iat[21], exp[21], pid[AUTH_PID_LEN + 1], footer[AUTH_PID_LEN + 16];
 	size_t dl = strlen(doc), sl = sub ? strlen(sub) : 0;
-	char *m = malloc(128 + 6 * (dl + sl));
+	char *m = malloc(192 + 6 * (dl + sl));
 	if (!m)
 		return NULL;
 	rfc3339_format(now_s, iat);
@@ -1054,7 +1063,11 @@ char *auth_mint(const uint8_t sk[AUTH_SK_BYTES], const char *doc, int readonly, 
 		n += (size_t)sprintf(m + n, ",\"sub\":");
 		n += json_quote(m + n, sub);
 	}
-	n += (size_t)sprintf(m + n, ",\"iat\":\"%s\",\"exp\":\"%s\"}", iat, exp);
+	uint8_t id[16];
+	char jti[32];
+	randombytes_buf(id, sizeof id);
+	sodium_bin2base64(jti, sizeof jti, id, sizeof id, B64URL);
+	n += (size_t)sprintf(m + n, ",\"iat\":\"%s\",\"exp\":\"%s\",\"jti\":\"%s\"}", iat, exp, jti);
 	auth_pid(sk + 32, pid);
 	int fl = snprintf(footer, sizeof footer, "{\"kid\":\"%s\"}", pid);
 	char *tok = auth_v4_sign(sk, (const uint8_t *)m, n, (const uint8_t *)footer, (size_t)fl, NULL, 0);

@@ -16,6 +16,7 @@
 #define AUTH_PID_LEN (7 + 44)                  /* "k4.pid." + b64url(33) */
 #define AUTH_TOKEN_MAX 8192                    /* longer tokens are refused unread */
 #define AUTH_SUB_MAX 255                       /* bytes of the `sub` claim */
+#define AUTH_JTI_MAX 255                       /* bytes of the `jti` claim */
 #define AUTH_JSON_MAX_MEMBERS 64               /* top-level members of a claims object */
 #define AUTH_JSON_MAX_DEPTH 16
 
@@ -93,6 +94,7 @@ typedef struct auth_claims {
 	int64_t nbf_ms;    /* INT64_MIN when absent */
 	int64_t iat_ms;    /* INT64_MIN when absent */
 	char sub[AUTH_SUB_MAX + 1]; /* "" when absent */
+	char jti[AUTH_JTI_MAX + 1]; /* the token's id; "" when absent */
 } auth_claims_t;
 
 /* The whole check: verify, then parse the claims strictly, then the times
@@ -112,7 +114,8 @@ int auth_doc_allowed(const auth_claims_t *c, const char *name, size_t len);
 int auth_doc_pattern_valid(const char *s, size_t n);
 
 /* Mints a quire token: claims doc, scope, iat = now, exp = now + ttl, sub if
- * not NULL, footer {"kid":pid}. malloc()ed, or NULL. */
+ * not NULL, a random jti (16 bytes, base64url: what a revocation names),
+ * footer {"kid":pid}. malloc()ed, or NULL. */
 char *auth_mint(const uint8_t sk[AUTH_SK_BYTES], const char *doc, int readonly, int64_t now_s, uint64_t ttl_s,
 		const char *sub);
 

@@ -26,6 +26,13 @@ void config_print_serve_help(void)
 	      "  --token-pubkey FILE     accept session tokens signed by this public key (k4.public,\n"
 	      "                          from quire keygen); repeat for key rotation\n"
 	      "                          [QUIRE_TOKEN_PUBKEY, comma-separated]\n"
+	      "  --revocations FILE      revoked tokens, one rule a line: \"jti ID\" (one token) or\n"
+	      "                          \"sub TIME USER\" (USER's tokens issued before TIME, RFC 3339);\n"
+	      "                          reread within a second of a change, and connections holding a\n"
+	      "                          revoked token are closed with 4403 [QUIRE_REVOCATIONS]\n"
+	      "  --max-token-lifetime SECONDS\n"
+	      "                          refuse tokens valid for longer (exp - iat, or exp - now without\n"
+	      "                          iat); 0: no cap (0) [QUIRE_MAX_TOKEN_LIFETIME]\n"
 	      "  --allow-origin ORIGIN   accept WebSocket handshakes only from these Origins,\n"
 	      "                          repeatable [QUIRE_ALLOW_ORIGIN, comma-separated]\n"
 	      "  --allow-anonymous       admit connections without a token as read-write (tokens that\n"
@@ -350,7 +357,7 @@ int config_frame_ancestors(const char *v, char *out, size_t cap, char *why, size
 static int truthy(const char *s) { return s && (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes")); }
 
 /* One option: its flag, environment twin, and how to apply a value. */
-typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_PUBKEY, OPT_ORIGIN, OPT_PROXY, OPT_FRAME, OPT_ANON, OPT_DEV,
+typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_REVOKE, OPT_LIFETIME, OPT_PUBKEY, OPT_ORIGIN, OPT_PROXY, OPT_FRAME, OPT_ANON, OPT_DEV,
 	       OPT_SIZE, OPT_SIZE0, OPT_COUNT, OPT_SECONDS, OPT_SECONDS0, OPT_MS, OPT_LEVEL } opt_kind;
 
 typedef struct {
@@ -364,6 +371,8 @@ static const opt_t opts[] = {
 	{"--data", "QUIRE_DATA", OPT_DATA, 0},
 	{"--web", "QUIRE_WEB", OPT_WEB, 0},
 	{"--token-pubkey", "QUIRE_TOKEN_PUBKEY", OPT_PUBKEY, 0},
+	{"--revocations", "QUIRE_REVOCATIONS", OPT_REVOKE, 0},
+	{"--max-token-lifetime", "QUIRE_MAX_TOKEN_LIFETIME", OPT_LIFETIME, offsetof(config_t, max_token_lifetime_ms)},
 	{"--allow-origin", "QUIRE_ALLOW_ORIGIN", OPT_ORIGIN, 0},
 	{"--allow-anonymous", "QUIRE_ALLOW_ANONYMOUS", OPT_ANON, 0},
 	{"--dev", "QUIRE_DEV", OPT_DEV, 0},
@@ -406,6 +415,16 @@ static int apply(config_t *cfg, const opt_t *o, char *v, const char *from)
 		if (!*v)
 			goto bad;
 		cfg->web_dir = v;
+		return 0;
+	case OPT_REVOKE:
+		if (!*v)
+			goto bad;
+		cfg->revocations = v;
+		return 0;
+	case OPT_LIFETIME: /* seconds, 0 = no cap, at most the ten years quire token mints */
+		if (parse_u64(v, UINT64_C(10) * 366 * 86400, 0, &n))
+			goto bad;
+		*field = n * 1000;
 		return 0;
 	case OPT_PUBKEY:
 		return from[0] == '-' ? add_list(cfg->token_pubkeys, &cfg->n_token_pubkeys, v, o->flag)
@@ -528,7 +547,7 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 			return -1;
 		}
 		opt_kind k = opts[i].kind;
-		if (k != OPT_DATA && k != OPT_WEB && k != OPT_PUBKEY && k != OPT_ORIGIN)
+		if (k != OPT_DATA && k != OPT_WEB && k != OPT_REVOKE && k != OPT_PUBKEY && k != OPT_ORIGIN)
 			free(copy); /* the value was parsed or copied */
 		else
 			env_kept[i] = copy;

@@ -19,6 +19,8 @@ typedef struct config {
 	size_t n_allow_origins;
 	const char *token_pubkeys[CONFIG_MAX_LIST];
 	size_t n_token_pubkeys;
+	const char *revocations; /* revoked tokens (revoke.h), reread when it changes; NULL: none */
+	uint64_t max_token_lifetime_ms; /* exp - iat (or - now without iat) above this is refused; 0: no cap */
 	proxy_list_t trusted_proxies; /* peers whose X-Forwarded-For names the client */
 	/* CSP frame-ancestors source list for the editor's pages, validated and
 	 * with single spaces between sources; "" (the default): no frame-ancestors

@@ -34,6 +34,8 @@ typedef struct conn {
 	 * the limit again its room sends it a sync step 1 (room.c) */
 	int size_refused;
 	int64_t token_exp_ms; /* the token's exp (Unix ms); 0 for an anonymous connection */
+	int64_t token_iat_ms; /* its iat, INT64_MIN without one */
+	char *token_jti, *token_sub; /* its jti and sub (NULL when absent), for --revocations */
 	rl_client_t *client;  /* its address's per-IP counters; NULL when none are kept */
 	rl_bucket_t msg_budget; /* --message-rate */
 	rl_bucket_t byte_budget; /* --byte-rate: payload bytes of received messages */

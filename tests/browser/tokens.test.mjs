@@ -241,3 +241,39 @@ test('quire serve --dev: its one token for everybody carries no name, so each pe
     fs.rmSync(dataDir, { recursive: true, force: true })
   }
 })
+
+test('a token revoked mid-session (--revocations): the text stays, the banner says "revoked", and opening the link again shows why', async (t) => {
+  if (skip) return t.skip(skip)
+  const file = path.join(tmp, 'revocations')
+  fs.writeFileSync(file, '')
+  const own = await startServer({ anonymous: false, args: ['--token-pubkey', keys.main.pub, '--revocations', file] })
+  try {
+    const doc = 'secure/revoked'
+    const tok = token(keys.main, doc, { sub: 'Former Fred' })
+    const jti = JSON.parse(Buffer.from(tok.split('.')[2], 'base64url').subarray(0, -64).toString()).jti
+    const link = `${own.url}/?doc=${doc}#token=${encodeURIComponent(tok)}`
+    const p = await person(browser)
+    await p.page.goto(link)
+    await waitState(p.page, 'live')
+    await typeAtEnd(p.page, 'Before the revocation.')
+    await sleep(300)
+    fs.writeFileSync(file, `jti ${jti}\n`)
+    await waitState(p.page, 'refused', 10000) // quire closes with 4403 within a second
+    const banner = p.page.locator('[data-testid=banner]')
+    await banner.waitFor({ state: 'visible' })
+    assert.match(await banner.textContent(), /revoked/i)
+    assert.equal(await text(p.page), 'Before the revocation.', 'the document stays visible')
+    await p.context.close()
+    // the same link again: refused with the reason
+    const q = await person(browser)
+    await q.page.goto(link)
+    await waitState(q.page, 'refused')
+    const card = q.page.locator('[data-testid=refusal]')
+    await card.waitFor({ state: 'visible' })
+    assert.equal(await card.getAttribute('data-reason'), 'revoked')
+    assert.match(await card.locator('h2').textContent(), /revoked/i)
+    await q.context.close()
+  } finally {
+    await own.stop()
+  }
+})

@@ -274,15 +274,19 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
 
   function refusalText (st) {
     const expired = claims && claims.exp && claims.exp.getTime() <= Date.now()
+    const revoked = { key: 'revoked', title: 'Your access link was revoked', text: 'The server no longer accepts this link. Ask the document’s owner for a new one.' }
     if (st.reason === 'closed') {
       if (st.code === 4401) {
         return { key: 'expired', title: 'Your access link has expired', text: `Ask for a new link${embed ? ', or reload the page this editor is part of' : ''}.` }
       }
+      if (st.code === 4403) return revoked
       return { key: 'closed', title: 'The server closed this document', text: 'The server ended the connection and asked not to reconnect.' }
     }
     if (st.status === 400) return { key: 'bad-name', title: 'Invalid document name', text: `The server does not accept “${doc}” as a document name.` }
     if (st.status === 401) {
       if (!token) return { key: 'missing', title: 'This document needs an access token', text: 'Open the full link you were given (it ends in “#token=…”), or ask the document’s owner for one.' }
+      if (/token revoked/.test(st.detail || '')) return revoked
+      if (/--max-token-lifetime/.test(st.detail || '')) return { key: 'too-long', title: 'Your access link is valid for too long', text: 'This server accepts only shorter-lived links. Ask for a new one.' }
       if (expired) return { key: 'expired', title: 'Your access link has expired', text: `The token expired ${claims.exp.toLocaleString()}. Ask for a new link${embed ? ', or reload the page this editor is part of' : ''}.` }
       return { key: 'invalid', title: 'Your access token is not valid', text: 'The server did not accept the token in this link: it may be incomplete, damaged, not yet valid, or signed with a key the server does not trust.' }
     }

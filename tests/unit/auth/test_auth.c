@@ -422,6 +422,10 @@ static void test_claims(void)
 	    {"{\"doc\":\"a\",\"scope\":\"rw\",\"exp\":\"2030-01-01T00:00:00Z\",\"sub\":1}", AUTH_ERR_CLAIMS},
 	    {"{\"doc\":\"a\",\"scope\":\"rw\",\"exp\":\"2030-01-01T00:00:00Z\",\"doc\":\"b\"}", AUTH_ERR_CLAIMS},
 	    {"[\"doc\"]", AUTH_ERR_CLAIMS},
+	    {"{\"doc\":\"a\",\"scope\":\"rw\",\"exp\":\"2030-01-01T00:00:00Z\",\"jti\":\"k3\"}", AUTH_OK},
+	    {"{\"doc\":\"a\",\"scope\":\"rw\",\"exp\":\"2030-01-01T00:00:00Z\",\"jti\":7}", AUTH_ERR_CLAIMS},
+	    {"{\"doc\":\"a\",\"scope\":\"rw\",\"exp\":\"2030-01-01T00:00:00Z\",\"jti\":\"\"}", AUTH_ERR_CLAIMS},
+	    {"{\"doc\":\"a\",\"scope\":\"rw\",\"exp\":\"2030-01-01T00:00:00Z\",\"jti\":\"a\\u0000b\"}", AUTH_ERR_CLAIMS},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		auth_claims_t c;
@@ -489,6 +493,14 @@ static void test_tokens(void)
 	CHECK(tok != NULL);
 	CHECK_EQ_INT(auth_check_token(tok, strlen(tok), &key, 1, now, &c, &why), AUTH_OK);
 	CHECK(c.readonly && strcmp(c.doc, "notes/*") == 0 && strcmp(c.sub, "al\"ice\n") == 0);
+	CHECK_EQ_INT(strlen(c.jti), 22); /* a random jti, 16 bytes in base64url */
+	char first_jti[32];
+	strcpy(first_jti, c.jti);
+	char *tok2 = auth_mint(sk, "notes/*", 1, now / 1000, 600, NULL);
+	CHECK(tok2 && auth_check_token(tok2, strlen(tok2), &key, 1, now, &c, &why) == AUTH_OK &&
+	      strcmp(c.jti, first_jti) != 0 && c.sub[0] == 0);
+	free(tok2);
+	CHECK_EQ_INT(auth_check_token(tok, strlen(tok), &key, 1, now, &c, &why), AUTH_OK);
 	CHECK_EQ_INT(c.exp_ms, now + 600000);
 	CHECK_EQ_INT(c.iat_ms, now);
 	CHECK_EQ_INT(auth_check_token(tok, strlen(tok), both, 2, now, &c, &why), AUTH_OK); /* kid picks key */
