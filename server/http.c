@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "docname.h"
+#include "hash.h"
 #include "log.h"
 #include "revoke.h"
 #include "room.h"
@@ -57,6 +58,7 @@ static struct server {
 	 * were read (reread when it changes, see check_revocations) */
 	revoke_list_t *revoked;
 	struct stat revoked_st;
+	uint64_t revoked_hash; /* of its bytes (FNV-1a) */
 	int revoked_missing; /* the file was gone at the last look (logged once) */
 	uint64_t ip_refused_conns, ip_refused_connects, ip_refused_rooms, ip_refused_writes, rate_limited_closes;
 	rl_rate_t msg_rate; /* --message-rate, per connection */
@@ -414,9 +416,14 @@ static int check_revocations(int first)
 		memset(&srv.revoked_st, 0, sizeof srv.revoked_st);
 		return 1;
 	}
-	if (!first && !srv.revoked_missing && st.st_ino == srv.revoked_st.st_ino &&
-	    st.st_dev == srv.revoked_st.st_dev && st.st_size == srv.revoked_st.st_size &&
-	    st.st_mtim.tv_sec == srv.revoked_st.st_mtim.tv_sec && st.st_mtim.tv_nsec == srv.revoked_st.st_mtim.tv_nsec)
+	/* the same file, size and time: unchanged, unless it was modified in
+	 * the last two seconds, when a rewrite within the file system's
+	 * timestamp granularity could keep all of them (then its bytes tell) */
+	int same = !first && !srv.revoked_missing && st.st_ino == srv.revoked_st.st_ino &&
+		   st.st_dev == srv.revoked_st.st_dev && st.st_size == srv.revoked_st.st_size &&
+		   st.st_mtim.tv_sec == srv.revoked_st.st_mtim.tv_sec &&
+		   st.st_mtim.tv_nsec == srv.revoked_st.st_mtim.tv_nsec;
+	if (same && (int64_t)time(NULL) - (int64_t)st.st_mtim.tv_sec > 2)
 		return 0;
 	const off_t max = (off_t)64 << 20;
 	char err[256];
@@ -429,6 +436,11 @@ static int check_revocations(int first)
 	if (f)
 		fclose(f);
 	revoke_list_t *l = NULL;
+	uint64_t h = ok ? hash_fnv1a(text, n, 0) : 0;
+	if (ok && same && h == srv.revoked_hash) {
+		free(text);
+		return 0;
+	}
 	if (!ok)
 		snprintf(err, sizeof err, "%s",
 			 !f ? strerror(errno) : st.st_size > max ? "larger than 64 MiB" : "cannot read it");
@@ -437,6 +449,7 @@ static int check_revocations(int first)
 	free(text);
 	/* the identity is taken either way, so a bad file is reported once */
 	srv.revoked_st = st;
+	srv.revoked_hash = h;
 	srv.revoked_missing = 0;
 	if (!l) {
 		log_error("--revocations %s: %s; %s", path, err,

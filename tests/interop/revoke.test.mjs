@@ -173,3 +173,28 @@ test('--max-token-lifetime refuses tokens valid for longer (exp - iat, or exp - 
     assert.match(r.stderr, /invalid value/)
   }
 })
+
+test('a rewrite in place that keeps the size and the modification time (coarse timestamps) is still seen', { timeout: 60000 }, async () => {
+  const file = path.join(dir, 'revoked-inplace')
+  const doc = roomName('revoke-inplace')
+  const a = quireToken(A, doc)
+  const b = quireToken(A, doc)
+  // a whole second a minute ahead: "recently modified" for the whole test, however slow the start
+  const t = new Date(Math.floor(Date.now() / 1000) * 1000 + 60000)
+  fs.writeFileSync(file, `jti ${await jtiOf(a)}\n`)
+  fs.utimesSync(file, t, t)
+  const server = await startServer({ anonymous: false, args: ['--token-pubkey', A.pubPath, '--revocations', file] })
+  try {
+    const victim = await openRaw(server, doc, { path: wsPath(doc, b) })
+    const ino = fs.statSync(file).ino
+    fs.writeFileSync(file, `jti ${await jtiOf(b)}\n`) // same inode, same length
+    fs.utimesSync(file, t, t)
+    const st = fs.statSync(file)
+    assert.equal(st.ino, ino)
+    assert.equal(st.mtimeMs, t.getTime())
+    assert.deepEqual(await withDeadline(victim.closed, 5000, 'the revoked connection to be closed'), { code: 4403, reason: 'token revoked' })
+    assert.equal((await handshake(server, doc, a)).status, 101, 'the first rule is gone')
+  } finally {
+    await server.stop()
+  }
+})
