@@ -72,19 +72,6 @@ uint32_t record_crc32c(uint32_t crc, const void *p, size_t n)
 	return ~crc_sw(~crc, p, n);
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
@@ -100,8 +87,8 @@ static uint32_t get_le32(const uint8_t *p)
 static uint32_t log_crc(uint64_t doc_id, uint64_t seq, const uint8_t *upd, size_t n)
 {
 	uint8_t key[16];
-	put_be64(key, doc_id);
-	put_be64(key + 8, seq);
+	record_put_be64(key, doc_id);
+	record_put_be64(key + 8, seq);
 	return record_crc32c(record_crc32c(0, key, sizeof key), upd, n);
 }
 
@@ -126,9 +113,9 @@ static uint32_t doc_crc(const uint8_t *v, const char *name, size_t name_len)
 
 void record_doc_encode(uint8_t out[RECORD_DOC_LEN], const record_doc_t *d, const char *name, size_t name_len)
 {
-	put_be64(out, d->id);
-	put_be64(out + 8, d->created_ms);
-	put_be64(out + 16, d->sealed_from);
+	record_put_be64(out, d->id);
+	record_put_be64(out + 8, d->created_ms);
+	record_put_be64(out + 16, d->sealed_from);
 	put_le32(out + 24, doc_crc(out, name, name_len));
 }
 
@@ -137,11 +124,11 @@ int record_doc_decode(const uint8_t *v, size_t n, const char *name, size_t name_
 	if (n == RECORD_DOC_LEGACY_LEN) {
 		d->sealed_from = RECORD_NOT_SEALED;
 	} else if (n == RECORD_DOC_LEN && get_le32(v + 24) == doc_crc(v, name, name_len)) {
-		d->sealed_from = get_be64(v + 16);
+		d->sealed_from = record_get_be64(v + 16);
 	} else {
 		return -1;
 	}
-	d->id = get_be64(v);
-	d->created_ms = get_be64(v + 8);
+	d->id = record_get_be64(v);
+	d->created_ms = record_get_be64(v + 8);
 	return d->id ? 0 : -1;
 }

@@ -27,6 +27,21 @@
 #define RECORD_DOC_LEGACY_LEN 16
 #define RECORD_NOT_SEALED UINT64_MAX
 
+/* Keys and ids are big-endian u64 (so LMDB's byte order sorts them). */
+static inline void record_put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline uint64_t record_get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 /* CRC-32C of n bytes, continuing from crc (0 to start). */
 uint32_t record_crc32c(uint32_t crc, const void *p, size_t n);
 /* The same, always in portable C (the other may use the CPU's instruction). */

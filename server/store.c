@@ -56,19 +56,6 @@ struct store {
 	int fatal; /* under stats_mu: LMDB reported a fatal error (store_fatal) */
 };
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static uint64_t now_ms(void)
 {
@@ -127,7 +114,7 @@ static int writer_doc(store_t *s, MDB_txn *txn, const char *name, size_t len, do
 		rec = (record_doc_t){.id = id, .created_ms = now_ms(), .sealed_from = 1};
 		if ((rc = put_doc(txn, s->dbi_docs, name, len, &rec)))
 			goto fail;
-		put_be64(idb, s->next_doc_id);
+		record_put_be64(idb, s->next_doc_id);
 		MDB_val mk = {11, "next_doc_id"}, mv = {8, idb};
 		if ((rc = mdb_put(txn, s->dbi_meta, &mk, &mv, 0)))
 			goto fail;
@@ -138,15 +125,15 @@ static int writer_doc(store_t *s, MDB_txn *txn, const char *name, size_t len, do
 		if ((rc = mdb_cursor_open(txn, s->dbi_log, &c)))
 			goto fail;
 		uint8_t kb[16];
-		put_be64(kb, id);
-		put_be64(kb + 8, 0);
+		record_put_be64(kb, id);
+		record_put_be64(kb + 8, 0);
 		MDB_val k = {16, kb}, v;
 		d->next_seq = 1;
 		for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
 		     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-			if (k.mv_size != 16 || get_be64(k.mv_data) != id)
+			if (k.mv_size != 16 || record_get_be64(k.mv_data) != id)
 				break;
-			d->next_seq = get_be64((uint8_t *)k.mv_data + 8) + 1;
+			d->next_seq = record_get_be64((uint8_t *)k.mv_data + 8) + 1;
 			d->entries++;
 		}
 		mdb_cursor_close(c);
@@ -185,11 +172,11 @@ static int collect_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t sealed_f
 	const uint8_t **p = NULL;
 	size_t *l = NULL;
 	uint8_t kb[16];
-	put_be64(kb, id);
-	put_be64(kb + 8, 0);
+	record_put_be64(kb, id);
+	record_put_be64(kb + 8, 0);
 	MDB_val k = {16, kb}, v;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 16 || get_be64(k.mv_data) != id)
+		if (k.mv_size != 16 || record_get_be64(k.mv_data) != id)
 			break;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -203,7 +190,7 @@ static int collect_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t sealed_f
 			p = np;
 			l = nl;
 		}
-		uint64_t seq = get_be64((uint8_t *)k.mv_data + 8);
+		uint64_t seq = record_get_be64((uint8_t *)k.mv_data + 8);
 		p[n] = v.mv_data;
 		l[n] = v.mv_size;
 		if (seq >= sealed_from && record_log_open(v.mv_data, v.mv_size, id, seq, &p[n], &l[n])) {
@@ -233,8 +220,8 @@ static int collect_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t sealed_f
 static int put_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t seq, const uint8_t *upd, size_t n)
 {
 	uint8_t kb[16];
-	put_be64(kb, id);
-	put_be64(kb + 8, seq);
+	record_put_be64(kb, id);
+	record_put_be64(kb + 8, seq);
 	MDB_val k = {16, kb}, v = {RECORD_LOG_HDR + n, NULL};
 	/* never over a record: appends take a new sequence, and compaction
 	 * deleted the log before it puts the snapshot (MDB_KEYEXIST fails the
@@ -294,16 +281,16 @@ static int compact(store_t *s, MDB_txn *txn, doc_info_t *d)
 	if (!merged)
 		return ENOMEM;
 	uint8_t kb[16];
-	put_be64(kb, d->id);
+	record_put_be64(kb, d->id);
 	MDB_cursor *c;
 	if ((rc = mdb_cursor_open(txn, s->dbi_log, &c))) {
 		free(merged);
 		return rc;
 	}
-	put_be64(kb + 8, 0);
+	record_put_be64(kb + 8, 0);
 	MDB_val k = {16, kb}, v;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 16 || get_be64(k.mv_data) != d->id)
+		if (k.mv_size != 16 || record_get_be64(k.mv_data) != d->id)
 			break;
 		if ((rc = mdb_cursor_del(c, 0)))
 			break;
@@ -350,16 +337,16 @@ static int load_next_doc_id(store_t *s, MDB_txn *txn)
 	if (rc == 0) {
 		if (v.mv_size != 8)
 			return MDB_CORRUPTED;
-		s->next_doc_id = get_be64(v.mv_data);
+		s->next_doc_id = record_get_be64(v.mv_data);
 	}
 	MDB_cursor *c;
 	if ((rc = mdb_cursor_open(txn, s->dbi_log, &c)))
 		return rc;
 	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
 	mdb_cursor_close(c);
-	if (rc == 0 && k.mv_size == 16 && get_be64(k.mv_data) >= s->next_doc_id) {
+	if (rc == 0 && k.mv_size == 16 && record_get_be64(k.mv_data) >= s->next_doc_id) {
 		uint64_t was = s->next_doc_id;
-		s->next_doc_id = get_be64(k.mv_data) + 1;
+		s->next_doc_id = record_get_be64(k.mv_data) + 1;
 		if (!s->opts.read_only)
 			log_warn("store: the stored next document id (%llu) is not above the log's last (%llu): "
 				 "using %llu",
@@ -805,13 +792,13 @@ int store_check(store_t *s, void (*on_doc)(void *ctx, const store_doc_report_t *
 			MDB_cursor *lc;
 			if (rec.sealed_from > 1 && n && mdb_cursor_open(txn, s->dbi_log, &lc) == 0) {
 				uint8_t kb[16];
-				put_be64(kb, rec.id);
-				put_be64(kb + 8, 0);
+				record_put_be64(kb, rec.id);
+				record_put_be64(kb + 8, 0);
 				MDB_val lk = {16, kb}, lv;
 				for (int g = mdb_cursor_get(lc, &lk, &lv, MDB_SET_RANGE); g == 0;
 				     g = mdb_cursor_get(lc, &lk, &lv, MDB_NEXT)) {
-					if (lk.mv_size != 16 || get_be64(lk.mv_data) != rec.id ||
-					    get_be64((uint8_t *)lk.mv_data + 8) >= rec.sealed_from)
+					if (lk.mv_size != 16 || record_get_be64(lk.mv_data) != rec.id ||
+					    record_get_be64((uint8_t *)lk.mv_data + 8) >= rec.sealed_from)
 						break;
 					r.unsealed++;
 				}
@@ -837,7 +824,7 @@ int store_check(store_t *s, void (*on_doc)(void *ctx, const store_doc_report_t *
 	if ((rc = mdb_cursor_open(txn, s->dbi_log, &c)))
 		goto fail;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		uint64_t id = k.mv_size == 16 ? get_be64(k.mv_data) : 0;
+		uint64_t id = k.mv_size == 16 ? record_get_be64(k.mv_data) : 0;
 		if (!nids || !bsearch(&id, ids, nids, sizeof *ids, cmp_u64))
 			t->orphans++;
 	}
@@ -882,11 +869,11 @@ int store_drop(store_t *s, const char *name, size_t len, int *found, uint64_t *r
 		if ((rc = mdb_cursor_open(txn, s->dbi_log, &c)))
 			goto fail;
 		uint8_t kb[16];
-		put_be64(kb, rec.id);
-		put_be64(kb + 8, 0);
+		record_put_be64(kb, rec.id);
+		record_put_be64(kb + 8, 0);
 		MDB_val lk = {16, kb}, lv;
 		for (rc = mdb_cursor_get(c, &lk, &lv, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &lk, &lv, MDB_NEXT)) {
-			if (lk.mv_size != 16 || get_be64(lk.mv_data) != rec.id)
+			if (lk.mv_size != 16 || record_get_be64(lk.mv_data) != rec.id)
 				break;
 			if ((rc = mdb_cursor_del(c, 0)))
 				break;

@@ -47,6 +47,38 @@ function logOf (dir, name) {
   return { doc, records: dump(dir, 'log').filter((r) => r.key.subarray(0, 8).equals(id)) }
 }
 
+/**
+ * A store as quire wrote it before checksums, holding one document (id 1):
+ * docs name -> id | created (16 bytes), log (id, seq) -> a bare update, one
+ * per edit that edit(text) makes.
+ */
+function legacyStore (dir, doc, clientID, edit) {
+  const old = new Y.Doc()
+  old.clientID = clientID
+  const updates = []
+  old.on('update', (u) => updates.push(Buffer.from(u)))
+  edit(old.getText('t'))
+  load(dir, 'docs', [{ key: Buffer.from(doc), value: Buffer.concat([be64(1), be64(Date.now())]) }])
+  load(dir, 'meta', [{ key: Buffer.from('next_doc_id'), value: be64(2) }])
+  load(dir, 'log', updates.map((u, i) => ({ key: Buffer.concat([be64(1), be64(i + 1)]), value: u })))
+  return { old, updates }
+}
+
+/** Flips a bit of byte `at` of a log record (quire stopped), then a fresh quire must refuse the document as damaged. */
+async function expectDamagedAfterFlip (dir, doc, record, at) {
+  const v = Buffer.from(record.value)
+  v[at] ^= 0x10
+  load(dir, 'log', [{ key: record.key, value: v }])
+  const server = await startServer({ dataDir: dir })
+  try {
+    const t = await getText(server, doc)
+    assert.equal(t.status, 500, 'the damaged record is found')
+    assert.match(t.text, /damaged \(checksum mismatch\)/)
+  } finally {
+    await server.stop()
+  }
+}
+
 async function getText (server, doc) {
   const res = await fetch(`${server.httpUrl}/api/docs/${doc}/text?root=t`, { signal: AbortSignal.timeout(10000) })
   return { status: res.status, text: await res.text() }
@@ -163,16 +195,10 @@ test('damage found while quire runs: a member of the room is closed with 1011 "d
 test('a store written before checksums (16-byte docs values, bare updates) opens, serves, and is sealed from its next append on', { timeout: 60000 }, async () => {
   const dir = makeDataDir()
   const doc = roomName('legacy')
-  // the layout of quire before checksums: docs name -> id | created, log (id, seq) -> update
-  const old = new Y.Doc()
-  old.clientID = 4242
-  const updates = []
-  old.on('update', (u) => updates.push(Buffer.from(u)))
-  old.getText('t').insert(0, 'written before checksums')
-  old.getText('t').insert(0, 'two updates, ')
-  load(dir, 'docs', [{ key: Buffer.from(doc), value: Buffer.concat([be64(1), be64(Date.now())]) }])
-  load(dir, 'meta', [{ key: Buffer.from('next_doc_id'), value: be64(2) }])
-  load(dir, 'log', updates.map((u, i) => ({ key: Buffer.concat([be64(1), be64(i + 1)]), value: u })))
+  const { updates } = legacyStore(dir, doc, 4242, (t) => {
+    t.insert(0, 'written before checksums')
+    t.insert(0, 'two updates, ')
+  })
   let server = await startServer({ dataDir: dir })
   try {
     assert.deepEqual(await getText(server, doc), { status: 200, text: 'two updates, written before checksums' })
@@ -190,15 +216,8 @@ test('a store written before checksums (16-byte docs values, bare updates) opens
     server = await startServer({ dataDir: dir })
     assert.equal((await getText(server, doc)).text, 'sealed: two updates, written before checksums')
     await server.stop()
-    const v = Buffer.from(records[2].value)
-    v[v.length - 1] ^= 0x10
-    load(dir, 'log', [{ key: records[2].key, value: v }])
-    server = await startServer({ dataDir: dir })
-    const t = await getText(server, doc)
-    assert.equal(t.status, 500, 'a damaged sealed record of a once-legacy document is found')
-    assert.match(t.text, /damaged \(checksum mismatch\)/)
-    await server.stop()
     server = null
+    await expectDamagedAfterFlip(dir, doc, records[2], records[2].value.length - 1)
   } finally {
     if (server && server.alive()) await server.stop({ allowFailure: true })
     fs.rmSync(dir, { recursive: true, force: true })
@@ -208,14 +227,9 @@ test('a store written before checksums (16-byte docs values, bare updates) opens
 test('compaction seals the snapshot of a legacy document; the compacted log reads back', { timeout: 60000 }, async () => {
   const dir = makeDataDir()
   const doc = roomName('legacy-compact')
-  const old = new Y.Doc()
-  old.clientID = 77
-  const updates = []
-  old.on('update', (u) => updates.push(Buffer.from(u)))
-  for (let i = 0; i < 5; i++) old.getText('t').insert(old.getText('t').length, `line ${i}\n`)
-  load(dir, 'docs', [{ key: Buffer.from(doc), value: Buffer.concat([be64(1), be64(Date.now())]) }])
-  load(dir, 'meta', [{ key: Buffer.from('next_doc_id'), value: be64(2) }])
-  load(dir, 'log', updates.map((u, i) => ({ key: Buffer.concat([be64(1), be64(i + 1)]), value: u })))
+  const { old } = legacyStore(dir, doc, 77, (t) => {
+    for (let i = 0; i < 5; i++) t.insert(t.length, `line ${i}\n`)
+  })
   let server = await startServer({ dataDir: dir, args: ['--compact-after', '4'] })
   try {
     await writeText(server, doc, '> ')
@@ -228,15 +242,8 @@ test('compaction seals the snapshot of a legacy document; the compacted log read
     assert.equal((await getText(server, doc)).text, want)
     await server.stop()
     // the snapshot is sealed
-    const v = Buffer.from(records[0].value)
-    v[v.length - 2] ^= 0x01
-    load(dir, 'log', [{ key: records[0].key, value: v }])
-    server = await startServer({ dataDir: dir })
-    const t = await getText(server, doc)
-    assert.equal(t.status, 500)
-    assert.match(t.text, /damaged \(checksum mismatch\)/)
-    await server.stop()
     server = null
+    await expectDamagedAfterFlip(dir, doc, records[0], records[0].value.length - 2)
   } finally {
     if (server && server.alive()) await server.stop({ allowFailure: true })
     fs.rmSync(dir, { recursive: true, force: true })
