@@ -59,7 +59,7 @@ static struct server {
 	revoke_list_t *revoked;
 	struct stat revoked_st;
 	uint64_t revoked_hash; /* of its bytes (FNV-1a) */
-	int revoked_missing; /* the file was gone at the last look (logged once) */
+	int revoked_missing; /* errno of the last look when it failed (logged once), else 0 */
 	uint64_t ip_refused_conns, ip_refused_connects, ip_refused_rooms, ip_refused_writes, rate_limited_closes;
 	rl_rate_t msg_rate; /* --message-rate, per connection */
 	rl_rate_t byte_rate; /* --byte-rate, per connection */
@@ -393,48 +393,67 @@ static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_
 
 /* --- revocations ------------------------------------------------------------ */
 
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 /* Reads --revocations when it changed since the last read (or, first, at
  * all). Returns 1 when new rules are in force, 0 when nothing changed, -1 on
- * a failure (logged; the rules in force stay: a bad edit must not lift a
- * revocation). A missing file is a failure at start-up and an empty list
+ * a failure (logged once; the rules in force stay: a bad edit must not lift
+ * a revocation). A missing file is a failure at start-up and an empty list
  * later (logged once): deleting the file lifts every rule. */
 static int check_revocations(int first)
 {
 	const char *path = srv.cfg->revocations;
 	struct stat st;
 	if (stat(path, &st) != 0) {
+		int e = errno;
 		if (first) {
-			log_error("--revocations %s: %s", path, strerror(errno));
+			log_error("--revocations %s: %s", path, strerror(e));
 			return -1;
 		}
-		if (errno != ENOENT || srv.revoked_missing)
+		if (srv.revoked_missing == e)
 			return 0;
-		srv.revoked_missing = 1;
+		srv.revoked_missing = e;
+		memset(&srv.revoked_st, 0, sizeof srv.revoked_st);
+		if (e != ENOENT) { /* e.g. its directory became unreadable: keep the rules */
+			log_error("--revocations %s: %s; the rules read before stay in force", path, strerror(e));
+			return 0;
+		}
 		log_warn("--revocations %s: gone; no token is revoked until it is back", path);
 		revoke_free(srv.revoked);
 		srv.revoked = NULL;
-		memset(&srv.revoked_st, 0, sizeof srv.revoked_st);
 		return 1;
 	}
-	/* the same file, size and time: unchanged, unless it was modified in
-	 * the last two seconds, when a rewrite within the file system's
-	 * timestamp granularity could keep all of them (then its bytes tell) */
-	int same = !first && !srv.revoked_missing && st.st_ino == srv.revoked_st.st_ino &&
-		   st.st_dev == srv.revoked_st.st_dev && st.st_size == srv.revoked_st.st_size &&
-		   st.st_mtim.tv_sec == srv.revoked_st.st_mtim.tv_sec &&
-		   st.st_mtim.tv_nsec == srv.revoked_st.st_mtim.tv_nsec;
-	if (same && (int64_t)time(NULL) - (int64_t)st.st_mtim.tv_sec > 2)
+	/* the same file, size, change and modification times: unchanged (ctime
+	 * also moves with chmod and chown, which may fix a read that failed),
+	 * unless it was modified in the last two seconds, when a rewrite within
+	 * the file system's timestamp granularity could keep all of them: then
+	 * its bytes tell */
+	int64_t now_s = (int64_t)time(NULL);
+	int recent = now_s - (int64_t)st.st_mtim.tv_sec <= 2;
+	int same = !first && !srv.revoked_missing && same_file(&st, &srv.revoked_st);
+	if (same && !recent)
 		return 0;
 	const off_t max = (off_t)64 << 20;
 	char err[256];
-	FILE *f = fopen(path, "rb");
+	FILE *f = S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL; /* a FIFO would block the loop */
 	char *text = NULL;
 	size_t n = 0;
 	if (f && st.st_size <= max && (text = malloc((size_t)st.st_size + 1)))
 		n = fread(text, 1, (size_t)st.st_size, f);
 	int ok = f && text && !ferror(f) && n == (size_t)st.st_size;
+	struct stat after;
+	int moved = ok && (fstat(fileno(f), &after) != 0 || !same_file(&st, &after) || fgetc(f) != EOF);
 	if (f)
 		fclose(f);
+	if (moved) { /* written to while read: next time */
+		free(text);
+		return 0;
+	}
 	revoke_list_t *l = NULL;
 	uint64_t h = ok ? hash_fnv1a(text, n, 0) : 0;
 	if (ok && same && h == srv.revoked_hash) {
@@ -443,17 +462,29 @@ static int check_revocations(int first)
 	}
 	if (!ok)
 		snprintf(err, sizeof err, "%s",
-			 !f ? strerror(errno) : st.st_size > max ? "larger than 64 MiB" : "cannot read it");
+			 !S_ISREG(st.st_mode) ? "not a regular file"
+			 : !f		      ? strerror(errno)
+			 : st.st_size > max   ? "larger than 64 MiB"
+					      : "cannot read it");
 	else
 		l = revoke_parse(text, n, err, sizeof err);
 	free(text);
+	/* fewer rules in a file written a moment ago may be one caught half
+	 * written (truncated, then filled): they are taken once it has been
+	 * left alone for two seconds; more rules are taken at once */
+	if (l && !first && recent && revoke_count(l) < revoke_count(srv.revoked)) {
+		revoke_free(l);
+		return 0;
+	}
 	/* the identity is taken either way, so a bad file is reported once */
 	srv.revoked_st = st;
 	srv.revoked_hash = h;
 	srv.revoked_missing = 0;
 	if (!l) {
 		log_error("--revocations %s: %s; %s", path, err,
-			  first ? "not starting" : "the rules read before stay in force");
+			  first		  ? "not starting"
+			  : srv.revoked ? "the rules read before stay in force"
+					: "no rule is in force");
 		return -1;
 	}
 	revoke_free(srv.revoked);
@@ -766,6 +797,10 @@ static int authorize(h2o_req_t *req, const char *what, const char *name, int nle
 	} else {
 		int64_t now = auth_now_ms();
 		auth_status_t st = auth_check_token(tok, tlen, srv.keys, srv.nkeys, now, claims, &why);
+		/* an iat in the future (clock skew, or a minter's bug) counts as
+		 * now: it must not stretch the lifetime cap or escape a sub rule */
+		if (st == AUTH_OK && claims->iat_ms > now)
+			claims->iat_ms = now;
 		if (st == AUTH_OK && srv.cfg->max_token_lifetime_ms &&
 		    claims->exp_ms - (claims->iat_ms != INT64_MIN ? claims->iat_ms : now) >
 			    (int64_t)srv.cfg->max_token_lifetime_ms) {

@@ -820,7 +820,8 @@ int store_check(store_t *s, void (*on_doc)(void *ctx, const store_doc_report_t *
 	c = NULL;
 	/* log records of no document: left by a drop of a document whose docs
 	 * record was damaged, or under a damaged docs record's real id */
-	qsort(ids, nids, sizeof *ids, cmp_u64);
+	if (nids)
+		qsort(ids, nids, sizeof *ids, cmp_u64);
 	if ((rc = mdb_cursor_open(txn, s->dbi_log, &c)))
 		goto fail;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {

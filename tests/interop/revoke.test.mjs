@@ -198,3 +198,64 @@ test('a rewrite in place that keeps the size and the modification time (coarse t
     await server.stop()
   }
 })
+
+test('an iat in the future counts as now: it neither stretches --max-token-lifetime nor escapes a sub rule', { timeout: 60000 }, async () => {
+  const file = path.join(dir, 'revoked-future')
+  const doc = roomName('revoke-future')
+  writeRules(file, `sub ${new Date(Date.now() + 60000).toISOString()} mallory\n`)
+  const server = await startServer({ anonymous: false, args: ['--token-pubkey', A.pubPath, '--revocations', file, '--max-token-lifetime', '3600'] })
+  try {
+    const year = 366 * 86400e3
+    const iat = new Date(Date.now() + year).toISOString()
+    const exp = new Date(Date.now() + year + 60000).toISOString()
+    const long = await panvaToken(A, { doc, iat, exp, sub: 'trudy' }, { iat: false, expiresIn: null })
+    const h = await handshake(server, doc, long)
+    assert.equal(h.status, 401, 'valid for a year from now: over the cap')
+    assert.match(h.body, /--max-token-lifetime/)
+    const shortIat = new Date(Date.now() + 600000).toISOString()
+    const shortExp = new Date(Date.now() + 1200000).toISOString()
+    const m = await panvaToken(A, { doc, iat: shortIat, exp: shortExp, sub: 'mallory' }, { iat: false, expiresIn: null })
+    const r = await handshake(server, doc, m)
+    assert.equal(r.status, 401, 'mallory\'s rule reaches a token claiming to be issued later')
+    assert.match(r.body, /token revoked/)
+  } finally {
+    await server.stop()
+  }
+})
+
+test('rules are found however the file changes: in place (appended, truncated and refilled, after a chmod that fixes a read), and through the Authorization header', { timeout: 60000 }, async () => {
+  const file = path.join(dir, 'revoked-edits')
+  const doc = roomName('revoke-edits')
+  const [a, b, c] = [quireToken(A, doc), quireToken(A, doc), quireToken(A, doc)]
+  fs.writeFileSync(file, `jti ${await jtiOf(a)}\n`)
+  const server = await startServer({ anonymous: false, args: ['--token-pubkey', A.pubPath, '--revocations', file] })
+  const bearer = (t) => rawGet(server, `/ws/${doc}`, wsHeaders({ Authorization: `Bearer ${t}` }))
+  try {
+    assert.equal((await bearer(a)).status, 401)
+    assert.equal((await bearer(b)).status, 101)
+    fs.appendFileSync(file, `jti ${await jtiOf(b)}\n`) // same inode
+    await waitFor(async () => (await bearer(b)).status === 401, { timeout: 5000, message: 'the appended rule' })
+    // truncated, then refilled: the revocations of a never lapse for longer than the gap
+    fs.writeFileSync(file, '')
+    for (const until = Date.now() + 1500; Date.now() < until;) { // at least one tick sees the empty file
+      assert.equal((await bearer(a)).status, 401, 'an emptied file written a moment ago lifts nothing yet')
+      await sleep(100)
+    }
+    fs.writeFileSync(file, `jti ${await jtiOf(a)}\njti ${await jtiOf(b)}\njti ${await jtiOf(c)}\n`)
+    await waitFor(async () => (await bearer(c)).status === 401, { timeout: 5000, message: 'the refilled file' })
+    assert.equal((await bearer(a)).status, 401)
+    // an unreadable file keeps the rules; a chmod that fixes it is seen (as root the read works anyway)
+    if (process.getuid && process.getuid() !== 0) {
+      fs.chmodSync(file, 0o000)
+      await sleep(1500)
+      assert.equal((await bearer(a)).status, 401)
+      fs.chmodSync(file, 0o644)
+    }
+    // a smaller list written a moment ago waits until the file has been left alone
+    writeRules(file, `jti ${await jtiOf(c)}\n`)
+    await waitFor(async () => (await bearer(a)).status === 101, { timeout: 8000, message: 'the shorter list to be taken' })
+    assert.equal((await bearer(c)).status, 401)
+  } finally {
+    await server.stop()
+  }
+})

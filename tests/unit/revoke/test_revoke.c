@@ -90,6 +90,11 @@ static void test_match(void)
 	CHECK_EQ_INT(match(l, NULL, "dave", INT64_MIN), REVOKE_NONE);
 	CHECK_EQ_INT(match(l, "bob", NULL, INT64_MIN), REVOKE_NONE); /* a jti is not a sub */
 	revoke_free(l);
+	/* the same rules in the other order (the sort may keep either first) */
+	l = parse("sub 2025-11-23T10:00:00Z bob\nsub 2025-11-23T11:00:00Z bob\n", err);
+	CHECK_EQ_INT(match(l, NULL, "bob", T0 - 1), REVOKE_SUB);
+	CHECK_EQ_INT(match(l, NULL, "bob", T0), REVOKE_NONE);
+	revoke_free(l);
 	CHECK_EQ_INT(match(NULL, "x", "y", 0), REVOKE_NONE);
 
 	/* many rules, in no order */
