@@ -14,38 +14,10 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import { startServer, makeDataDir, QUIRE_BIN } from './lib/server.mjs'
 import { metric } from './lib/metrics.mjs'
+import { dump, load, logOf } from './lib/lmdb.mjs'
 import { Y, connectProvider, destroyAll, fetchDoc, fetchDocUpdate, openRaw, rawClient, roomName, waitFor, waitStored, encUpdate } from './lib/yclient.mjs'
 
-/** The records of one named database of an LMDB env: [{ key, value }] (Buffers). */
-function dump (dir, db) {
-  const r = spawnSync('mdb_dump', ['-s', db, dir], { encoding: 'utf8', timeout: 30000 })
-  assert.equal(r.status, 0, `mdb_dump -s ${db}: ${r.stderr}`)
-  const lines = r.stdout.split('\n')
-  const start = lines.indexOf('HEADER=END') + 1
-  const out = []
-  for (let i = start; i < lines.length && lines[i] !== 'DATA=END'; i += 2) {
-    out.push({ key: Buffer.from(lines[i].trim(), 'hex'), value: Buffer.from(lines[i + 1].trim(), 'hex') })
-  }
-  return out
-}
-
-/** Writes records into a named database with mdb_load (existing keys are replaced; the env is created if need be). */
-function load (dir, db, records) {
-  const text = ['VERSION=3', 'format=bytevalue', 'type=btree', 'HEADER=END',
-    ...records.flatMap(({ key, value }) => [' ' + key.toString('hex'), ' ' + value.toString('hex')]), 'DATA=END', ''].join('\n')
-  const r = spawnSync('mdb_load', ['-s', db, dir], { input: text, encoding: 'utf8', timeout: 30000 })
-  assert.equal(r.status, 0, `mdb_load -s ${db}: ${r.stderr}`)
-}
-
 const be64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b }
-
-/** The log records of the document whose docs key is name. */
-function logOf (dir, name) {
-  const doc = dump(dir, 'docs').find((r) => r.key.toString() === name)
-  assert.ok(doc, `${name} has a docs record`)
-  const id = doc.value.subarray(0, 8)
-  return { doc, records: dump(dir, 'log').filter((r) => r.key.subarray(0, 8).equals(id)) }
-}
 
 /**
  * A store as quire wrote it before checksums, holding one document (id 1):

@@ -184,7 +184,9 @@ export class Connection {
       return // the server is unreachable: keep retrying, the state already says offline
     }
     if (this.state.kind === 'live' || this.state.kind === 'refused') return
-    if (res.status === 401 || res.status === 403 || res.status === 400) {
+    // 500 "damaged": the server refuses the document until it is restored
+    // (a damaged stored copy); retrying cannot help
+    if (res.status === 401 || res.status === 403 || res.status === 400 || (res.status === 500 && /damaged/.test(body))) {
       this._refuse({ reason: 'http', status: res.status, detail: body })
     } else if (this.state.kind === 'offline') {
       // The server answers HTTP but refused the socket: a limit (503), a proxy

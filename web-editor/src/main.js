@@ -282,6 +282,7 @@ function openEditor ({ doc, token, name: nameParam, embed }) {
       if (st.code === 4403) return revoked
       return { key: 'closed', title: 'The server closed this document', text: 'The server ended the connection and asked not to reconnect.' }
     }
+    if (st.status === 500) return { key: 'damaged', title: 'This document cannot be opened', text: 'The server found its stored copy damaged and refuses it until an administrator restores it. Text already in this tab stays here.' }
     if (st.status === 400) return { key: 'bad-name', title: 'Invalid document name', text: `The server does not accept “${doc}” as a document name.` }
     if (st.status === 401) {
       if (!token) return { key: 'missing', title: 'This document needs an access token', text: 'Open the full link you were given (it ends in “#token=…”), or ask the document’s owner for one.' }
