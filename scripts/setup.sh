@@ -17,7 +17,7 @@ die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 APT_PACKAGES=(
   build-essential cmake pkg-config
   libh2o-evloop-dev libwslay-dev liblmdb-dev libsodium-dev libssl-dev
-  lmdb-utils clang zlib1g-dev
+  lmdb-utils clang zlib1g-dev openssl
 )
 
 # --- apt ------------------------------------------------------------------

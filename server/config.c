@@ -26,6 +26,11 @@ void config_print_serve_help(void)
 	      "  --token-pubkey FILE     accept session tokens signed by this public key (k4.public,\n"
 	      "                          from quire keygen); repeat for key rotation\n"
 	      "                          [QUIRE_TOKEN_PUBKEY, comma-separated]\n"
+	      "  --tls-cert FILE         serve HTTPS and wss:// only, with this certificate chain (PEM)\n"
+	      "                          [QUIRE_TLS_CERT]; needs --tls-key. TLS 1.2 and 1.3; plain\n"
+	      "                          HTTP on the port is refused\n"
+	      "  --tls-key FILE          the certificate's private key (PEM), readable by quire's user\n"
+	      "                          only (mode 0600 or 0400) [QUIRE_TLS_KEY]\n"
 	      "  --revocations FILE      revoked tokens, one rule a line: \"jti ID\" (one token) or\n"
 	      "                          \"sub TIME USER\" (USER's tokens issued before TIME, RFC 3339);\n"
 	      "                          reread within a second of a change, and connections holding a\n"
@@ -357,7 +362,7 @@ int config_frame_ancestors(const char *v, char *out, size_t cap, char *why, size
 static int truthy(const char *s) { return s && (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes")); }
 
 /* One option: its flag, environment twin, and how to apply a value. */
-typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_REVOKE, OPT_LIFETIME, OPT_PUBKEY, OPT_ORIGIN, OPT_PROXY, OPT_FRAME, OPT_ANON, OPT_DEV,
+typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_TLS_CERT, OPT_TLS_KEY, OPT_REVOKE, OPT_LIFETIME, OPT_PUBKEY, OPT_ORIGIN, OPT_PROXY, OPT_FRAME, OPT_ANON, OPT_DEV,
 	       OPT_SIZE, OPT_SIZE0, OPT_COUNT, OPT_SECONDS, OPT_SECONDS0, OPT_MS, OPT_LEVEL } opt_kind;
 
 typedef struct {
@@ -371,6 +376,8 @@ static const opt_t opts[] = {
 	{"--data", "QUIRE_DATA", OPT_DATA, 0},
 	{"--web", "QUIRE_WEB", OPT_WEB, 0},
 	{"--token-pubkey", "QUIRE_TOKEN_PUBKEY", OPT_PUBKEY, 0},
+	{"--tls-cert", "QUIRE_TLS_CERT", OPT_TLS_CERT, 0},
+	{"--tls-key", "QUIRE_TLS_KEY", OPT_TLS_KEY, 0},
 	{"--revocations", "QUIRE_REVOCATIONS", OPT_REVOKE, 0},
 	{"--max-token-lifetime", "QUIRE_MAX_TOKEN_LIFETIME", OPT_LIFETIME, offsetof(config_t, max_token_lifetime_ms)},
 	{"--allow-origin", "QUIRE_ALLOW_ORIGIN", OPT_ORIGIN, 0},
@@ -417,9 +424,11 @@ static int apply(config_t *cfg, const opt_t *o, char *v, const char *from)
 		cfg->web_dir = v;
 		return 0;
 	case OPT_REVOKE:
+	case OPT_TLS_CERT:
+	case OPT_TLS_KEY:
 		if (!*v)
 			goto bad;
-		cfg->revocations = v;
+		*(o->kind == OPT_REVOKE ? &cfg->revocations : o->kind == OPT_TLS_CERT ? &cfg->tls_cert : &cfg->tls_key) = v;
 		return 0;
 	case OPT_LIFETIME: /* seconds, 0 = no cap, at most the ten years quire token mints */
 		if (parse_u64(v, UINT64_C(10) * 366 * 86400, 0, &n))
@@ -547,7 +556,8 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 			return -1;
 		}
 		opt_kind k = opts[i].kind;
-		if (k != OPT_DATA && k != OPT_WEB && k != OPT_REVOKE && k != OPT_PUBKEY && k != OPT_ORIGIN)
+		if (k != OPT_DATA && k != OPT_WEB && k != OPT_REVOKE && k != OPT_TLS_CERT && k != OPT_TLS_KEY &&
+		    k != OPT_PUBKEY && k != OPT_ORIGIN)
 			free(copy); /* the value was parsed or copied */
 		else
 			env_kept[i] = copy;
@@ -596,6 +606,10 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 			"  tokens from quire token or your backend), or --dev (creates a key in the data dir and\n"
 			"  prints an editor URL with a token), or --allow-anonymous (no tokens: every client may\n"
 			"  read and write every document; trusted networks only)\n");
+		return -1;
+	}
+	if (!cfg->tls_cert != !cfg->tls_key) {
+		fprintf(stderr, "quire serve: --tls-cert and --tls-key go together (a certificate and its key)\n");
 		return -1;
 	}
 	if (cfg->max_message < 64) {

@@ -19,6 +19,7 @@ typedef struct config {
 	size_t n_allow_origins;
 	const char *token_pubkeys[CONFIG_MAX_LIST];
 	size_t n_token_pubkeys;
+	const char *tls_cert, *tls_key; /* PEM files: serve HTTPS / wss only; both or neither */
 	const char *revocations; /* revoked tokens (revoke.h), reread when it changes; NULL: none */
 	uint64_t max_token_lifetime_ms; /* exp - iat (or - now without iat) above this is refused; 0: no cap */
 	proxy_list_t trusted_proxies; /* peers whose X-Forwarded-For names the client */

@@ -16,6 +16,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <h2o.h>
 #include <h2o/websocket.h>
 #include <limits.h>
@@ -57,6 +59,7 @@ static struct server {
 	/* --revocations: the rules in force, and the file's identity when they
 	 * were read (reread when it changes, see check_revocations) */
 	revoke_list_t *revoked;
+	SSL_CTX *ssl_ctx; /* --tls-cert: every connection is TLS; NULL: plain HTTP */
 	struct stat revoked_st;
 	uint64_t revoked_hash; /* of its bytes (FNV-1a) */
 	int revoked_missing; /* errno of the last look when it failed (logged once), else 0 */
@@ -1563,17 +1566,18 @@ static int open_listener(const config_t *cfg)
 	freeaddrinfo(res);
 	srv.listener = h2o_evloop_socket_create(srv.ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
 	h2o_socket_read_start(srv.listener, on_accept);
-	log_info("listening on http://%s%s%s:%u", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "", actual);
+	const char *scheme = srv.accept_ctx.ssl_ctx ? "https" : "http";
+	log_info("listening on %s://%s%s%s:%u", scheme, v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "", actual);
 	if (srv.dev_token) {
 		/* the one place a token is ever printed: stdout, not the log */
-		printf("editor: http://%s%s%s:%u/?doc=welcome#token=%s\n", v6 ? "[" : "", cfg->listen_host,
+		printf("editor: %s://%s%s%s:%u/?doc=welcome#token=%s\n", scheme, v6 ? "[" : "", cfg->listen_host,
 		       v6 ? "]" : "", actual, srv.dev_token);
 		fflush(stdout);
 		log_info("dev mode: the editor URL with a token (every document, read-write, 7 days) is on "
 			 "standard output");
 	} else if (cfg->dev) {
-		log_info("editor: http://%s%s%s:%u/?doc=welcome", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
-			 actual);
+		log_info("editor: %s://%s%s%s:%u/?doc=welcome", scheme, v6 ? "[" : "", cfg->listen_host,
+			 v6 ? "]" : "", actual);
 	}
 	return 0;
 }
@@ -1642,6 +1646,66 @@ static int dev_key(const config_t *cfg)
 	return 0;
 }
 
+/* --- TLS -------------------------------------------------------------------- */
+
+/* The last OpenSSL error as text, for a start-up message. */
+static const char *ssl_error(void)
+{
+	static char buf[256];
+	unsigned long e = ERR_get_error();
+	if (!e)
+		return "unknown error";
+	ERR_error_string_n(e, buf, sizeof buf);
+	ERR_clear_error();
+	return buf;
+}
+
+/* --tls-cert / --tls-key: a server context for TLS 1.2 and 1.3. No ALPN is
+ * offered, so every client speaks HTTP/1.1 (WebSocket upgrades need it: h2o
+ * 2.2.5 has no WebSocket over HTTP/2). Returns NULL (logged) on a bad file. */
+static SSL_CTX *tls_context(const config_t *cfg)
+{
+	struct stat st;
+	if (stat(cfg->tls_key, &st) != 0) {
+		log_error("--tls-key %s: %s", cfg->tls_key, strerror(errno));
+		return NULL;
+	}
+	if (st.st_mode & 077) {
+		log_error("--tls-key %s: readable by other users (mode %04o); make it readable by quire's user "
+			  "only: chmod 600 %s",
+			  cfg->tls_key, (unsigned)(st.st_mode & 07777), cfg->tls_key);
+		return NULL;
+	}
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		log_error("TLS: %s", ssl_error());
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+		log_error("--tls-cert %s: %s", cfg->tls_cert, ssl_error());
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+		const char *why = ssl_error();
+		if (strstr(why, "values mismatch"))
+			log_error("--tls-key %s is not the key of --tls-cert %s (%s)", cfg->tls_key, cfg->tls_cert, why);
+		else
+			log_error("--tls-key %s: %s", cfg->tls_key, why);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		log_error("--tls-key %s is not the key of --tls-cert %s: %s", cfg->tls_key, cfg->tls_cert, ssl_error());
+		goto fail;
+	}
+	log_info("TLS: certificate %s, TLS 1.2 and 1.3 only, HTTP/1.1", cfg->tls_cert);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
 int serve_run(const config_t *cfg)
 {
 	memset(&srv, 0, sizeof srv);
@@ -1678,6 +1742,8 @@ int serve_run(const config_t *cfg)
 		srv.nkeys++;
 	}
 	if (cfg->revocations && check_revocations(1) < 0)
+		return 2;
+	if (cfg->tls_cert && !(srv.ssl_ctx = tls_context(cfg)))
 		return 2;
 	if (cfg->max_token_lifetime_ms)
 		log_info("refusing tokens valid for more than %llu s (--max-token-lifetime)",
@@ -1761,6 +1827,7 @@ int serve_run(const config_t *cfg)
 	h2o_context_init(&srv.ctx, h2o_evloop_create(), &srv.config);
 	srv.accept_ctx.ctx = &srv.ctx;
 	srv.accept_ctx.hosts = srv.config.hosts;
+	srv.accept_ctx.ssl_ctx = srv.ssl_ctx;
 	h2o_multithread_register_receiver(srv.ctx.queue, &srv.committed_rx, on_committed_rx);
 	srv.flush_entry.cb = flush_dirty;
 	srv.tick_entry.cb = on_tick;

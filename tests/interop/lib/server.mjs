@@ -81,8 +81,9 @@ export async function startServer (opts = {}) {
     exitStatus: null,
     get stderr () { return stderr },
     get stdout () { return stdout },
-    get httpUrl () { return `http://${this.host}:${this.port}` },
-    get wsUrl () { return `ws://${this.host}:${this.port}/ws` },
+    scheme: 'http', // 'https' with --tls-cert
+    get httpUrl () { return `${this.scheme}://${this.host}:${this.port}` },
+    get wsUrl () { return `${this.scheme === 'https' ? 'wss' : 'ws'}://${this.host}:${this.port}/ws` },
     /** Stop with SIGTERM; resolves to {code, signal}. Throws if it does not exit
      *  cleanly (code 0) unless {allowFailure: true}, or if a sanitizer spoke. */
     async stop ({ allowFailure = false, keepData = false } = {}) {
@@ -130,10 +131,11 @@ export async function startServer (opts = {}) {
   const listening = new Promise((resolve) => {
     const onData = (d) => {
       stderr += d
-      const m = /listening on http:\/\/([^\s/:]+|\[[^\]]+\]):(\d+)/.exec(stderr)
+      const m = /listening on (https?):\/\/([^\s/:]+|\[[^\]]+\]):(\d+)/.exec(stderr)
       if (m && !server.port) {
-        server.host = m[1]
-        server.port = Number(m[2])
+        server.scheme = m[1]
+        server.host = m[2]
+        server.port = Number(m[3])
         resolve(true)
       }
     }
