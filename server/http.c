@@ -1660,27 +1660,57 @@ static const char *ssl_error(void)
 	return buf;
 }
 
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return 0;
+}
+
+/* Does the PEM file hold an encrypted private key? */
+static int key_encrypted(const char *path)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, "ENCRYPTED") != NULL;
+}
+
 /* --tls-cert / --tls-key: a server context for TLS 1.2 and 1.3. No ALPN is
  * offered, so every client speaks HTTP/1.1 (WebSocket upgrades need it: h2o
  * 2.2.5 has no WebSocket over HTTP/2). Returns NULL (logged) on a bad file. */
 static SSL_CTX *tls_context(const config_t *cfg)
 {
 	struct stat st;
-	if (stat(cfg->tls_key, &st) != 0) {
-		log_error("--tls-key %s: %s", cfg->tls_key, strerror(errno));
-		return NULL;
+	const char *files[2] = {cfg->tls_cert, cfg->tls_key}, *flags[2] = {"--tls-cert", "--tls-key"};
+	for (int i = 0; i < 2; i++) { /* a FIFO would block start-up */
+		if (stat(files[i], &st) != 0) {
+			log_error("%s %s: %s", flags[i], files[i], strerror(errno));
+			return NULL;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			log_error("%s %s: not a regular file", flags[i], files[i]);
+			return NULL;
+		}
 	}
-	if (st.st_mode & 077) {
-		log_error("--tls-key %s: readable by other users (mode %04o); make it readable by quire's user "
-			  "only: chmod 600 %s",
+	if (st.st_mode & 007) {
+		log_error("--tls-key %s: other users may read or write it (mode %04o); make it readable by quire's "
+			  "user (and at most its group) only: chmod 600 %s",
 			  cfg->tls_key, (unsigned)(st.st_mode & 07777), cfg->tls_key);
 		return NULL;
 	}
+	if (st.st_mode & 070)
+		log_warn("--tls-key %s: its group may read it (mode %04o)", cfg->tls_key, (unsigned)(st.st_mode & 07777));
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
 		log_error("TLS: %s", ssl_error());
 		return NULL;
 	}
+	/* never ask for a passphrase on a terminal: an encrypted key fails */
+	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
@@ -1691,6 +1721,10 @@ static SSL_CTX *tls_context(const config_t *cfg)
 		const char *why = ssl_error();
 		if (strstr(why, "values mismatch"))
 			log_error("--tls-key %s is not the key of --tls-cert %s (%s)", cfg->tls_key, cfg->tls_cert, why);
+		else if (key_encrypted(cfg->tls_key))
+			log_error("--tls-key %s is encrypted with a passphrase, which quire cannot ask for: store it "
+				  "without one (openssl pkey -in KEY -out PLAIN.key) and protect it by its mode",
+				  cfg->tls_key);
 		else
 			log_error("--tls-key %s: %s", cfg->tls_key, why);
 		goto fail;

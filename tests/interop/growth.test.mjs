@@ -44,7 +44,7 @@ test('a store of documents of constant size stops growing: 32,000 updates, and t
     const note = `data.mdb after each 8,000 updates: ${sizes.join(', ')} B; the documents encode to ${live} B`
     // (how many compactions depends on how updates fall into batches: at least one a document)
     assert.ok((await metric(server, 'quire_store_compactions_total')) >= 20, 'the logs were compacted')
-    assert.ok(sizes[3] <= sizes[0] + 64 * 1024, `the file went on growing: ${note}`)
+    assert.ok(sizes[3] <= sizes[0] + 128 * 1024, `the file went on growing: ${note}`) // without compaction: +600 KB a quarter
     assert.ok(sizes[3] < 1024 * 1024, `a store of 20 small documents holds a megabyte: ${note}`)
   } finally {
     for (const { c } of writers) c.close()

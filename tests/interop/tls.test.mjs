@@ -100,11 +100,19 @@ test('bad TLS files stop start-up with exit 2 and say why', () => {
   const open = path.join(dir, 'open.key')
   fs.copyFileSync(key, open)
   fs.chmodSync(open, 0o644)
+  const encrypted = path.join(dir, 'encrypted.key')
+  const enc = spawnSync('openssl', ['pkey', '-in', key, '-out', encrypted, '-aes256', '-passout', 'pass:secret'], { encoding: 'utf8' })
+  assert.equal(enc.status, 0, enc.stderr)
+  fs.chmodSync(encrypted, 0o600)
+  const fifo = path.join(dir, 'fifo.key')
+  assert.equal(spawnSync('mkfifo', ['-m', '600', fifo]).status, 0)
   const run = (...args) => spawnSync(QUIRE_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', makeDataDir(), '--allow-anonymous', ...args], { encoding: 'utf8', timeout: 10000 })
   for (const [args, why] of [
     [['--tls-cert', cert], /--tls-cert and --tls-key go together/],
     [['--tls-key', key], /--tls-cert and --tls-key go together/],
-    [['--tls-cert', cert, '--tls-key', open], /readable by other users \(mode 0644\).*chmod 600/],
+    [['--tls-cert', cert, '--tls-key', open], /other users may read or write it \(mode 0644\).*chmod 600/],
+    [['--tls-cert', cert, '--tls-key', encrypted], /encrypted with a passphrase/],
+    [['--tls-cert', cert, '--tls-key', fifo], /--tls-key .*fifo\.key: not a regular file/],
     [['--tls-cert', cert, '--tls-key', other[1]], /is not the key of --tls-cert/],
     [['--tls-cert', path.join(dir, 'missing.crt'), '--tls-key', key], /--tls-cert .*missing\.crt/],
     [['--tls-cert', key, '--tls-key', key], /--tls-cert /],
@@ -114,5 +122,18 @@ test('bad TLS files stop start-up with exit 2 and say why', () => {
     assert.equal(r.status, 2, `${args.join(' ')}: exit ${r.status}\n${r.stderr}`)
     assert.match(r.stderr, why, args.join(' '))
     assert.doesNotMatch(r.stderr, /listening on/)
+  }
+})
+
+test('a key its group may read (root:ssl-cert 0640, as Debian keeps them) is taken with a warning', { timeout: 30000 }, async () => {
+  const grp = path.join(dir, 'group.key')
+  fs.copyFileSync(key, grp)
+  fs.chmodSync(grp, 0o640)
+  const server = await startServer({ args: ['--tls-cert', cert, '--tls-key', grp] })
+  try {
+    assert.match(server.stderr, /--tls-key .*group\.key: its group may read it \(mode 0640\)/)
+    assert.equal((await fetch(`${server.httpUrl}/healthz`)).status, 200)
+  } finally {
+    await server.stop()
   }
 })
