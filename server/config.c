@@ -28,7 +28,7 @@ void config_print_serve_help(void)
 	      "                          [QUIRE_TOKEN_PUBKEY, comma-separated]\n"
 	      "  --tls-cert FILE         serve HTTPS and wss:// only, with this certificate chain (PEM)\n"
 	      "                          [QUIRE_TLS_CERT]; needs --tls-key. TLS 1.2 and 1.3; plain\n"
-	      "                          HTTP on the port is refused\n"
+	      "                          HTTP on the port is refused; SIGHUP rereads both files\n"
 	      "  --tls-key FILE          the certificate's private key (PEM), readable by quire's user\n"
 	      "                          only (mode 0600 or 0400) [QUIRE_TLS_KEY]\n"
 	      "  --revocations FILE      revoked tokens, one rule a line: \"jti ID\" (one token) or\n"

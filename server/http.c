@@ -79,6 +79,7 @@ static struct server {
 } srv;
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested; /* SIGHUP: see reload_tls */
 
 static void on_accept(h2o_socket_t *listener, const char *err);
 
@@ -394,6 +395,119 @@ static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_
 
 /* --- periodic work ------------------------------------------------------ */
 
+/* --- TLS -------------------------------------------------------------------- */
+
+/* The last OpenSSL error as text, for a start-up message. */
+static const char *ssl_error(void)
+{
+	static char buf[256];
+	unsigned long e = ERR_get_error();
+	if (!e)
+		return "unknown error";
+	ERR_error_string_n(e, buf, sizeof buf);
+	ERR_clear_error();
+	return buf;
+}
+
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return 0;
+}
+
+/* Does the PEM file hold an encrypted private key? */
+static int key_encrypted(const char *path)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, "ENCRYPTED") != NULL;
+}
+
+/* --tls-cert / --tls-key: a server context for TLS 1.2 and 1.3. No ALPN is
+ * offered, so every client speaks HTTP/1.1 (WebSocket upgrades need it: h2o
+ * 2.2.5 has no WebSocket over HTTP/2). Returns NULL (logged) on a bad file. */
+static SSL_CTX *tls_context(const config_t *cfg)
+{
+	struct stat st;
+	const char *files[2] = {cfg->tls_cert, cfg->tls_key}, *flags[2] = {"--tls-cert", "--tls-key"};
+	for (int i = 0; i < 2; i++) { /* a FIFO would block start-up */
+		if (stat(files[i], &st) != 0) {
+			log_error("%s %s: %s", flags[i], files[i], strerror(errno));
+			return NULL;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			log_error("%s %s: not a regular file", flags[i], files[i]);
+			return NULL;
+		}
+	}
+	if (st.st_mode & 007) {
+		log_error("--tls-key %s: other users may read or write it (mode %04o); make it readable by quire's "
+			  "user (and at most its group) only: chmod 600 %s",
+			  cfg->tls_key, (unsigned)(st.st_mode & 07777), cfg->tls_key);
+		return NULL;
+	}
+	if (st.st_mode & 070)
+		log_warn("--tls-key %s: its group may read it (mode %04o)", cfg->tls_key, (unsigned)(st.st_mode & 07777));
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		log_error("TLS: %s", ssl_error());
+		return NULL;
+	}
+	/* never ask for a passphrase on a terminal: an encrypted key fails */
+	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+		log_error("--tls-cert %s: %s", cfg->tls_cert, ssl_error());
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+		const char *why = ssl_error();
+		if (strstr(why, "values mismatch"))
+			log_error("--tls-key %s is not the key of --tls-cert %s (%s)", cfg->tls_key, cfg->tls_cert, why);
+		else if (key_encrypted(cfg->tls_key))
+			log_error("--tls-key %s is encrypted with a passphrase, which quire cannot ask for: store it "
+				  "without one (openssl pkey -in KEY -out PLAIN.key) and protect it by its mode",
+				  cfg->tls_key);
+		else
+			log_error("--tls-key %s: %s", cfg->tls_key, why);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		log_error("--tls-key %s is not the key of --tls-cert %s: %s", cfg->tls_key, cfg->tls_cert, ssl_error());
+		goto fail;
+	}
+	log_info("TLS: certificate %s, TLS 1.2 and 1.3 only, HTTP/1.1", cfg->tls_cert);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* SIGHUP: reads --tls-cert and --tls-key again (a renewed certificate).
+ * New connections get the new context; open ones keep theirs (each SSL
+ * object holds a reference to its context). Bad files keep the old one. */
+static void reload_tls(void)
+{
+	if (!srv.cfg->tls_cert) {
+		log_info("SIGHUP: no --tls-cert to reload");
+		return;
+	}
+	SSL_CTX *ctx = tls_context(srv.cfg);
+	if (!ctx) {
+		log_error("SIGHUP: the TLS certificate and key were not reloaded; the ones in use stay");
+		return;
+	}
+	SSL_CTX_free(srv.ssl_ctx);
+	srv.ssl_ctx = srv.accept_ctx.ssl_ctx = ctx;
+	log_info("SIGHUP: TLS certificate and key reloaded from %s and %s", srv.cfg->tls_cert, srv.cfg->tls_key);
+}
+
 /* --- revocations ------------------------------------------------------------ */
 
 static int same_file(const struct stat *a, const struct stat *b)
@@ -517,6 +631,10 @@ static void on_tick(h2o_timeout_entry_t *entry)
 	uint64_t now = now_ms();
 	int64_t wall = auth_now_ms();
 	int reread = srv.cfg->revocations && check_revocations(0) == 1;
+	if (reload_requested) {
+		reload_requested = 0;
+		reload_tls();
+	}
 	static const uint8_t keepalive[] = {1, 1, 0}; /* awareness update with no entries */
 	for (h2o_linklist_t *l = srv.conns.next, *next; l != &srv.conns; l = next) {
 		next = l->next;
@@ -1586,8 +1704,10 @@ static int open_listener(const config_t *cfg)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static const char *default_web_dir(void)
@@ -1646,100 +1766,6 @@ static int dev_key(const config_t *cfg)
 	return 0;
 }
 
-/* --- TLS -------------------------------------------------------------------- */
-
-/* The last OpenSSL error as text, for a start-up message. */
-static const char *ssl_error(void)
-{
-	static char buf[256];
-	unsigned long e = ERR_get_error();
-	if (!e)
-		return "unknown error";
-	ERR_error_string_n(e, buf, sizeof buf);
-	ERR_clear_error();
-	return buf;
-}
-
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf, (void)size, (void)rwflag, (void)u;
-	return 0;
-}
-
-/* Does the PEM file hold an encrypted private key? */
-static int key_encrypted(const char *path)
-{
-	char buf[4096];
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	return strstr(buf, "ENCRYPTED") != NULL;
-}
-
-/* --tls-cert / --tls-key: a server context for TLS 1.2 and 1.3. No ALPN is
- * offered, so every client speaks HTTP/1.1 (WebSocket upgrades need it: h2o
- * 2.2.5 has no WebSocket over HTTP/2). Returns NULL (logged) on a bad file. */
-static SSL_CTX *tls_context(const config_t *cfg)
-{
-	struct stat st;
-	const char *files[2] = {cfg->tls_cert, cfg->tls_key}, *flags[2] = {"--tls-cert", "--tls-key"};
-	for (int i = 0; i < 2; i++) { /* a FIFO would block start-up */
-		if (stat(files[i], &st) != 0) {
-			log_error("%s %s: %s", flags[i], files[i], strerror(errno));
-			return NULL;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			log_error("%s %s: not a regular file", flags[i], files[i]);
-			return NULL;
-		}
-	}
-	if (st.st_mode & 007) {
-		log_error("--tls-key %s: other users may read or write it (mode %04o); make it readable by quire's "
-			  "user (and at most its group) only: chmod 600 %s",
-			  cfg->tls_key, (unsigned)(st.st_mode & 07777), cfg->tls_key);
-		return NULL;
-	}
-	if (st.st_mode & 070)
-		log_warn("--tls-key %s: its group may read it (mode %04o)", cfg->tls_key, (unsigned)(st.st_mode & 07777));
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	if (!ctx) {
-		log_error("TLS: %s", ssl_error());
-		return NULL;
-	}
-	/* never ask for a passphrase on a terminal: an encrypted key fails */
-	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
-		log_error("--tls-cert %s: %s", cfg->tls_cert, ssl_error());
-		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
-		const char *why = ssl_error();
-		if (strstr(why, "values mismatch"))
-			log_error("--tls-key %s is not the key of --tls-cert %s (%s)", cfg->tls_key, cfg->tls_cert, why);
-		else if (key_encrypted(cfg->tls_key))
-			log_error("--tls-key %s is encrypted with a passphrase, which quire cannot ask for: store it "
-				  "without one (openssl pkey -in KEY -out PLAIN.key) and protect it by its mode",
-				  cfg->tls_key);
-		else
-			log_error("--tls-key %s: %s", cfg->tls_key, why);
-		goto fail;
-	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		log_error("--tls-key %s is not the key of --tls-cert %s: %s", cfg->tls_key, cfg->tls_cert, ssl_error());
-		goto fail;
-	}
-	log_info("TLS: certificate %s, TLS 1.2 and 1.3 only, HTTP/1.1", cfg->tls_cert);
-	return ctx;
-fail:
-	SSL_CTX_free(ctx);
-	return NULL;
-}
-
 int serve_run(const config_t *cfg)
 {
 	memset(&srv, 0, sizeof srv);
@@ -1761,6 +1787,7 @@ int serve_run(const config_t *cfg)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	char err[512];
 	if (auth_init()) {

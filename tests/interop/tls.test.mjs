@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
@@ -134,6 +135,46 @@ test('a key its group may read (root:ssl-cert 0640, as Debian keeps them) is tak
     assert.match(server.stderr, /--tls-key .*group\.key: its group may read it \(mode 0640\)/)
     assert.equal((await fetch(`${server.httpUrl}/healthz`)).status, 200)
   } finally {
+    await server.stop()
+  }
+})
+
+test('SIGHUP reloads the certificate and key: new connections get the new one, an open wss connection stays; bad files keep the old ones', { timeout: 60000 }, async () => {
+  const live = [path.join(dir, 'live.crt'), path.join(dir, 'live.key')]
+  const install = (crt, k) => {
+    fs.copyFileSync(crt, live[0])
+    fs.copyFileSync(k, live[1])
+    fs.chmodSync(live[1], 0o600)
+  }
+  install(cert, key)
+  const fingerprint = (f) => new crypto.X509Certificate(fs.readFileSync(f)).fingerprint256
+  const served = (server) => new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false }, () => {
+      resolve(s.getPeerCertificate().fingerprint256)
+      s.end()
+    })
+    s.once('error', reject)
+  })
+  const server = await startServer({ args: ['--tls-cert', live[0], '--tls-key', live[1]] })
+  let p
+  try {
+    assert.equal(await served(server), fingerprint(cert))
+    const doc = roomName('tls-reload')
+    p = await connectProvider(server, doc)
+    install(path.join(dir, 'other.crt'), path.join(dir, 'other.key'))
+    process.kill(server.pid, 'SIGHUP')
+    await waitFor(async () => (await served(server)) === fingerprint(path.join(dir, 'other.crt')), { timeout: 5000, message: 'the new certificate to be served' })
+    assert.match(server.stderr, /SIGHUP: TLS certificate and key reloaded/)
+    assert.deepEqual(p.closes, [], 'the open connection stays')
+    p.doc.getText('t').insert(0, 'still here')
+    await waitStored(server, doc, p.doc)
+    // a bad pair: the one in use stays
+    fs.copyFileSync(cert, live[0]) // not the key's certificate
+    process.kill(server.pid, 'SIGHUP')
+    await waitFor(() => /SIGHUP: the TLS certificate and key were not reloaded; the ones in use stay/.test(server.stderr), { timeout: 5000, message: 'the refusal to be logged' })
+    assert.equal(await served(server), fingerprint(path.join(dir, 'other.crt')))
+  } finally {
+    destroyAll(p)
     await server.stop()
   }
 })
