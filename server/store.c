@@ -897,3 +897,29 @@ fail:
 	snprintf(err, errlen, "deleting the document: %s", mdb_strerror(rc));
 	return -1;
 }
+
+int store_put(store_t *s, const char *name, size_t len, const uint8_t *upd, size_t n, char *err, size_t errlen)
+{
+	if (qc_update_validate(upd, n) != QC_OK) {
+		snprintf(err, errlen, "not a Yjs v1 update");
+		return -1;
+	}
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc) {
+		snprintf(err, errlen, "write transaction: %s", mdb_strerror(rc));
+		return -1;
+	}
+	doc_info_t *d;
+	if ((rc = writer_doc(s, txn, name, len, &d)) || (rc = put_log(txn, s->dbi_log, d->id, d->next_seq, upd, n)))
+		mdb_txn_abort(txn);
+	else
+		rc = mdb_txn_commit(txn); /* frees the transaction either way */
+	forget_docs(s); /* one write a run: nothing to keep */
+	if (rc) {
+		snprintf(err, errlen, "%s",
+			 rc == E_DAMAGED ? "its stored docs record is damaged (quire store drop it first)" : mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}

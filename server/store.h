@@ -104,6 +104,11 @@ int store_check(store_t *s, void (*on_doc)(void *ctx, const store_doc_report_t *
  * Returns 0 or -1 (message in err). */
 int store_drop(store_t *s, const char *name, size_t len, int *found, uint64_t *records, char *err, size_t errlen);
 
+/* Appends update upd (checked to be a Yjs v1 update) to the log of document
+ * name, creating it if need be, in one transaction. Needs opts.offline.
+ * Returns 0 or -1 (message in err). */
+int store_put(store_t *s, const char *name, size_t len, const uint8_t *upd, size_t n, char *err, size_t errlen);
+
 /* Stops accepting jobs, commits every queued job (calling on_committed for
  * each), joins the writer and closes the environment. *final (if given)
  * gets the statistics as they ended. */

@@ -4,6 +4,9 @@
 
 #include "store.h"
 
+#include "quire/update.h"
+
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +24,17 @@ static const char store_usage[] =
 	"  drop [--data DIR] NAME...\n"
 	"      deletes documents (their record and log), e.g. a damaged one before it\n"
 	"      is written again from a backup. quire must not be serving DIR.\n"
+	"  get [--data DIR] NAME -o FILE\n"
+	"      writes the document's whole state (one Yjs update) to FILE, e.g. from\n"
+	"      a backup made with mdb_copy. Read-only: safe while quire serves DIR.\n"
+	"  put [--data DIR] NAME FILE\n"
+	"      appends the Yjs update in FILE to the document (created if need be).\n"
+	"      quire must not be serving DIR.\n"
 	"\n"
 	"  --data DIR   the data directory (./quire-data) [QUIRE_DATA]\n"
 	"\n"
-	"Exit status: 0 ok, 1 damage found (check), no such document (drop) or an\n"
-	"error, 2 usage error.\n";
+	"Exit status: 0 ok, 1 damage found (check), no such document (drop, get),\n"
+	"a file that is not an update (put) or another error, 2 usage error.\n";
 
 /* The name with bytes outside printable ASCII (and %) as %XX. */
 static void put_name(FILE *f, const char *s, size_t n)
@@ -53,6 +62,39 @@ static void on_doc(void *ctx, const store_doc_report_t *r)
 		       r->unsealed ? ", some written before checksums" : "");
 }
 
+/* The whole of path into *out (malloc()ed); 0, or 1 with a message. */
+static int read_file(const char *path, uint8_t **out, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0;
+	if (f) {
+		for (;;) {
+			if (len == cap) {
+				uint8_t *g = realloc(buf, cap = cap ? 2 * cap : 65536);
+				if (!g)
+					break;
+				buf = g;
+			}
+			size_t r = fread(buf + len, 1, cap - len, f);
+			len += r;
+			if (r == 0)
+				break;
+		}
+	}
+	if (!f || ferror(f) || !feof(f)) {
+		fprintf(stderr, "quire store put: %s: %s\n", path, f ? "cannot read it" : strerror(errno));
+		if (f)
+			fclose(f);
+		free(buf);
+		return 1;
+	}
+	fclose(f);
+	*out = buf;
+	*n = len;
+	return 0;
+}
+
 int store_main(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -60,8 +102,9 @@ int store_main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	const char *action = argv[1];
-	int check = !strcmp(action, "check"), drop = !strcmp(action, "drop");
-	if (!check && !drop) {
+	int check = !strcmp(action, "check"), drop = !strcmp(action, "drop"), get = !strcmp(action, "get"),
+	    put = !strcmp(action, "put");
+	if (!check && !drop && !get && !put) {
 		fprintf(stderr, "quire store: unknown action '%s'\n", action);
 		fputs(store_usage, stderr);
 		return 2;
@@ -70,6 +113,7 @@ int store_main(int argc, char **argv)
 	if (!dir || !*dir)
 		dir = "./quire-data";
 	int all = 0;
+	const char *out = NULL;
 	const char **names = calloc((size_t)argc, sizeof *names);
 	size_t nnames = 0;
 	if (!names)
@@ -86,7 +130,9 @@ int store_main(int argc, char **argv)
 			dir = argv[i] + 7;
 		} else if (check && !strcmp(argv[i], "--all")) {
 			all = 1;
-		} else if (drop && argv[i][0] != '-' && argv[i][0]) {
+		} else if (get && !strcmp(argv[i], "-o") && i + 1 < argc && *argv[i + 1]) {
+			out = argv[++i];
+		} else if ((drop || ((get || put) && nnames < (size_t)(put ? 2 : 1))) && argv[i][0] != '-' && argv[i][0]) {
 			names[nnames++] = argv[i];
 		} else {
 			fprintf(stderr, "quire store %s: %s '%s'\n", action,
@@ -96,18 +142,35 @@ int store_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (drop && !nnames) {
-		fputs("quire store drop: name at least one document\n", stderr);
+	const char *missing = drop && !nnames		       ? "name at least one document"
+			      : get && (nnames != 1 || !out) ? "needs NAME and -o FILE"
+			      : put && nnames != 2	       ? "needs NAME and FILE"
+							       : NULL;
+	if (missing) {
+		fprintf(stderr, "quire store %s: %s\n", action, missing);
 		fputs(store_usage, stderr);
 		free(names);
 		return 2;
 	}
-	store_opts_t o = {.read_only = check, .offline = drop};
+	uint8_t *upd = NULL;
+	size_t ulen = 0;
+	if (put && read_file(names[1], &upd, &ulen)) {
+		free(names);
+		return 1;
+	}
+	if (put && qc_update_validate(upd, ulen) != QC_OK) { /* before the directory is locked */
+		fprintf(stderr, "quire store put: %s: not a Yjs v1 update\n", names[1]);
+		free(names);
+		free(upd);
+		return 1;
+	}
+	store_opts_t o = {.read_only = check || get, .offline = drop || put};
 	char err[512];
 	store_t *s = store_open(dir, &o, err, sizeof err);
 	if (!s) {
 		fprintf(stderr, "quire store %s: %s\n", action, err);
 		free(names);
+		free(upd);
 		return 1;
 	}
 	int rc = 0;
@@ -125,6 +188,31 @@ int store_main(int argc, char **argv)
 				printf("; %llu log records of no document", (unsigned long long)t.orphans);
 			putchar('\n');
 			rc = t.damaged ? 1 : 0;
+		}
+	} else if (get) {
+		uint8_t *state = NULL;
+		size_t slen = 0;
+		int found = 0;
+		int r = store_load(s, names[0], strlen(names[0]), &state, &slen, &found, err, sizeof err);
+		if (r || !found) {
+			fprintf(stderr, "quire store get: %s: %s\n", names[0], r ? err : "no such document");
+			rc = 1;
+		} else {
+			FILE *f = fopen(out, "wb");
+			if (!f || fwrite(state, 1, slen, f) != slen || fclose(f) != 0) {
+				fprintf(stderr, "quire store get: %s: %s\n", out, strerror(errno));
+				rc = 1;
+			} else {
+				printf("%s: %zu bytes\n", out, slen);
+			}
+		}
+		free(state);
+	} else if (put) {
+		if (store_put(s, names[0], strlen(names[0]), upd, ulen, err, sizeof err)) {
+			fprintf(stderr, "quire store put: %s: %s\n", names[0], err);
+			rc = 1;
+		} else {
+			printf("put %s: %zu bytes\n", names[0], ulen);
 		}
 	} else {
 		for (size_t i = 0; i < nnames; i++) {
@@ -149,5 +237,6 @@ int store_main(int argc, char **argv)
 	}
 	store_close(s, NULL);
 	free(names);
+	free(upd);
 	return rc;
 }

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import { startServer, makeDataDir, QUIRE_BIN } from './lib/server.mjs'
 import { metric } from './lib/metrics.mjs'
-import { dump, load, logOf } from './lib/lmdb.mjs'
+import { dump, flipText, load, logOf } from './lib/lmdb.mjs'
 import { Y, connectProvider, destroyAll, fetchDoc, fetchDocUpdate, openRaw, rawClient, roomName, waitFor, waitStored, encUpdate } from './lib/yclient.mjs'
 
 const be64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b }
@@ -66,11 +66,18 @@ async function handshake (server, doc) {
   }
 }
 
+/** Inserts text at the start of doc's root 't' and waits until it is committed to LMDB (the
+ *  HTTP read of waitStored may answer from the room before the commit). */
 async function writeText (server, doc, text) {
   const p = await connectProvider(server, doc)
   p.doc.getText('t').insert(0, text)
   await waitStored(server, doc, p.doc)
   destroyAll(p)
+  const committed = () => {
+    const d = dump(server.dataDir, 'docs').find((r) => r.key.toString() === doc)
+    return d && dump(server.dataDir, 'log').some((r) => r.key.subarray(0, 8).equals(d.value.subarray(0, 8)) && r.value.includes(text))
+  }
+  await waitFor(committed, { message: `${doc}: "${text}" committed` })
 }
 
 test('a byte flipped in a stored update or docs record is detected: that document is refused with a clear error, nothing is written to it, others carry on', { timeout: 60000 }, async () => {
@@ -407,5 +414,56 @@ test('a next-document-id counter gone back (damaged or restored alone) does not 
   } finally {
     if (server && server.alive()) await server.stop({ allowFailure: true })
     fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('repair offline from an mdb_copy backup: store drop, store get from the backup, store put into the live directory', { timeout: 60000 }, async () => {
+  const dir = makeDataDir()
+  const backup = makeDataDir()
+  const [a, b] = [roomName('offline-repair'), roomName('offline-other')]
+  let server = await startServer({ dataDir: dir })
+  const file = dir + '-doc.bin'
+  try {
+    await writeText(server, a, 'the quick brown fox')
+    await writeText(server, b, 'untouched')
+    const cp = spawnSync('mdb_copy', ['-c', dir, backup], { encoding: 'utf8', timeout: 30000 })
+    assert.equal(cp.status, 0, cp.stderr)
+    let r = store('put', '--data', dir, a, '/dev/null')
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /not a Yjs v1 update/, 'an empty file is refused before the lock is asked for')
+    fs.writeFileSync(file, Buffer.from([0, 0]))
+    r = store('put', '--data', dir, a, file)
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /another quire process is using the data directory/)
+    await server.stop()
+    flipText(dir, a, 'quick')
+
+    r = store('get', '--data', backup, a, '-o', file)
+    assert.equal(r.status, 0, r.stderr)
+    r = store('get', '--data', dir, a, '-o', file + '.x')
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /stored document is damaged/)
+    r = store('get', '--data', backup, 'no-such-doc', '-o', file + '.x')
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /no such document/)
+    assert.equal(store('drop', '--data', dir, a).status, 0)
+    r = store('put', '--data', dir, a, file)
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, new RegExp(`^put ${a}: \\d+ bytes$`, 'm'))
+    fs.writeFileSync(file + '.bad', 'not an update at all')
+    r = store('put', '--data', dir, a, file + '.bad')
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /not a Yjs v1 update/)
+    for (const args of [['get', '--data', dir, a], ['get', '--data', dir, '-o', file], ['put', '--data', dir, a], ['put', '--data', dir]]) {
+      r = store(...args)
+      assert.equal(r.status, 2, `quire store ${args.join(' ')}: ${r.stderr}`)
+    }
+    assert.equal(store('check', '--data', dir).status, 0)
+    server = await startServer({ dataDir: dir })
+    assert.deepEqual(await getText(server, a), { status: 200, text: 'the quick brown fox' })
+    assert.deepEqual(await getText(server, b), { status: 200, text: 'untouched' })
+  } finally {
+    if (server.alive()) await server.stop({ allowFailure: true })
+    for (const f of [dir, backup, file, file + '.x', file + '.bad']) fs.rmSync(f, { recursive: true, force: true })
   }
 })
