@@ -15,7 +15,7 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  serve    run the sync server (quire serve --help)\n"
 	      "  doc      inspect and transform Yjs update files (quire doc --help)\n"
-	      "  store    check the data directory, drop a document (quire store --help)\n"
+	      "  store    check the data directory; drop, export or import a document (quire store --help)\n"
 	      "  keygen   create an Ed25519 key pair for tokens (quire keygen --help)\n"
 	      "  token    mint a session token (quire token --help)\n"
 	      "\n"

@@ -1,4 +1,4 @@
-/* `quire store check` and `quire store drop`: the data directory's tools.
+/* `quire store check|drop|get|put`: the data directory's tools.
  * Exit status: 0 ok, 1 damage found or an error, 2 usage error. */
 #include "store_cmd.h"
 

@@ -1,4 +1,4 @@
-/* `quire store check|drop`: offline tools for the data directory. */
+/* `quire store check|drop|get|put`: tools for the data directory. */
 #ifndef QUIRE_STORE_CMD_H
 #define QUIRE_STORE_CMD_H
 
