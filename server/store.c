@@ -56,7 +56,6 @@ struct store {
 	int fatal; /* under stats_mu: LMDB reported a fatal error (store_fatal) */
 };
 
-
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
