@@ -12,35 +12,11 @@
  */
 #include "doc_internal.h"
 #include "quire/doc.h"
+#include "slurp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint8_t *slurp_file(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *b = NULL;
-	size_t len = 0, cap = 0, r;
-	if (!f)
-		return NULL;
-	do {
-		if (len == cap) {
-			uint8_t *g = realloc(b, cap = cap ? 2 * cap : 1 << 16);
-			if (!g) {
-				free(b);
-				fclose(f);
-				return NULL;
-			}
-			b = g;
-		}
-		r = fread(b + len, 1, cap - len, f);
-		len += r;
-	} while (r);
-	fclose(f);
-	*n = len;
-	return b;
-}
 
 static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 0; }
 
@@ -55,7 +31,7 @@ int main(int argc, char **argv)
 	int rc = 0;
 	for (int a = 1; a < argc; a++) {
 		size_t n;
-		uint8_t *buf = slurp_file(argv[a], &n);
+		uint8_t *buf = slurp(argv[a], &n);
 		qc_doc *d = qc_doc_new(NULL);
 		if (!buf || !d || qc_doc_load(d, buf, n) != QC_OK) {
 			fprintf(stderr, "qlayout: %s: cannot read or load it\n", argv[a]);

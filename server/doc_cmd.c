@@ -83,13 +83,11 @@ static int is_help(const char *a)
 	return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
-/* Read a whole file ("-" = stdin). On failure prints a message naming the
- * file and returns -1. */
-static int read_file(const char *action, const char *path, uint8_t **out, size_t *out_len)
+int cmd_read_file(const char *cmd, const char *path, uint8_t **out, size_t *out_len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if (!f) {
-		fprintf(stderr, "quire doc %s: %s: %s\n", action, path, strerror(errno));
+		fprintf(stderr, "%s: %s: %s\n", cmd, path, strerror(errno));
 		return -1;
 	}
 	size_t cap = 4096, len = 0;
@@ -98,8 +96,7 @@ static int read_file(const char *action, const char *path, uint8_t **out, size_t
 	while (buf) {
 		if (len == cap) {
 			if (cap >= DOC_MAX_FILE) {
-				fprintf(stderr, "quire doc %s: %s: file larger than %lu bytes\n", action, path,
-					DOC_MAX_FILE);
+				fprintf(stderr, "%s: %s: file larger than %lu bytes\n", cmd, path, DOC_MAX_FILE);
 				err = 1;
 				break;
 			}
@@ -116,7 +113,7 @@ static int read_file(const char *action, const char *path, uint8_t **out, size_t
 		len += got;
 		if (got == 0) {
 			if (ferror(f)) {
-				fprintf(stderr, "quire doc %s: %s: read error: %s\n", action, path, strerror(errno));
+				fprintf(stderr, "%s: %s: read error: %s\n", cmd, path, strerror(errno));
 				err = 1;
 			}
 			break;
@@ -125,7 +122,7 @@ static int read_file(const char *action, const char *path, uint8_t **out, size_t
 	if (f != stdin)
 		fclose(f);
 	if (!buf) {
-		fprintf(stderr, "quire doc %s: %s: out of memory\n", action, path);
+		fprintf(stderr, "%s: %s: out of memory\n", cmd, path);
 		return -1;
 	}
 	if (err) {
@@ -135,6 +132,13 @@ static int read_file(const char *action, const char *path, uint8_t **out, size_t
 	*out = buf;
 	*out_len = len;
 	return 0;
+}
+
+static int read_file(const char *action, const char *path, uint8_t **out, size_t *out_len)
+{
+	char cmd[32];
+	snprintf(cmd, sizeof cmd, "quire doc %s", action);
+	return cmd_read_file(cmd, path, out, out_len);
 }
 
 static int write_file(const char *action, const char *path, const uint8_t *p, size_t n)

@@ -157,19 +157,35 @@ fail:
 	return rc;
 }
 
-/* Collects the log of doc id as (pointer, length) arrays of its updates,
- * valid within txn, checking the checksum of every value from sequence
- * sealed_from on: E_DAMAGED (*bad_seq = its sequence) when one fails. */
-static int collect_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t sealed_from, const uint8_t ***ptrs,
-		       size_t **lens, size_t *count, uint64_t *last_seq, uint64_t *bad_seq)
+/* A document's log as read by collect_log: its updates as (pointer, length)
+ * arrays valid within the transaction. */
+typedef struct log_view {
+	const uint8_t **ptrs;
+	size_t *lens, n;
+	uint64_t last_seq; /* of the last record */
+	uint64_t bad_seq;  /* E_DAMAGED: the record that fails its checksum */
+	uint64_t unsealed; /* records before sealed_from (not checked) */
+} log_view_t;
+
+static void log_view_free(log_view_t *lv)
 {
+	free(lv->ptrs);
+	free(lv->lens);
+	lv->ptrs = NULL;
+	lv->lens = NULL;
+}
+
+/* Collects the log of doc id, checking the checksum of every value from
+ * sequence sealed_from on: E_DAMAGED (lv->bad_seq set) when one fails. On
+ * success the caller frees lv with log_view_free. */
+static int collect_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t sealed_from, log_view_t *lv)
+{
+	memset(lv, 0, sizeof *lv);
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(txn, dbi, &c);
 	if (rc)
 		return rc;
-	size_t cap = 0, n = 0;
-	const uint8_t **p = NULL;
-	size_t *l = NULL;
+	size_t cap = 0;
 	uint8_t kb[16];
 	record_put_be64(kb, id);
 	record_put_be64(kb + 8, 0);
@@ -177,40 +193,62 @@ static int collect_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t sealed_f
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != 16 || record_get_be64(k.mv_data) != id)
 			break;
-		if (n == cap) {
+		if (lv->n == cap) {
 			cap = cap ? cap * 2 : 16;
-			const uint8_t **np = realloc(p, cap * sizeof *np);
-			size_t *nl = np ? realloc(l, cap * sizeof *nl) : NULL;
-			if (!np || !nl) {
+			const uint8_t **np = realloc(lv->ptrs, cap * sizeof *np);
+			if (np)
+				lv->ptrs = np;
+			size_t *nl = np ? realloc(lv->lens, cap * sizeof *nl) : NULL;
+			if (!nl) {
 				rc = ENOMEM;
-				p = np ? np : p;
 				break;
 			}
-			p = np;
-			l = nl;
+			lv->lens = nl;
 		}
 		uint64_t seq = record_get_be64((uint8_t *)k.mv_data + 8);
-		p[n] = v.mv_data;
-		l[n] = v.mv_size;
-		if (seq >= sealed_from && record_log_open(v.mv_data, v.mv_size, id, seq, &p[n], &l[n])) {
-			*bad_seq = seq;
+		const uint8_t **p = &lv->ptrs[lv->n];
+		size_t *l = &lv->lens[lv->n];
+		*p = v.mv_data;
+		*l = v.mv_size;
+		if (seq < sealed_from) {
+			lv->unsealed++;
+		} else if (record_log_open(v.mv_data, v.mv_size, id, seq, p, l)) {
+			lv->bad_seq = seq;
 			rc = E_DAMAGED;
 			break;
 		}
-		n++;
-		if (last_seq)
-			*last_seq = seq;
+		lv->n++;
+		lv->last_seq = seq;
 	}
 	mdb_cursor_close(c);
 	if (rc && rc != MDB_NOTFOUND) {
-		free(p);
-		free(l);
+		log_view_free(lv);
 		return rc;
 	}
-	*ptrs = p;
-	*lens = l;
-	*count = n;
 	return 0;
+}
+
+/* Deletes every log record of doc id; *count (optional) how many. */
+static int delete_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t *count)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(txn, dbi, &c);
+	if (rc)
+		return rc;
+	uint8_t kb[16];
+	record_put_be64(kb, id);
+	record_put_be64(kb + 8, 0);
+	MDB_val k = {16, kb}, v;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 16 || record_get_be64(k.mv_data) != id)
+			break;
+		if ((rc = mdb_cursor_del(c, 0)))
+			break;
+		if (count)
+			(*count)++;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* Appends the log value of (id, seq), sealed. Only documents
@@ -237,24 +275,22 @@ static int put_log(MDB_txn *txn, MDB_dbi dbi, uint64_t id, uint64_t seq, const u
 /* Replaces the whole log of d by one merged snapshot at its last sequence. */
 static int compact(store_t *s, MDB_txn *txn, doc_info_t *d)
 {
-	const uint8_t **ptrs;
-	size_t *lens, n;
-	uint64_t last = 0, bad = 0;
-	int rc = collect_log(txn, s->dbi_log, d->id, d->sealed_from, &ptrs, &lens, &n, &last, &bad);
+	log_view_t lv;
+	int rc = collect_log(txn, s->dbi_log, d->id, d->sealed_from, &lv);
 	if (rc == E_DAMAGED) {
 		/* merging would seal the damage into the snapshot: the batch is
 		 * written again without this document's updates (write_batch) */
 		log_error("store: compaction of document %.*s: log record %llu fails its checksum", (int)d->name_len,
-			  d->name, (unsigned long long)bad);
+			  d->name, (unsigned long long)lv.bad_seq);
 		return rc;
 	}
 	if (rc)
 		return rc;
+	uint64_t last = lv.last_seq;
 	uint8_t *merged = NULL;
 	size_t mlen = 0;
-	int err = qc_update_merge(ptrs, lens, n, &merged, &mlen);
-	free(ptrs);
-	free(lens);
+	int err = qc_update_merge(lv.ptrs, lv.lens, lv.n, &merged, &mlen);
+	log_view_free(&lv);
 	if (err != QC_OK) {
 		log_warn("store: compaction of document %.*s skipped: %s", (int)d->name_len, d->name,
 			 qc_strerror(err));
@@ -279,23 +315,7 @@ static int compact(store_t *s, MDB_txn *txn, doc_info_t *d)
 	qc_doc_free(doc);
 	if (!merged)
 		return ENOMEM;
-	uint8_t kb[16];
-	record_put_be64(kb, d->id);
-	MDB_cursor *c;
-	if ((rc = mdb_cursor_open(txn, s->dbi_log, &c))) {
-		free(merged);
-		return rc;
-	}
-	record_put_be64(kb + 8, 0);
-	MDB_val k = {16, kb}, v;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 16 || record_get_be64(k.mv_data) != d->id)
-			break;
-		if ((rc = mdb_cursor_del(c, 0)))
-			break;
-	}
-	mdb_cursor_close(c);
-	if (rc && rc != MDB_NOTFOUND) {
+	if ((rc = delete_log(txn, s->dbi_log, d->id, NULL))) {
 		free(merged);
 		return rc;
 	}
@@ -646,14 +666,12 @@ int store_load(store_t *s, const char *doc, size_t doc_len, uint8_t **out, size_
 		return -1;
 	}
 	record_doc_t rec;
-	uint64_t bad = 0;
-	const uint8_t **ptrs = NULL;
-	size_t *lens = NULL, n = 0;
+	log_view_t lv = {0};
 	int in_log = 0;
 	rc = lookup_doc(txn, s->dbi_docs, doc, doc_len, &rec);
 	if (!rc && rec.id) {
 		in_log = 1;
-		rc = collect_log(txn, s->dbi_log, rec.id, rec.sealed_from, &ptrs, &lens, &n, NULL, &bad);
+		rc = collect_log(txn, s->dbi_log, rec.id, rec.sealed_from, &lv);
 	}
 	if (rc) {
 		mdb_txn_abort(txn);
@@ -663,7 +681,7 @@ int store_load(store_t *s, const char *doc, size_t doc_len, uint8_t **out, size_
 		}
 		if (in_log)
 			snprintf(err, errlen, "stored document is damaged: log record %llu fails its checksum",
-				 (unsigned long long)bad);
+				 (unsigned long long)lv.bad_seq);
 		else
 			snprintf(err, errlen, "stored document is damaged: its docs record fails its checksum");
 		pthread_mutex_lock(&s->stats_mu);
@@ -672,9 +690,8 @@ int store_load(store_t *s, const char *doc, size_t doc_len, uint8_t **out, size_
 		return STORE_DAMAGED;
 	}
 	*found = rec.id != 0;
-	int e = qc_update_merge(ptrs, lens, n, out, out_len);
-	free(ptrs);
-	free(lens);
+	int e = qc_update_merge(lv.ptrs, lv.lens, lv.n, out, out_len);
+	log_view_free(&lv);
 	mdb_txn_abort(txn);
 	if (e != QC_OK) {
 		snprintf(err, errlen, "stored log does not merge: %s", qc_strerror(e));
@@ -762,13 +779,12 @@ int store_check(store_t *s, void (*on_doc)(void *ctx, const store_doc_report_t *
 			ids = n;
 		}
 		ids[nids++] = rec.id;
-		const uint8_t **ptrs = NULL;
-		size_t *lens = NULL, n = 0;
-		uint64_t bad = 0;
+		log_view_t lv;
 		char problem[128];
-		int lrc = collect_log(txn, s->dbi_log, rec.id, rec.sealed_from, &ptrs, &lens, &n, NULL, &bad);
+		int lrc = collect_log(txn, s->dbi_log, rec.id, rec.sealed_from, &lv);
 		if (lrc == E_DAMAGED) {
-			snprintf(problem, sizeof problem, "log record %llu fails its checksum", (unsigned long long)bad);
+			snprintf(problem, sizeof problem, "log record %llu fails its checksum",
+				 (unsigned long long)lv.bad_seq);
 			r.problem = problem;
 		} else if (lrc) {
 			rc = lrc;
@@ -777,35 +793,18 @@ int store_check(store_t *s, void (*on_doc)(void *ctx, const store_doc_report_t *
 			/* the records and what the server would load from them */
 			uint8_t *merged = NULL;
 			size_t mlen = 0;
-			int e = qc_update_merge(ptrs, lens, n, &merged, &mlen);
+			int e = qc_update_merge(lv.ptrs, lv.lens, lv.n, &merged, &mlen);
 			if (e != QC_OK) {
 				snprintf(problem, sizeof problem, "its log does not merge: %s", qc_strerror(e));
 				r.problem = problem;
 			}
 			free(merged);
-			for (size_t i = 0; i < n; i++)
-				r.bytes += lens[i];
-			r.records = n;
-			/* sequences start at 1, so before sealed_from are the first
-			 * sealed_from - 1 at most */
-			MDB_cursor *lc;
-			if (rec.sealed_from > 1 && n && mdb_cursor_open(txn, s->dbi_log, &lc) == 0) {
-				uint8_t kb[16];
-				record_put_be64(kb, rec.id);
-				record_put_be64(kb + 8, 0);
-				MDB_val lk = {16, kb}, lv;
-				for (int g = mdb_cursor_get(lc, &lk, &lv, MDB_SET_RANGE); g == 0;
-				     g = mdb_cursor_get(lc, &lk, &lv, MDB_NEXT)) {
-					if (lk.mv_size != 16 || record_get_be64(lk.mv_data) != rec.id ||
-					    record_get_be64((uint8_t *)lk.mv_data + 8) >= rec.sealed_from)
-						break;
-					r.unsealed++;
-				}
-				mdb_cursor_close(lc);
-			}
+			for (size_t i = 0; i < lv.n; i++)
+				r.bytes += lv.lens[i];
+			r.records = lv.n;
+			r.unsealed = lv.unsealed;
+			log_view_free(&lv);
 		}
-		free(ptrs);
-		free(lens);
 		t->records += r.records;
 		t->bytes += r.bytes;
 		t->unsealed += r.unsealed;
@@ -864,27 +863,10 @@ int store_drop(store_t *s, const char *name, size_t len, int *found, uint64_t *r
 	*found = 1;
 	/* a damaged docs record's id cannot be trusted: its log stays (counted
 	 * as orphans by store_check) rather than another document's going */
-	if (record_doc_decode(v.mv_data, v.mv_size, name, len, &rec) == 0) {
-		MDB_cursor *c;
-		if ((rc = mdb_cursor_open(txn, s->dbi_log, &c)))
-			goto fail;
-		uint8_t kb[16];
-		record_put_be64(kb, rec.id);
-		record_put_be64(kb + 8, 0);
-		MDB_val lk = {16, kb}, lv;
-		for (rc = mdb_cursor_get(c, &lk, &lv, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &lk, &lv, MDB_NEXT)) {
-			if (lk.mv_size != 16 || record_get_be64(lk.mv_data) != rec.id)
-				break;
-			if ((rc = mdb_cursor_del(c, 0)))
-				break;
-			(*records)++;
-		}
-		mdb_cursor_close(c);
-		if (rc && rc != MDB_NOTFOUND)
-			goto fail;
-	} else {
+	if (record_doc_decode(v.mv_data, v.mv_size, name, len, &rec) != 0)
 		*found = 2;
-	}
+	else if ((rc = delete_log(txn, s->dbi_log, rec.id, records)))
+		goto fail;
 	if ((rc = mdb_del(txn, s->dbi_docs, &k, NULL)) || (rc = mdb_txn_commit(txn))) {
 		txn = NULL;
 		goto fail;

@@ -2,6 +2,7 @@
  * Exit status: 0 ok, 1 damage found or an error, 2 usage error. */
 #include "store_cmd.h"
 
+#include "doc_cmd.h"
 #include "store.h"
 
 #include "quire/update.h"
@@ -60,39 +61,6 @@ static void on_doc(void *ctx, const store_doc_report_t *r)
 	else
 		printf(": %llu records, %llu bytes%s\n", (unsigned long long)r->records, (unsigned long long)r->bytes,
 		       r->unsealed ? ", some written before checksums" : "");
-}
-
-/* The whole of path into *out (malloc()ed); 0, or 1 with a message. */
-static int read_file(const char *path, uint8_t **out, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0;
-	if (f) {
-		for (;;) {
-			if (len == cap) {
-				uint8_t *g = realloc(buf, cap = cap ? 2 * cap : 65536);
-				if (!g)
-					break;
-				buf = g;
-			}
-			size_t r = fread(buf + len, 1, cap - len, f);
-			len += r;
-			if (r == 0)
-				break;
-		}
-	}
-	if (!f || ferror(f) || !feof(f)) {
-		fprintf(stderr, "quire store put: %s: %s\n", path, f ? "cannot read it" : strerror(errno));
-		if (f)
-			fclose(f);
-		free(buf);
-		return 1;
-	}
-	fclose(f);
-	*out = buf;
-	*n = len;
-	return 0;
 }
 
 int store_main(int argc, char **argv)
@@ -154,7 +122,7 @@ int store_main(int argc, char **argv)
 	}
 	uint8_t *upd = NULL;
 	size_t ulen = 0;
-	if (put && read_file(names[1], &upd, &ulen)) {
+	if (put && cmd_read_file("quire store put", names[1], &upd, &ulen)) {
 		free(names);
 		return 1;
 	}
