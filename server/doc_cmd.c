@@ -141,12 +141,12 @@ static int read_file(const char *action, const char *path, uint8_t **out, size_t
 	return cmd_read_file(cmd, path, out, out_len);
 }
 
-static int write_file(const char *action, const char *path, const uint8_t *p, size_t n)
+int cmd_write_file(const char *cmd, const char *path, const uint8_t *p, size_t n)
 {
 	int to_stdout = !strcmp(path, "-");
 	FILE *f = to_stdout ? stdout : fopen(path, "wb");
 	if (!f) {
-		fprintf(stderr, "quire doc %s: %s: %s\n", action, path, strerror(errno));
+		fprintf(stderr, "%s: %s: %s\n", cmd, path, strerror(errno));
 		return 1;
 	}
 	int bad = n && fwrite(p, 1, n, f) != n;
@@ -155,10 +155,17 @@ static int write_file(const char *action, const char *path, const uint8_t *p, si
 	else
 		bad |= fclose(f) != 0;
 	if (bad) {
-		fprintf(stderr, "quire doc %s: %s: write error: %s\n", action, path, strerror(errno));
+		fprintf(stderr, "%s: %s: write error: %s\n", cmd, path, strerror(errno));
 		return 1;
 	}
 	return 0;
+}
+
+static int write_file(const char *action, const char *path, const uint8_t *p, size_t n)
+{
+	char cmd[32];
+	snprintf(cmd, sizeof cmd, "quire doc %s", action);
+	return cmd_write_file(cmd, path, p, n);
 }
 
 static int bad_update(const char *action, const char *path, int rc)

@@ -14,5 +14,7 @@ int doc_main(int argc, char **argv);
  * On failure prints "CMD: PATH: why" and returns -1. For the subcommands
  * that take files (quire doc, quire store put). */
 int cmd_read_file(const char *cmd, const char *path, uint8_t **out, size_t *out_len);
+/* Writes p[0..n) to path ("-" = stdout): 0, or 1 with "CMD: PATH: why" printed. */
+int cmd_write_file(const char *cmd, const char *path, const uint8_t *p, size_t n);
 
 #endif

@@ -7,7 +7,6 @@
 
 #include "quire/update.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +60,79 @@ static void on_doc(void *ctx, const store_doc_report_t *r)
 	else
 		printf(": %llu records, %llu bytes%s\n", (unsigned long long)r->records, (unsigned long long)r->bytes,
 		       r->unsealed ? ", some written before checksums" : "");
+}
+
+static int check_docs(store_t *s, int all)
+{
+	char err[512];
+	store_check_totals_t t;
+	if (store_check(s, on_doc, &all, &t, err, sizeof err)) {
+		fprintf(stderr, "quire store check: %s\n", err);
+		return 1;
+	}
+	printf("%llu documents, %llu log records, %llu bytes: %llu damaged", (unsigned long long)t.docs,
+	       (unsigned long long)t.records, (unsigned long long)t.bytes, (unsigned long long)t.damaged);
+	if (t.unsealed)
+		printf("; %llu records written before checksums (not checked)", (unsigned long long)t.unsealed);
+	if (t.orphans)
+		printf("; %llu log records of no document", (unsigned long long)t.orphans);
+	putchar('\n');
+	return t.damaged ? 1 : 0;
+}
+
+static int get_doc(store_t *s, const char *name, const char *out)
+{
+	char err[512];
+	uint8_t *state = NULL;
+	size_t slen = 0;
+	int found = 0, rc = 0;
+	int r = store_load(s, name, strlen(name), &state, &slen, &found, err, sizeof err);
+	if (r || !found) {
+		fprintf(stderr, "quire store get: %s: %s\n", name, r ? err : "no such document");
+		rc = 1;
+	} else if (cmd_write_file("quire store get", out, state, slen)) {
+		rc = 1;
+	} else if (strcmp(out, "-")) {
+		printf("%s: %zu bytes\n", out, slen);
+	}
+	free(state);
+	return rc;
+}
+
+static int put_update(store_t *s, const char *name, const uint8_t *upd, size_t ulen)
+{
+	char err[512];
+	if (store_put(s, name, strlen(name), upd, ulen, err, sizeof err)) {
+		fprintf(stderr, "quire store put: %s: %s\n", name, err);
+		return 1;
+	}
+	printf("put %s: %zu bytes\n", name, ulen);
+	return 0;
+}
+
+static int drop_docs(store_t *s, const char **names, size_t n)
+{
+	char err[512];
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		int found;
+		uint64_t records;
+		if (store_drop(s, names[i], strlen(names[i]), &found, &records, err, sizeof err)) {
+			fprintf(stderr, "quire store drop: %s: %s\n", names[i], err);
+			return 1;
+		}
+		if (!found) {
+			fprintf(stderr, "quire store drop: %s: no such document\n", names[i]);
+			rc = 1;
+		} else if (found == 2) {
+			printf("dropped %s: its damaged record only (its log records stay, as log records of no "
+			       "document)\n",
+			       names[i]);
+		} else {
+			printf("dropped %s: %llu log records\n", names[i], (unsigned long long)records);
+		}
+	}
+	return rc;
 }
 
 int store_main(int argc, char **argv)
@@ -141,68 +213,8 @@ int store_main(int argc, char **argv)
 		free(upd);
 		return 1;
 	}
-	int rc = 0;
-	if (check) {
-		store_check_totals_t t;
-		if (store_check(s, on_doc, &all, &t, err, sizeof err)) {
-			fprintf(stderr, "quire store check: %s\n", err);
-			rc = 1;
-		} else {
-			printf("%llu documents, %llu log records, %llu bytes: %llu damaged", (unsigned long long)t.docs,
-			       (unsigned long long)t.records, (unsigned long long)t.bytes, (unsigned long long)t.damaged);
-			if (t.unsealed)
-				printf("; %llu records written before checksums (not checked)", (unsigned long long)t.unsealed);
-			if (t.orphans)
-				printf("; %llu log records of no document", (unsigned long long)t.orphans);
-			putchar('\n');
-			rc = t.damaged ? 1 : 0;
-		}
-	} else if (get) {
-		uint8_t *state = NULL;
-		size_t slen = 0;
-		int found = 0;
-		int r = store_load(s, names[0], strlen(names[0]), &state, &slen, &found, err, sizeof err);
-		if (r || !found) {
-			fprintf(stderr, "quire store get: %s: %s\n", names[0], r ? err : "no such document");
-			rc = 1;
-		} else {
-			FILE *f = fopen(out, "wb");
-			if (!f || fwrite(state, 1, slen, f) != slen || fclose(f) != 0) {
-				fprintf(stderr, "quire store get: %s: %s\n", out, strerror(errno));
-				rc = 1;
-			} else {
-				printf("%s: %zu bytes\n", out, slen);
-			}
-		}
-		free(state);
-	} else if (put) {
-		if (store_put(s, names[0], strlen(names[0]), upd, ulen, err, sizeof err)) {
-			fprintf(stderr, "quire store put: %s: %s\n", names[0], err);
-			rc = 1;
-		} else {
-			printf("put %s: %zu bytes\n", names[0], ulen);
-		}
-	} else {
-		for (size_t i = 0; i < nnames; i++) {
-			int found;
-			uint64_t records;
-			if (store_drop(s, names[i], strlen(names[i]), &found, &records, err, sizeof err)) {
-				fprintf(stderr, "quire store drop: %s: %s\n", names[i], err);
-				rc = 1;
-				break;
-			}
-			if (!found) {
-				fprintf(stderr, "quire store drop: %s: no such document\n", names[i]);
-				rc = 1;
-			} else if (found == 2) {
-				printf("dropped %s: its damaged record only (its log records stay, as log records of no "
-				       "document)\n",
-				       names[i]);
-			} else {
-				printf("dropped %s: %llu log records\n", names[i], (unsigned long long)records);
-			}
-		}
-	}
+	int rc = check ? check_docs(s, all) : get ? get_doc(s, names[0], out) : put ? put_update(s, names[0], upd, ulen)
+						      : drop_docs(s, names, nnames);
 	store_close(s, NULL);
 	free(names);
 	free(upd);
