@@ -362,23 +362,23 @@ int config_frame_ancestors(const char *v, char *out, size_t cap, char *why, size
 static int truthy(const char *s) { return s && (!strcmp(s, "1") || !strcmp(s, "true") || !strcmp(s, "yes")); }
 
 /* One option: its flag, environment twin, and how to apply a value. */
-typedef enum { OPT_LISTEN, OPT_DATA, OPT_WEB, OPT_TLS_CERT, OPT_TLS_KEY, OPT_REVOKE, OPT_LIFETIME, OPT_PUBKEY, OPT_ORIGIN, OPT_PROXY, OPT_FRAME, OPT_ANON, OPT_DEV,
+typedef enum { OPT_LISTEN, OPT_PATH, OPT_LIFETIME, OPT_PUBKEY, OPT_ORIGIN, OPT_PROXY, OPT_FRAME, OPT_ANON, OPT_DEV,
 	       OPT_SIZE, OPT_SIZE0, OPT_COUNT, OPT_SECONDS, OPT_SECONDS0, OPT_MS, OPT_LEVEL } opt_kind;
 
 typedef struct {
 	const char *flag, *env;
 	opt_kind kind;
-	size_t offset; /* of the uint64_t field for SIZE / COUNT / SECONDS / MS */
+	size_t offset; /* of the uint64_t field for SIZE / COUNT / SECONDS / MS, the const char * for PATH */
 } opt_t;
 
 static const opt_t opts[] = {
 	{"--listen", "QUIRE_LISTEN", OPT_LISTEN, 0},
-	{"--data", "QUIRE_DATA", OPT_DATA, 0},
-	{"--web", "QUIRE_WEB", OPT_WEB, 0},
+	{"--data", "QUIRE_DATA", OPT_PATH, offsetof(config_t, data_dir)},
+	{"--web", "QUIRE_WEB", OPT_PATH, offsetof(config_t, web_dir)},
 	{"--token-pubkey", "QUIRE_TOKEN_PUBKEY", OPT_PUBKEY, 0},
-	{"--tls-cert", "QUIRE_TLS_CERT", OPT_TLS_CERT, 0},
-	{"--tls-key", "QUIRE_TLS_KEY", OPT_TLS_KEY, 0},
-	{"--revocations", "QUIRE_REVOCATIONS", OPT_REVOKE, 0},
+	{"--tls-cert", "QUIRE_TLS_CERT", OPT_PATH, offsetof(config_t, tls_cert)},
+	{"--tls-key", "QUIRE_TLS_KEY", OPT_PATH, offsetof(config_t, tls_key)},
+	{"--revocations", "QUIRE_REVOCATIONS", OPT_PATH, offsetof(config_t, revocations)},
 	{"--max-token-lifetime", "QUIRE_MAX_TOKEN_LIFETIME", OPT_LIFETIME, offsetof(config_t, max_token_lifetime_ms)},
 	{"--allow-origin", "QUIRE_ALLOW_ORIGIN", OPT_ORIGIN, 0},
 	{"--allow-anonymous", "QUIRE_ALLOW_ANONYMOUS", OPT_ANON, 0},
@@ -413,22 +413,10 @@ static int apply(config_t *cfg, const opt_t *o, char *v, const char *from)
 		if (parse_listen(v, cfg))
 			goto bad;
 		return 0;
-	case OPT_DATA:
+	case OPT_PATH: /* kept as given (env_kept keeps an environment value alive) */
 		if (!*v)
 			goto bad;
-		cfg->data_dir = v;
-		return 0;
-	case OPT_WEB:
-		if (!*v)
-			goto bad;
-		cfg->web_dir = v;
-		return 0;
-	case OPT_REVOKE:
-	case OPT_TLS_CERT:
-	case OPT_TLS_KEY:
-		if (!*v)
-			goto bad;
-		*(o->kind == OPT_REVOKE ? &cfg->revocations : o->kind == OPT_TLS_CERT ? &cfg->tls_cert : &cfg->tls_key) = v;
+		*(const char **)((char *)cfg + o->offset) = v;
 		return 0;
 	case OPT_LIFETIME: /* seconds, 0 = no cap, at most the ten years quire token mints */
 		if (parse_u64(v, UINT64_C(10) * 366 * 86400, 0, &n))
@@ -556,8 +544,7 @@ int config_parse_serve(int argc, char **argv, config_t *cfg)
 			return -1;
 		}
 		opt_kind k = opts[i].kind;
-		if (k != OPT_DATA && k != OPT_WEB && k != OPT_REVOKE && k != OPT_TLS_CERT && k != OPT_TLS_KEY &&
-		    k != OPT_PUBKEY && k != OPT_ORIGIN)
+		if (k != OPT_PATH && k != OPT_PUBKEY && k != OPT_ORIGIN)
 			free(copy); /* the value was parsed or copied */
 		else
 			env_kept[i] = copy;
