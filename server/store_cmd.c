@@ -25,11 +25,12 @@ static const char store_usage[] =
 	"      deletes documents (their record and log), e.g. a damaged one before it\n"
 	"      is written again from a backup. quire must not be serving DIR.\n"
 	"  get [--data DIR] NAME -o FILE\n"
-	"      writes the document's whole state (one Yjs update) to FILE, e.g. from\n"
-	"      a backup made with mdb_copy. Read-only: safe while quire serves DIR.\n"
+	"      writes the document's whole state (one Yjs update) to FILE (- for\n"
+	"      standard output), e.g. from a backup made with mdb_copy. Read-only:\n"
+	"      safe while quire serves DIR.\n"
 	"  put [--data DIR] NAME FILE\n"
-	"      appends the Yjs update in FILE to the document (created if need be).\n"
-	"      quire must not be serving DIR.\n"
+	"      appends the Yjs update in FILE (- for standard input, at most 1 GiB)\n"
+	"      to the document (created if need be). quire must not be serving DIR.\n"
 	"\n"
 	"  --data DIR   the data directory (./quire-data) [QUIRE_DATA]\n"
 	"\n"
@@ -172,7 +173,8 @@ int store_main(int argc, char **argv)
 			all = 1;
 		} else if (get && !strcmp(argv[i], "-o") && i + 1 < argc && *argv[i + 1]) {
 			out = argv[++i];
-		} else if ((drop || ((get || put) && nnames < (size_t)(put ? 2 : 1))) && argv[i][0] != '-' && argv[i][0]) {
+		} else if ((drop || ((get || put) && nnames < (size_t)(put ? 2 : 1))) && argv[i][0] &&
+			   (argv[i][0] != '-' || (put && nnames == 1 && !strcmp(argv[i], "-")))) {
 			names[nnames++] = argv[i];
 		} else {
 			fprintf(stderr, "quire store %s: %s '%s'\n", action,

@@ -440,6 +440,14 @@ test('repair offline from an mdb_copy backup: store drop, store get from the bac
 
     r = store('get', '--data', backup, a, '-o', file)
     assert.equal(r.status, 0, r.stderr)
+    // - is standard output for get, standard input for put
+    const piped = spawnSync(QUIRE_BIN, ['store', 'get', '--data', backup, a, '-o', '-'], { timeout: 30000 })
+    assert.equal(piped.status, 0)
+    assert.ok(piped.stdout.equals(fs.readFileSync(file)), 'get -o - writes the same bytes, and nothing else')
+    const other = makeDataDir()
+    const fromStdin = spawnSync(QUIRE_BIN, ['store', 'put', '--data', other, a, '-'], { input: piped.stdout, encoding: 'utf8', timeout: 30000 })
+    assert.equal(fromStdin.status, 0, fromStdin.stderr)
+    fs.rmSync(other, { recursive: true, force: true })
     r = store('get', '--data', dir, a, '-o', file + '.x')
     assert.equal(r.status, 1)
     assert.match(r.stderr, /stored document is damaged/)
